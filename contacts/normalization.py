@@ -1,0 +1,50 @@
+"""How contact values are stored: one definition for the admin, the import and the API."""
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+INVALID_EMAIL = '"{value}" is not a valid email address.'
+INVALID_PHONE = (
+    '"{value}" is not a valid phone number (write it with its country code, e.g. +33 6 12 34 56 78).'
+)
+INVALID_REGION = '"{value}" is not a known country code for phone numbers.'
+
+
+def normalize_email(value: str) -> str:
+    """Trimmed and lower-cased; raises ValidationError when it is not an email address."""
+    email = (value or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError(
+            INVALID_EMAIL.format(value=(value or "").strip()), code="invalid_email"
+        ) from None
+    return email
+
+
+def normalize_phone(value: str, region: str) -> str:
+    """E.164 (`+33612345678`) or blank; raises ValidationError when it cannot be a phone number.
+
+    A number without a country prefix is read in `region`; so is one written as bare digits that
+    start with the region's country code (a spreadsheet drops the `+`: `33612345678`).
+    """
+    raw = (value or "").strip()
+    if not raw:
+        return ""
+    candidates = [raw]
+    if raw.isdigit():
+        candidates.append("+" + raw)
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise ValidationError(INVALID_PHONE.format(value=raw), code="invalid_phone")
+
+
+def validate_phone_region(value: str) -> None:
+    if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(INVALID_REGION.format(value=value), code="invalid_region")

@@ -1,0 +1,104 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from contacts.normalization import validate_phone_region
+
+CONTACTS_SOURCE_IRREVERSIBLE = (
+    "The contacts of {organization} are managed here since they were disconnected from the invoicing "
+    "sync; this cannot be undone."
+)
+EXTERNAL_ID_TAKEN = "Another customer of this organization has this external identification code."
+
+
+class Organization(models.Model):
+    """A client of the platform: the tenant that owns customers and contacts."""
+
+    class ContactsSource(models.TextChoices):
+        INVOICING = "invoicing", "Synced from the invoicing system"
+        MANAGED = "managed", "Managed here"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    default_phone_region = models.CharField(
+        max_length=2,
+        default="FR",
+        validators=[validate_phone_region],
+        help_text="ISO 3166 country code used to read phone numbers written without a country prefix.",
+    )
+    contacts_source = models.CharField(
+        max_length=20, choices=ContactsSource.choices, default=ContactsSource.INVOICING
+    )
+    contacts_disconnected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    contacts_disconnected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("disconnect_contacts", "Can disconnect contacts from the invoicing sync")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contacts_source="invoicing", contacts_disconnected_at__isnull=True)
+                | Q(contacts_source="managed", contacts_disconnected_at__isnull=False),
+                name="organization_disconnected_at_matches_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self._refuse_reconnection()
+        super().save(*args, **kwargs)
+
+    @property
+    def contacts_are_managed(self) -> bool:
+        return self.contacts_source == self.ContactsSource.MANAGED
+
+    def clean(self) -> None:
+        self.default_phone_region = (self.default_phone_region or "").upper()
+        self._refuse_reconnection()
+
+    def _refuse_reconnection(self) -> None:
+        if self.pk is None or self.contacts_are_managed:
+            return
+        stored = Organization.objects.filter(pk=self.pk).values_list("contacts_source", flat=True).first()
+        if stored == self.ContactsSource.MANAGED:
+            raise ValidationError(
+                {"contacts_source": CONTACTS_SOURCE_IRREVERSIBLE.format(organization=self.name)},
+                code="irreversible",
+            )
+
+
+class Customer(models.Model):
+    """A customer of an organization, as it comes from the invoicing system."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customers")
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(
+        "external identification code",
+        max_length=100,
+        help_text="The customer's code in the invoicing system.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "external_id"],
+                name="customer_external_id_unique_per_org",
+                violation_error_message=EXTERNAL_ID_TAKEN,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"
