@@ -1,0 +1,27 @@
+import pytest
+from django.db import connection
+
+from tests.factories import OrganizationFactory, UserFactory
+
+
+@pytest.fixture
+def org():
+    """A fresh organization whose contacts are managed here."""
+    return OrganizationFactory()
+
+
+@pytest.fixture
+def synced_org():
+    """A fresh organization whose contacts still come from the invoicing sync."""
+    return OrganizationFactory(synced=True)
+
+
+@pytest.fixture
+def superuser_client(client):
+    user = UserFactory(is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+# The vendor comes from the configured backend; no connection is opened to read it.
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
