@@ -75,6 +75,10 @@ class Contact(models.Model):
         name = f"{self.first_name} {self.last_name}".strip()
         return f"{name} <{self.email}>" if name else self.email
 
+    def clean_fields(self, exclude=None) -> None:
+        # Email and phone are validated by clean(), with the messages the import and the API give too.
+        super().clean_fields(exclude={*(exclude or ()), "email", "phone"})
+
     def clean(self) -> None:
         errors: dict[str, list] = {}
         if self.customer_id is not None:

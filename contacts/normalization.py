@@ -4,6 +4,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+EMAIL_REQUIRED = "An email address is required."
 INVALID_EMAIL = '"{value}" is not a valid email address.'
 INVALID_PHONE = (
     '"{value}" is not a valid phone number (write it with its country code, e.g. +33 6 12 34 56 78).'
@@ -14,7 +15,11 @@ INVALID_REGION = '"{value}" is not a known country code for phone numbers.'
 def normalize_email(value: str) -> str:
     """Trimmed and lower-cased; raises ValidationError when it is not an email address."""
     email = (value or "").strip().lower()
+    if not email:
+        raise ValidationError(EMAIL_REQUIRED, code="required")
     try:
+        if len(email) > 254:  # the column's size, and the RFC's limit
+            raise ValidationError("too long")
         validate_email(email)
     except ValidationError:
         raise ValidationError(

@@ -11,11 +11,12 @@ from customers.models import Customer, Organization
 from customers.services import organization_disconnect_contacts
 
 
-def _count(model, **filters) -> Coalesce:
+def count_of(model, parent_field: str) -> Coalesce:
+    """How many `model` rows point at the outer row; a subquery, so list pages need no GROUP BY join."""
     subquery = (
-        model.objects.filter(**filters)
+        model.objects.filter(**{parent_field: OuterRef("pk")})
         .order_by()
-        .values("organization_id")
+        .values(parent_field)
         .annotate(n=Count("pk"))
         .values("n")
     )
@@ -43,8 +44,8 @@ class OrganizationAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                customer_count=_count(Customer, organization=OuterRef("pk")),
-                contact_count=_count(Contact, organization=OuterRef("pk")),
+                customer_count=count_of(Customer, "organization"),
+                contact_count=count_of(Contact, "organization"),
             )
         )
 
@@ -125,7 +126,7 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
         return True  # the customer itself is not a contact; its contacts inline guard themselves
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(contact_count=Count("contacts"))
+        return super().get_queryset(request).annotate(contact_count=count_of(Contact, "customer"))
 
     @admin.display(description="contacts", ordering="contact_count")
     def contact_count(self, obj):

@@ -1,0 +1,182 @@
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
+from contacts.services import CONTACTS_SYNCED
+from tests.factories import ContactFactory, CustomerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:contacts_contact_changelist")
+ADD = reverse("admin:contacts_contact_add")
+
+
+def change_url(contact):
+    return reverse("admin:contacts_contact_change", args=[contact.pk])
+
+
+def form_data(customer, **overrides):
+    data = {
+        "customer": customer.pk,
+        "external_id": "C-100",
+        "email": "jane@client.example",
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "phone": "06 12 34 56 78",
+        "occupation": "ACCOUNTING",
+    }
+    data.update(overrides)
+    return data
+
+
+def page_query_count(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(CHANGELIST)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_contact_list_costs_the_same_queries_for_100_contacts_as_for_1(superuser_client, org):
+    ContactFactory(customer__organization=org)
+    one = page_query_count(superuser_client)
+    ContactFactory.create_batch(99, customer__organization=org)
+
+    hundred = page_query_count(superuser_client)
+
+    assert hundred == one
+
+
+def test_contact_list_shows_and_searches_contacts(superuser_client, org):
+    ContactFactory(customer__organization=org, email="findme@client.example")
+    ContactFactory(customer__organization=org, email="other@client.example")
+
+    response = superuser_client.get(CHANGELIST, {"q": "findme"})
+
+    assert b"findme@client.example" in response.content
+    assert b"other@client.example" not in response.content
+
+
+def test_contact_list_filters_by_main(superuser_client, org):
+    ContactFactory(customer__organization=org, email="main@client.example", is_main=True)
+    ContactFactory(customer__organization=org, email="plain@client.example")
+
+    response = superuser_client.get(CHANGELIST, {"is_main__exact": "1"})
+
+    assert b"main@client.example" in response.content
+    assert b"plain@client.example" not in response.content
+
+
+def test_adding_a_contact_normalizes_it_and_marks_it_manual(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+
+    response = superuser_client.post(ADD, form_data(customer, email="Jane@Client.Example"))
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    contact = Contact.objects.get()
+    assert (contact.email, contact.phone, contact.source) == ("jane@client.example", "+33612345678", "manual")
+    assert contact.organization == org
+
+
+def test_ticking_main_contact_demotes_the_previous_main(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    previous = ContactFactory(customer=customer, is_main=True)
+    contact = ContactFactory(customer=customer)
+
+    response = superuser_client.post(
+        change_url(contact),
+        form_data(customer, external_id=contact.external_id, email=contact.email, is_main="on"),
+    )
+
+    assert response.status_code == 302
+    previous.refresh_from_db()
+    contact.refresh_from_db()
+    assert (previous.is_main, contact.is_main) == (False, True)
+
+
+def test_duplicate_email_is_a_form_error_not_a_crash(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(customer=customer, email="jane@client.example")
+
+    response = superuser_client.post(ADD, form_data(customer, email="JANE@client.example"))
+
+    assert response.status_code == 200
+    assert EMAIL_TAKEN in str(response.context["adminform"].form.errors)
+    assert Contact.objects.count() == 1
+
+
+def test_duplicate_identifier_code_is_a_form_error_not_a_crash(superuser_client, org):
+    ContactFactory(customer__organization=org, external_id="C-100")
+    customer = CustomerFactory(organization=org)
+
+    response = superuser_client.post(ADD, form_data(customer))
+
+    assert response.status_code == 200
+    assert EXTERNAL_ID_TAKEN in str(response.context["adminform"].form.errors)
+    assert Contact.objects.count() == 1
+
+
+def test_invalid_phone_is_a_form_error(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+
+    response = superuser_client.post(ADD, form_data(customer, phone="12"))
+
+    assert response.status_code == 200
+    assert "phone" in response.context["adminform"].form.errors
+    assert not Contact.objects.exists()
+
+
+def test_contact_of_a_synced_organization_cannot_be_added(superuser_client, synced_org):
+    customer = CustomerFactory(organization=synced_org)
+
+    response = superuser_client.post(ADD, form_data(customer))
+
+    assert response.status_code == 200
+    assert CONTACTS_SYNCED.format(organization=synced_org.name) in str(
+        response.context["adminform"].form.errors
+    )
+    assert not Contact.objects.exists()
+
+
+def test_contact_of_a_synced_organization_is_read_only_with_an_explanation(superuser_client, synced_org):
+    contact = ContactFactory(customer__organization=synced_org, first_name="Before")
+
+    page = superuser_client.get(change_url(contact))
+    post = superuser_client.post(change_url(contact), form_data(contact.customer, first_name="After"))
+
+    assert CONTACTS_SYNCED.format(organization=synced_org.name) in page.content.decode()
+    assert b'name="first_name"' not in page.content
+    assert post.status_code == 403
+    contact.refresh_from_db()
+    assert contact.first_name == "Before"
+
+
+def test_customer_autocomplete_finds_customers_by_name(superuser_client, org):
+    CustomerFactory(organization=org, name="Boulangerie Martin")
+    CustomerFactory(organization=org, name="Garage du Centre")
+
+    response = superuser_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "contacts", "model_name": "contact", "field_name": "customer", "term": "boulang"},
+    )
+
+    assert [r["text"].split(" (")[0] for r in response.json()["results"]] == ["Boulangerie Martin"]
+
+
+def test_support_staff_can_add_contacts_but_not_delete_them(client, org):
+    user = UserFactory()
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_contact", "add_contact", "change_contact", "view_customer"]
+        )
+    )
+    client.force_login(user)
+    contact = ContactFactory(customer__organization=org)
+
+    add_page = client.get(ADD)
+    delete_page = client.get(reverse("admin:contacts_contact_delete", args=[contact.pk]))
+
+    assert add_page.status_code == 200
+    assert delete_page.status_code == 403

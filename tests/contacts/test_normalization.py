@@ -1,0 +1,55 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from contacts.normalization import (
+    EMAIL_REQUIRED,
+    INVALID_EMAIL,
+    INVALID_PHONE,
+    normalize_email,
+    normalize_phone,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("06 12 34 56 78", "FR", "+33612345678"),
+        ("612345678", "FR", "+33612345678"),
+        ("33612345678", "FR", "+33612345678"),
+        ("+33 (0)6 12 34 56 78", "FR", "+33612345678"),
+        ("+44 20 7946 0958", "FR", "+442079460958"),
+        ("020 7946 0958", "GB", "+442079460958"),
+        ("  ", "FR", ""),
+        ("", "FR", ""),
+    ],
+)
+def test_phones_are_stored_in_e164_read_in_the_organization_region(raw, region, expected):
+    assert normalize_phone(raw, region) == expected
+
+
+@pytest.mark.parametrize("raw", ["12", "not a phone", "+33 6 12", "06 12 34 56 78 90 12"])
+def test_unparseable_phone_is_a_validation_error(raw):
+    with pytest.raises(ValidationError) as error:
+        normalize_phone(raw, "FR")
+
+    assert error.value.messages == [INVALID_PHONE.format(value=raw)]
+
+
+def test_email_is_trimmed_and_lower_cased():
+    assert normalize_email("  Jane.Doe@ACME.Example ") == "jane.doe@acme.example"
+
+
+@pytest.mark.parametrize("raw", [" ", None])
+def test_blank_email_is_required(raw):
+    with pytest.raises(ValidationError) as error:
+        normalize_email(raw)
+
+    assert error.value.messages == [EMAIL_REQUIRED]
+
+
+@pytest.mark.parametrize("raw", ["bob@acme", "no-at-sign", "a b@c.example"])
+def test_invalid_email_is_a_validation_error(raw):
+    with pytest.raises(ValidationError) as error:
+        normalize_email(raw)
+
+    assert error.value.messages == [INVALID_EMAIL.format(value=raw.strip())]

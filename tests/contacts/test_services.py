@@ -1,0 +1,209 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+
+from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, WRONG_ORGANIZATION, Contact
+from contacts.normalization import INVALID_PHONE
+from contacts.services import (
+    CONTACTS_SYNCED,
+    CUSTOMER_OF_ANOTHER_ORGANIZATION,
+    MAIN_CONTACT_CONFLICT,
+    contact_create,
+    contact_delete,
+    contact_make_main,
+    contact_update,
+    integrity_error_message,
+)
+from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def create(customer, **values):
+    values.setdefault("external_id", "C-NEW")
+    values.setdefault("email", "new@client.example")
+    return contact_create(organization=customer.organization, customer=customer, **values)
+
+
+def test_created_contact_has_normalized_email_and_phone(org):
+    customer = CustomerFactory(organization=org)
+
+    contact = create(
+        customer, email="  Jane.Doe@Client.EXAMPLE ", phone="06 12 34 56 78", first_name=" Jane "
+    )
+
+    contact.refresh_from_db()
+    assert (contact.email, contact.phone, contact.first_name) == (
+        "jane.doe@client.example",
+        "+33612345678",
+        "Jane",
+    )
+    assert contact.organization == org
+    assert contact.source == Contact.Source.MANUAL
+
+
+def test_phone_is_read_in_the_organization_default_region():
+    customer = CustomerFactory(organization=OrganizationFactory(default_phone_region="GB"))
+
+    contact = create(customer, phone="020 7946 0958")
+
+    assert contact.phone == "+442079460958"
+
+
+def test_unparseable_phone_is_refused_and_nothing_is_written(org):
+    customer = CustomerFactory(organization=org)
+
+    with pytest.raises(ValidationError) as error:
+        create(customer, phone="12")
+
+    assert error.value.message_dict == {"phone": [INVALID_PHONE.format(value="12")]}
+    assert not Contact.objects.exists()
+
+
+def test_second_main_contact_demotes_the_first(org):
+    customer = CustomerFactory(organization=org)
+    first = ContactFactory(customer=customer, is_main=True)
+    second = ContactFactory(customer=customer)
+
+    contact_make_main(contact=second)
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.is_main, second.is_main) == (False, True)
+
+
+def test_creating_a_main_contact_demotes_the_current_main(org):
+    customer = CustomerFactory(organization=org)
+    first = ContactFactory(customer=customer, is_main=True)
+
+    created = create(customer, is_main=True)
+
+    first.refresh_from_db()
+    assert (first.is_main, created.is_main) == (False, True)
+
+
+def test_demotion_leaves_other_customers_main_contacts_alone(org):
+    customer = CustomerFactory(organization=org)
+    elsewhere = ContactFactory(customer__organization=org, is_main=True)
+
+    create(customer, is_main=True)
+
+    elsewhere.refresh_from_db()
+    assert elsewhere.is_main
+
+
+def test_duplicate_email_for_the_same_customer_is_a_validation_error(org):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(customer=customer, email="jane@client.example")
+
+    with pytest.raises(ValidationError) as error:
+        create(customer, email="JANE@client.example")
+
+    assert EMAIL_TAKEN in error.value.messages
+    assert Contact.objects.filter(customer=customer).count() == 1
+
+
+def test_duplicate_identifier_code_in_the_organization_is_a_validation_error(org):
+    ContactFactory(customer__organization=org, external_id="C-1")
+    customer = CustomerFactory(organization=org)
+
+    with pytest.raises(ValidationError) as error:
+        create(customer, external_id="C-1")
+
+    assert EXTERNAL_ID_TAKEN in error.value.messages
+    assert Contact.objects.filter(external_id="C-1").count() == 1
+
+
+def test_contact_of_a_synced_organization_cannot_be_created(synced_org):
+    customer = CustomerFactory(organization=synced_org)
+
+    with pytest.raises(ValidationError) as error:
+        create(customer)
+
+    assert error.value.messages == [CONTACTS_SYNCED.format(organization=synced_org.name)]
+    assert not Contact.objects.exists()
+
+
+def test_contact_of_a_synced_organization_cannot_be_changed_or_deleted(synced_org):
+    contact = ContactFactory(customer__organization=synced_org, first_name="Before")
+
+    with pytest.raises(ValidationError):
+        contact_update(contact=contact, first_name="After")
+    with pytest.raises(ValidationError):
+        contact_delete(contact=contact)
+
+    contact.refresh_from_db()
+    assert contact.first_name == "Before"
+
+
+def test_customer_of_another_organization_is_refused(org):
+    foreign_customer = CustomerFactory()
+
+    with pytest.raises(ValidationError) as error:
+        contact_create(organization=org, customer=foreign_customer, external_id="C-1", email="a@b.example")
+
+    assert error.value.message_dict == {"customer": [CUSTOMER_OF_ANOTHER_ORGANIZATION]}
+
+
+def test_clean_refuses_an_organization_other_than_the_customer_one(org):
+    contact = Contact(organization=org, customer=CustomerFactory(), external_id="C-1", email="a@b.example")
+
+    with pytest.raises(ValidationError) as error:
+        contact.full_clean()
+
+    assert error.value.message_dict["customer"] == [WRONG_ORGANIZATION]
+
+
+def test_update_changes_only_the_given_fields(org):
+    contact = ContactFactory(customer__organization=org, first_name="Jane", last_name="Doe")
+
+    contact_update(contact=contact, last_name="Smith")
+
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.last_name) == ("Jane", "Smith")
+
+
+def test_update_refuses_fields_that_are_not_editable(org):
+    contact = ContactFactory(customer__organization=org)
+
+    with pytest.raises(TypeError):
+        contact_update(contact=contact, source="api")
+
+
+def test_delete_removes_the_contact(org):
+    contact = ContactFactory(customer__organization=org)
+
+    contact_delete(contact=contact)
+
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("database_message", "expected"),
+    [
+        ('duplicate key value violates unique constraint "contact_email_unique_per_customer"', EMAIL_TAKEN),
+        ("UNIQUE constraint failed: index 'contact_email_unique_per_customer'", EMAIL_TAKEN),
+        (
+            'duplicate key value violates unique constraint "contact_external_id_unique_per_org"',
+            EXTERNAL_ID_TAKEN,
+        ),
+        (
+            "UNIQUE constraint failed: contacts_contact.organization_id, contacts_contact.external_id",
+            EXTERNAL_ID_TAKEN,
+        ),
+        (
+            'duplicate key value violates unique constraint "one_main_contact_per_customer"',
+            MAIN_CONTACT_CONFLICT,
+        ),
+        ("UNIQUE constraint failed: contacts_contact.customer_id", MAIN_CONTACT_CONFLICT),
+    ],
+)
+def test_database_refusals_become_readable_messages(database_message, expected):
+    assert integrity_error_message(IntegrityError(database_message)) == expected
+
+
+def test_unknown_database_refusals_are_not_disguised():
+    error = IntegrityError("NOT NULL constraint failed: contacts_contact.email")
+
+    with pytest.raises(IntegrityError):
+        integrity_error_message(error)

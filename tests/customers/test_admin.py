@@ -1,0 +1,121 @@
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from contacts.models import Contact
+from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ORGANIZATIONS = reverse("admin:customers_organization_changelist")
+
+
+def disconnect(client, organization, **extra):
+    return client.post(
+        ORGANIZATIONS, {"action": "disconnect_contacts", ACTION_CHECKBOX_NAME: [organization.pk], **extra}
+    )
+
+
+def test_organization_list_shows_contacts_source_and_counts(superuser_client):
+    organization = OrganizationFactory(name="Acme")
+    ContactFactory.create_batch(3, customer__organization=organization)
+    CustomerFactory(organization=organization)
+
+    response = superuser_client.get(ORGANIZATIONS)
+
+    row = next(o for o in response.context["cl"].result_list if o.pk == organization.pk)
+    assert (row.customer_count, row.contact_count) == (4, 3)
+    assert b"Managed here" in response.content
+
+
+def test_disconnect_action_first_shows_an_irreversible_confirmation(superuser_client, synced_org):
+    response = disconnect(superuser_client, synced_org)
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "This cannot be undone." in page
+    assert "Contacts created here cannot be sent back to the invoicing system." in page
+    synced_org.refresh_from_db()
+    assert not synced_org.contacts_are_managed
+
+
+def test_confirming_the_disconnect_disconnects_and_records_the_user(client, synced_org):
+    user = UserFactory(is_superuser=True)
+    client.force_login(user)
+
+    response = disconnect(client, synced_org, confirm="yes")
+
+    assert response.status_code == 302
+    synced_org.refresh_from_db()
+    assert synced_org.contacts_are_managed
+    assert synced_org.contacts_disconnected_by == user
+
+
+def test_disconnect_action_needs_its_own_permission(client, synced_org):
+    user = UserFactory()
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_organization", "change_organization"])
+    )
+    client.force_login(user)
+
+    listing = client.get(ORGANIZATIONS)
+    response = disconnect(client, synced_org, confirm="yes")
+
+    assert b"disconnect_contacts" not in listing.content
+    assert response.status_code in (200, 302)
+    synced_org.refresh_from_db()
+    assert not synced_org.contacts_are_managed
+
+
+def test_customer_page_edits_contacts_inline_and_a_new_main_demotes_the_old(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    old_main = ContactFactory(customer=customer, is_main=True)
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+    data = {
+        "organization": org.pk,
+        "name": customer.name,
+        "external_id": customer.external_id,
+        "contacts-TOTAL_FORMS": "2",
+        "contacts-INITIAL_FORMS": "1",
+        "contacts-MIN_NUM_FORMS": "0",
+        "contacts-MAX_NUM_FORMS": "1000",
+        "contacts-0-id": old_main.pk,
+        "contacts-0-customer": customer.pk,
+        "contacts-0-external_id": old_main.external_id,
+        "contacts-0-email": old_main.email,
+        "contacts-0-first_name": old_main.first_name,
+        "contacts-0-last_name": old_main.last_name,
+        "contacts-0-is_main": "on",
+        "contacts-1-customer": customer.pk,
+        "contacts-1-external_id": "C-NEW",
+        "contacts-1-email": "new@client.example",
+        "contacts-1-is_main": "on",
+    }
+
+    response = superuser_client.post(url, data)
+
+    assert response.status_code == 302, response.context["errors"]
+    new = Contact.objects.get(external_id="C-NEW")
+    old_main.refresh_from_db()
+    assert (new.is_main, old_main.is_main) == (True, False)
+    assert new.organization == org
+
+
+def test_customer_of_a_synced_organization_shows_contacts_read_only(superuser_client, synced_org):
+    contact = ContactFactory(customer__organization=synced_org)
+
+    response = superuser_client.get(reverse("admin:customers_customer_change", args=[contact.customer.pk]))
+
+    assert contact.email in response.content.decode()
+    assert b'name="contacts-0-email"' not in response.content
+    assert b"synced from the invoicing system" in response.content
+
+
+def test_customer_search_by_external_id(superuser_client, org):
+    CustomerFactory(organization=org, external_id="ZZ-42", name="Wanted")
+    CustomerFactory(organization=org, external_id="AA-1", name="Other")
+
+    response = superuser_client.get(reverse("admin:customers_customer_changelist"), {"q": "ZZ-42"})
+
+    assert [c.name for c in response.context["cl"].result_list] == ["Wanted"]

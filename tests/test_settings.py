@@ -1,0 +1,86 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_django(code: str, **env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update({"DJANGO_SETTINGS_MODULE": "contacts_site.settings", "DJANGO_ENV_FILE": ""}, **env_overrides)
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_mode_without_secret_key_fails_loudly():
+    result = run_django("print('started')", DJANGO_DEBUG="false")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "started" not in result.stdout
+
+
+def test_debug_off_is_the_default_so_a_missing_secret_fails_too():
+    result = run_django("print('started')")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_production_mode_with_secret_key_starts():
+    result = run_django(
+        "from django.conf import settings; print(settings.DEBUG, settings.ALLOWED_HOSTS)",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY="x" * 50,
+        DJANGO_ALLOWED_HOSTS="contacts.example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False ['contacts.example.com']"
+
+
+@pytest.mark.parametrize(
+    ("url", "engine"),
+    [
+        ("postgres://postgres@127.0.0.1:5432/contacts", "django.db.backends.postgresql"),
+        ("sqlite:////tmp/contacts-test.sqlite3", "django.db.backends.sqlite3"),
+    ],
+)
+def test_database_url_selects_the_engine(url, engine):
+    result = run_django(
+        "from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])",
+        DJANGO_DEBUG="true",
+        DATABASE_URL=url,
+    )
+
+    assert result.stdout.strip() == engine, result.stderr
+
+
+def test_unknown_organization_exits_2_on_the_command_line(tmp_path):
+    env = {**os.environ, "DJANGO_DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert manage("migrate", "--noinput").returncode == 0
+    result = manage("disconnect_contacts", "--organization", "no-such-org", "--yes")
+
+    assert result.returncode == 2, result.stderr
+    assert 'No organization has the slug "no-such-org".' in result.stderr
+    assert "Traceback" not in result.stderr
