@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from contacts.normalization import normalize_email, normalize_phone
 from customers.models import Customer, Organization
@@ -109,3 +111,61 @@ class Contact(models.Model):
             (model, [c for c in constraints if c.name != MAIN_CONTACT_CONSTRAINT])
             for model, constraints in super().get_constraints()
         ]
+
+
+class ImportBatch(models.Model):
+    """One committed (or failed) spreadsheet import: the file, who sent it, and what it did."""
+
+    class Status(models.TextChoices):
+        COMMITTED = "committed", "Committed"
+        FAILED = "failed", "Failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_batches")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Stored under MEDIA_ROOT and never served publicly: the admin streams it to permitted staff.
+    file = models.FileField(upload_to="contact-imports/%Y/%m/", max_length=300, blank=True)
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    format = models.CharField(max_length=10)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    rows = models.PositiveIntegerField(default=0)
+    new = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)  # [{"row", "column", "message"}]
+    errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "message"}]
+    failure_reason = models.TextField(blank=True)
+    override_reason = models.TextField(blank=True)
+    skip_invalid = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
+        indexes = [
+            models.Index(fields=["organization", "status", "created_at"], name="import_org_status_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.organization}, {self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ImportedContactChange(models.Model):
+    """What an import did to one contact, with the values it replaced: enough to undo it."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="changes")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    external_id = models.CharField(max_length=100)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    previous = models.JSONField(null=True, blank=True)  # changed fields' values before; null when created
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.external_id}"

@@ -1,0 +1,447 @@
+"""Row rules shared by the spreadsheet import and the API's bulk endpoint.
+
+`plan_rows` resolves every lookup up front (one query for the customers, one for the contacts),
+checks all rows in memory and says what each row would do; `apply_plan` writes the valid rows in
+batches inside one transaction. Neither knows about files: rows arrive as `RowInput` values.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from contacts.models import EMAIL_TAKEN, Contact
+from contacts.normalization import normalize_email, normalize_phone
+from contacts.services import ensure_contacts_managed, integrity_error_message
+from customers.models import Customer, Organization
+
+# The contact fields a row can set, in the order of the model.
+CONTACT_FIELDS = ("external_id", "email", "first_name", "last_name", "phone", "occupation", "is_main")
+STORED_FIELDS = ("id", "customer_id", *CONTACT_FIELDS)
+BLANK_CONTACT = {name: "" for name in CONTACT_FIELDS} | {"is_main": False}
+
+TRUE_WORDS = frozenset({"1", "yes", "true", "oui", "x"})
+FALSE_WORDS = frozenset({"0", "no", "false", "non"})
+OCCUPATIONS = tuple(Contact.Occupation.values)
+
+CUSTOMER_ID_REQUIRED = "The customer's external identification code is required."
+CUSTOMER_UNKNOWN = 'No customer of {organization} has the external identification code "{value}".'
+CUSTOMER_NAME_REQUIRED = "The customer name is required."
+CUSTOMER_NAME_DIFFERS = (
+    'The customer name "{value}" differs from the stored name "{stored}" ({rows}); the contact is '
+    'attached to the customer with code "{code}" and the customer name is not changed.'
+)
+CONTACT_ID_REQUIRED = "The contact's identifier code is required."
+CONTACT_ID_REPEATED = (
+    'The identifier code "{value}" is used more than once ({rows}); keep one row per contact.'
+)
+CONTACT_OF_ANOTHER_CUSTOMER = (
+    'The identifier code "{value}" belongs to a contact of another customer (code "{code}"); '
+    "a contact cannot be moved to another customer."
+)
+EMAIL_USED_EARLIER = "Another contact of this customer already uses this email address ({row_label} {row})."
+OCCUPATION_INVALID = '"{value}" is not an occupation; use one of {allowed}, or leave it blank.'
+MAIN_CONTACT_INVALID = (
+    '"{value}" is not a main contact value; write 1, yes, true, oui or x for the main contact, '
+    "and 0, no, false, non or nothing otherwise."
+)
+MAIN_CONTACT_LAST_WINS = (
+    'Several contacts are made main contact of customer "{code}" ({rows}); the last one, '
+    "{row_label} {row}, is kept as the main contact."
+)
+TOO_LONG = "This value is too long ({length} characters); at most {limit} are allowed."
+INVALID_ROWS = "{count} row(s) are invalid; fix them or skip the invalid rows."
+
+MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in CONTACT_FIELDS if name != "is_main"}
+# Above this many lookup values, reading the whole organization is cheaper (and stays within every
+# database's limit on query parameters) than a giant IN list.
+IN_LOOKUP_LIMIT = 900
+ROW_LIST_LIMIT = 10
+
+
+@dataclass
+class Problem:
+    row: int | None  # spreadsheet row number (file) or item index (API); None = file-level
+    field: str | None  # one of columns.FIELDS, or None
+    message: str  # a sentence without row/column prefix
+
+
+@dataclass
+class RowInput:
+    row: int
+    values: dict[str, object]  # field -> raw value; a missing key means the column is absent
+
+
+@dataclass
+class RowOutcome:
+    row: int
+    status: str  # "new" | "updated" | "unchanged" | "invalid"
+    values: dict[str, object]  # the contact's values after the import (CONTACT_FIELDS)
+    previous: dict[str, object] | None  # "updated": stored values of the changed fields
+    contact_id: int | None
+    customer_id: int | None
+    errors: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    organization: Organization
+    outcomes: list[RowOutcome]
+    warnings: list[Problem]
+    # Stored main contacts that lose it to another contact and are not updated by a valid row.
+    demotions: list[dict] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict:
+        totals = {"rows": len(self.outcomes), "new": 0, "updated": 0, "unchanged": 0, "invalid": 0}
+        for outcome in self.outcomes:
+            totals[outcome.status] += 1
+        return totals
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for outcome in self.outcomes for problem in outcome.errors]
+
+
+def comparable_name(value: str) -> str:
+    """A customer name without case, accents or spaces: the form two names are compared in."""
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace()).casefold()
+
+
+def row_list(rows: list[int], row_label: str) -> str:
+    """`rows 3, 5 and 9`, shortened past ROW_LIST_LIMIT."""
+    shown = [str(row) for row in rows[:ROW_LIST_LIMIT]]
+    more = len(rows) - len(shown)
+    if more:
+        return f"{row_label}s {', '.join(shown)} and {more} more"
+    if len(shown) == 1:
+        return f"{row_label} {shown[0]}"
+    return f"{row_label}s {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value).strip()
+
+
+def parse_main_contact(value: object) -> bool | None:
+    """True, False, or None for a blank value; raises ValueError for anything else."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    if not text:
+        return None
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(text)
+
+
+def _fetch_customers(organization: Organization, codes: set[str]) -> dict[str, tuple[int, str]]:
+    customers = Customer.objects.filter(organization=organization)
+    if len(codes) <= IN_LOOKUP_LIMIT:
+        customers = customers.filter(external_id__in=codes)
+    return {
+        code: (pk, name)
+        for pk, code, name in customers.values_list("id", "external_id", "name").iterator(chunk_size=5000)
+        if code in codes
+    }
+
+
+def _fetch_contacts(organization: Organization, external_ids: set[str], customer_ids: set[int]) -> list[dict]:
+    """The organization's contacts named in the file, or of a customer named in the file."""
+    contacts = Contact.objects.filter(organization=organization)
+    if len(external_ids) + len(customer_ids) <= IN_LOOKUP_LIMIT:
+        contacts = contacts.filter(Q(external_id__in=external_ids) | Q(customer_id__in=customer_ids))
+    columns = (*STORED_FIELDS, "customer__external_id")
+    return [
+        dict(zip(columns, values, strict=True))
+        for values in contacts.values_list(*columns).iterator(chunk_size=5000)
+        if values[2] in external_ids or values[1] in customer_ids
+    ]
+
+
+def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: str = "row") -> Plan:
+    """Check every row against the rules and the stored data; writes nothing.
+
+    Raises ValidationError (CONTACTS_SYNCED) while the organization's contacts are synced.
+    `row_label` names a row in messages: "row" for files, "item" for the API.
+    """
+    ensure_contacts_managed(organization)
+    region = organization.default_phone_region
+
+    texts: list[dict[str, str]] = [{key: _text(value) for key, value in row.values.items()} for row in rows]
+    codes = {t["customer_external_id"] for t in texts if t.get("customer_external_id")}
+    customers = _fetch_customers(organization, codes)
+    id_rows: dict[str, list[int]] = defaultdict(list)
+    for row, t in zip(rows, texts, strict=True):
+        if t.get("external_id"):
+            id_rows[t["external_id"]].append(row.row)
+    customer_ids = {pk for pk, _name in customers.values()}
+    stored_contacts = _fetch_contacts(organization, set(id_rows), customer_ids)
+
+    by_external_id = {c["external_id"]: c for c in stored_contacts}
+    # customer id -> lower-cased email -> contact id, to find a clash without the contact itself.
+    stored_emails: dict[int, dict[str, int]] = defaultdict(dict)
+    stored_mains: dict[int, dict] = {}
+    for contact in stored_contacts:
+        stored_emails[contact["customer_id"]][contact["email"].lower()] = contact["id"]
+        if contact["is_main"]:
+            stored_mains[contact["customer_id"]] = contact
+    code_of_customer = {pk: code for code, (pk, _name) in customers.items()}
+
+    outcomes: list[RowOutcome] = []
+    warnings: list[Problem] = []
+    name_mismatches: dict[tuple[str, str], list[int]] = defaultdict(list)
+    file_emails: dict[tuple[int, str], int] = {}
+    phone_cache: dict[str, str | ValidationError] = {}
+
+    for row, t in zip(rows, texts, strict=True):
+        errors: list[Problem] = []
+
+        def error(field_name: str, message: str, errors=errors, row=row) -> None:
+            errors.append(Problem(row=row.row, field=field_name, message=message))
+
+        customer_id = None
+        code = t.get("customer_external_id", "")
+        if not code:
+            error("customer_external_id", CUSTOMER_ID_REQUIRED)
+        elif code not in customers:
+            error("customer_external_id", CUSTOMER_UNKNOWN.format(organization=organization.name, value=code))
+        else:
+            customer_id, stored_name = customers[code]
+        if "customer_name" in t:
+            name = t["customer_name"]
+            if not name:
+                error("customer_name", CUSTOMER_NAME_REQUIRED)
+            elif customer_id is not None and comparable_name(name) != comparable_name(stored_name):
+                name_mismatches[(code, name)].append(row.row)
+
+        external_id = t.get("external_id", "")
+        stored = None
+        if not external_id:
+            error("external_id", CONTACT_ID_REQUIRED)
+        elif len(external_id) > MAX_LENGTHS["external_id"]:
+            error("external_id", TOO_LONG.format(length=len(external_id), limit=MAX_LENGTHS["external_id"]))
+        else:
+            if len(id_rows[external_id]) > 1:
+                repeated = row_list(id_rows[external_id], row_label)
+                error("external_id", CONTACT_ID_REPEATED.format(value=external_id, rows=repeated))
+            stored = by_external_id.get(external_id)
+            if stored is not None and customer_id is not None and stored["customer_id"] != customer_id:
+                other_code = stored["customer__external_id"]
+                error("external_id", CONTACT_OF_ANOTHER_CUSTOMER.format(value=external_id, code=other_code))
+                stored = None
+
+        if stored is not None:
+            values: dict[str, object] = {name: stored[name] for name in CONTACT_FIELDS}
+        else:
+            values = {**BLANK_CONTACT, "external_id": external_id}
+
+        if "email" in t or stored is None:
+            try:
+                email = normalize_email(t.get("email", ""))
+            except ValidationError as invalid:
+                error("email", invalid.messages[0])
+            else:
+                values["email"] = email
+                if customer_id is not None:
+                    owner = stored_emails[customer_id].get(email)
+                    if owner is not None and (stored is None or owner != stored["id"]):
+                        error("email", EMAIL_TAKEN)
+                    earlier = file_emails.setdefault((customer_id, email), row.row)
+                    if earlier != row.row:
+                        error("email", EMAIL_USED_EARLIER.format(row_label=row_label, row=earlier))
+
+        for name_field in ("first_name", "last_name"):
+            if name_field in t:
+                text = t[name_field]
+                if len(text) > MAX_LENGTHS[name_field]:
+                    error(name_field, TOO_LONG.format(length=len(text), limit=MAX_LENGTHS[name_field]))
+                else:
+                    values[name_field] = text
+
+        if "phone" in t:
+            raw = t["phone"]
+            phone = phone_cache.get(raw)
+            if phone is None:
+                try:
+                    phone = normalize_phone(raw, region)
+                except ValidationError as invalid:
+                    phone = invalid
+                phone_cache[raw] = phone
+            if isinstance(phone, ValidationError):
+                error("phone", phone.messages[0])
+            else:
+                values["phone"] = phone
+
+        if "occupation" in t:
+            occupation = t["occupation"].upper()
+            if occupation and occupation not in OCCUPATIONS:
+                allowed = ", ".join(OCCUPATIONS)
+                error("occupation", OCCUPATION_INVALID.format(value=t["occupation"], allowed=allowed))
+            else:
+                values["occupation"] = occupation
+
+        if "is_main" in row.values:
+            try:
+                is_main = parse_main_contact(row.values["is_main"])
+            except ValueError:
+                error("is_main", MAIN_CONTACT_INVALID.format(value=t["is_main"]))
+            else:
+                if is_main is not None:
+                    values["is_main"] = is_main
+
+        outcomes.append(
+            RowOutcome(
+                row=row.row,
+                status="invalid" if errors else "",
+                values=values,
+                previous=None,
+                contact_id=stored["id"] if stored else None,
+                customer_id=customer_id,
+                errors=errors,
+            )
+        )
+
+    for (code, name), mismatch_rows in name_mismatches.items():
+        stored_name = customers[code][1]
+        message = CUSTOMER_NAME_DIFFERS.format(
+            value=name, stored=stored_name, rows=row_list(mismatch_rows, row_label), code=code
+        )
+        warnings.append(Problem(row=mismatch_rows[0], field="customer_name", message=message))
+
+    demotions = _settle_main_contacts(outcomes, stored_mains, code_of_customer, warnings, row_label)
+
+    stored_by_id = {c["id"]: c for c in stored_contacts}
+    for outcome in outcomes:
+        if outcome.status == "invalid":
+            continue
+        if outcome.contact_id is None:
+            outcome.status = "new"
+            continue
+        stored = stored_by_id[outcome.contact_id]
+        previous = {name: stored[name] for name in CONTACT_FIELDS if outcome.values[name] != stored[name]}
+        if previous:
+            outcome.status, outcome.previous = "updated", previous
+        else:
+            outcome.status = "unchanged"
+    warnings.sort(key=lambda problem: problem.row or 0)
+    return Plan(organization=organization, outcomes=outcomes, warnings=warnings, demotions=demotions)
+
+
+def _settle_main_contacts(
+    outcomes: list[RowOutcome],
+    stored_mains: dict[int, dict],
+    code_of_customer: dict[int, str],
+    warnings: list[Problem],
+    row_label: str,
+) -> list[dict]:
+    """Last valid row wins the main contact; a new main demotes the stored one. Returns the demotions."""
+    claims: dict[int, list[RowOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        if outcome.status != "invalid" and outcome.values["is_main"]:
+            claims[outcome.customer_id].append(outcome)
+    valid_by_contact = {
+        o.contact_id: o for o in outcomes if o.contact_id is not None and o.status != "invalid"
+    }
+    demotions = []
+    for customer_id, claimants in claims.items():
+        winner = claimants[-1]
+        if len(claimants) > 1:
+            for loser in claimants[:-1]:
+                loser.values["is_main"] = False
+            message = MAIN_CONTACT_LAST_WINS.format(
+                code=code_of_customer[customer_id],
+                rows=row_list([o.row for o in claimants], row_label),
+                row_label=row_label,
+                row=winner.row,
+            )
+            warnings.append(Problem(row=winner.row, field="is_main", message=message))
+        current = stored_mains.get(customer_id)
+        if current is None or current["id"] == winner.contact_id:
+            continue
+        in_file = valid_by_contact.get(current["id"])
+        if in_file is not None:
+            in_file.values["is_main"] = False
+        else:
+            demotions.append({name: current[name] for name in STORED_FIELDS})
+    return demotions
+
+
+def apply_plan(
+    *, plan: Plan, source: str, skip_invalid: bool = False, batch_size: int = 1000
+) -> list[tuple[Contact, dict | None]]:
+    """Write the plan's new and updated rows in one transaction; returns (contact, previous values).
+
+    Previous values are None for a created contact. Demoted main contacts that no row updates are
+    returned too, with {"is_main": True}. Raises ValidationError when the plan has invalid rows
+    (unless `skip_invalid`) or when the database refuses a write made concurrently.
+    """
+    invalid = sum(1 for outcome in plan.outcomes if outcome.status == "invalid")
+    if invalid and not skip_invalid:
+        raise ValidationError(INVALID_ROWS.format(count=invalid), code="invalid_rows")
+    organization = plan.organization
+    now = timezone.now()
+    new = [o for o in plan.outcomes if o.status == "new"]
+    updated = [o for o in plan.outcomes if o.status == "updated"]
+    # Customers whose stored main contact loses it to a new or promoted one.
+    gaining_main = {d["customer_id"] for d in plan.demotions}
+    gaining_main.update(o.customer_id for o in new if o.values["is_main"])
+    gaining_main.update(o.customer_id for o in updated if o.previous.get("is_main") is False)
+
+    try:
+        with transaction.atomic():
+            locked = Organization.objects.select_for_update().get(pk=organization.pk)
+            ensure_contacts_managed(locked)
+            # Demote first: the partial unique index refuses two mains even for an instant.
+            customer_ids = sorted(gaining_main)
+            for start in range(0, len(customer_ids), batch_size):
+                Contact.objects.filter(
+                    customer_id__in=customer_ids[start : start + batch_size], is_main=True
+                ).update(is_main=False, updated_at=now)
+            results: list[tuple[Contact, dict | None]] = []
+            changed_fields = sorted({name for o in updated for name in o.previous})
+            to_update = [_contact(o, organization, source, now, pk=o.contact_id) for o in updated]
+            if to_update:
+                Contact.objects.bulk_update(
+                    to_update, [*changed_fields, "source", "updated_at"], batch_size=batch_size
+                )
+            results.extend(zip(to_update, (o.previous for o in updated), strict=True))
+            to_create = [_contact(o, organization, source, now) for o in new]
+            Contact.objects.bulk_create(to_create, batch_size=batch_size)
+            results.extend((contact, None) for contact in to_create)
+            for demoted in plan.demotions:
+                contact = Contact(organization=organization, **demoted)
+                contact.is_main, contact.updated_at = False, now
+                results.append((contact, {"is_main": True}))
+    except IntegrityError as error:
+        raise ValidationError(integrity_error_message(error), code="conflict") from error
+    return results
+
+
+def _contact(
+    outcome: RowOutcome, organization: Organization, source: str, now, pk: int | None = None
+) -> Contact:
+    return Contact(
+        pk=pk,
+        organization=organization,
+        customer_id=outcome.customer_id,
+        source=source,
+        created_at=now,
+        updated_at=now,
+        **outcome.values,
+    )
