@@ -1,0 +1,353 @@
+"""Bytes of an uploaded file → a table of trimmed cell texts.
+
+The format is read from the content, never from the file name: a zip holding an Excel workbook is
+.xlsx (or .ods for an OpenDocument spreadsheet), an OLE2 container is .xls, anything else that
+decodes as text is a CSV. Excel formats are read with python-calamine. Every problem with the file
+as a whole raises `FileRejected` with one line a support agent can forward to the client.
+
+Decisions the issue left open:
+- The header row is the first non-blank row; row numbers are the spreadsheet's (header = 1 when it
+  is on the first row), so fully blank rows are dropped without shifting later numbers.
+- CSV text is UTF-8 (with or without BOM) where it is valid and Windows-1252 byte by byte where it
+  is not, so a UTF-8 file with a few cp1252 bytes pasted in (mixed encodings) reads correctly.
+  UTF-16 with a BOM (Excel's "Unicode text") is read too. A file with NUL bytes is refused.
+- Excel cells: integral numbers without ".0", dates as ISO text, booleans as "true"/"false",
+  formulas as the value Excel last computed. Hidden sheets and chart sheets are skipped.
+"""
+
+import codecs
+import csv
+import datetime
+import io
+import math
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import python_calamine
+from django.conf import settings
+
+from contacts.importing.columns import has_mandatory_columns, map_columns
+
+EMPTY = "The file is empty."
+NOT_SPREADSHEET = "{name} is not a CSV or Excel file; save it as .csv, .xlsx or .xls and send it again."
+PDF = "This is a PDF, not a spreadsheet; export the data as CSV or Excel (.xlsx) and send that file."
+PASSWORD_PROTECTED = (
+    "This Excel file is password-protected; remove the password (File > Info > Protect Workbook) "
+    "and send it again."
+)
+DAMAGED = "{name} looks like an Excel file but cannot be read; open it in Excel, save it again and resend it."
+NUL_BYTES = (
+    "The file contains NUL bytes, so it is not a plain-text CSV; open it in Excel and save it as "
+    "CSV UTF-8 or as an Excel workbook (.xlsx)."
+)
+TOO_BIG = "The file is larger than the {limit} MB limit; split it into smaller files."
+TOO_MANY_ROWS = "The file has more than {limit:,} data rows, the limit; split it into smaller files."
+EXPANDS_TOO_MUCH = (
+    "The spreadsheet would expand to more than {limit} MB once opened, so it is refused as unsafe; "
+    "split it into smaller files."
+)
+ABNORMAL_COMPRESSION = (
+    "The spreadsheet is compressed abnormally (a part expands over {ratio} times), so it is refused "
+    "as unsafe; open it in Excel and save it again."
+)
+MISSING_COLUMNS = (
+    "The header row lacks the mandatory column(s) {columns}; the first row must hold the column "
+    "headers of the import template."
+)
+NO_SHEET_WITH_COLUMNS = (
+    'No sheet has the mandatory columns in its first row; the first sheet, "{sheet}", lacks {columns}.'
+)
+NO_ACCEPTED_HEADERS = "No sheet has the expected column headers in its first row."
+
+# A zip member inflating more than this many times is a zip bomb, not a spreadsheet; members smaller
+# than MIN_BOMB_MEMBER are not judged (tiny parts compress oddly).
+MAX_COMPRESSION_RATIO = 200
+MIN_BOMB_MEMBER = 1024 * 1024
+# The parts of a workbook may expand to this many times the upload limit in total (200 MB by default).
+MAX_EXPANSION = 10
+# Above this share of control characters, text is binary data that happened to decode.
+MAX_CONTROL_SHARE = 0.01
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+_ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
+_MB = 1024 * 1024
+
+
+class FileRejected(Exception):
+    """A problem with the file as a whole; str(error) is one line a support agent can read."""
+
+
+@dataclass
+class Table:
+    format: str  # "csv" | "xlsx" | "xls" | "ods"
+    headers: list[str]  # header row as written (trimmed), without trailing blank headers
+    rows: list[tuple[int, list[str]]]  # (spreadsheet row number, trimmed cell texts), len(headers) cells each
+    sheet_name: str | None
+
+
+def read_table(
+    data: bytes,
+    *,
+    filename: str = "",
+    accept_headers: Callable[[list[str]], bool] | None = None,
+    max_rows: int | None = None,
+) -> Table:
+    """Read the first sheet (or the CSV) whose header row passes `accept_headers`.
+
+    `accept_headers` defaults to "has the mandatory columns"; `max_rows` to CONTACT_IMPORT_MAX_ROWS.
+    """
+    limit = settings.CONTACT_IMPORT_MAX_BYTES
+    if len(data) > limit:
+        raise FileRejected(TOO_BIG.format(limit=_megabytes(limit)))
+    if not data.strip():
+        raise FileRejected(EMPTY)
+    reader = _Reader(
+        name=_display_name(filename),
+        accept_headers=accept_headers,
+        max_rows=settings.CONTACT_IMPORT_MAX_ROWS if max_rows is None else max_rows,
+    )
+    format = _detect_format(data, reader.name)
+    if format == "csv":
+        return reader.read_csv(data)
+    return reader.read_workbook(data, format)
+
+
+def _detect_format(data: bytes, name: str) -> str:
+    if data.startswith(_ZIP_MAGIC):
+        return _zip_format(data, name)
+    if data.startswith(_OLE2_MAGIC):
+        # A password-protected .xlsx is an OLE2 container holding the encrypted zip in this stream.
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise FileRejected(PASSWORD_PROTECTED)
+        if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
+            return "xls"
+        raise FileRejected(NOT_SPREADSHEET.format(name=name))  # a Word or PowerPoint 97 file
+    if data.lstrip().startswith(b"%PDF-"):
+        raise FileRejected(PDF)
+    return "csv"
+
+
+def _zip_format(data: bytes, name: str) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+            names = {member.filename for member in members}
+            if "mimetype" in names:
+                mimetype = archive.read("mimetype") if archive.getinfo("mimetype").file_size < 200 else b""
+            else:
+                mimetype = b""
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError):
+        raise FileRejected(DAMAGED.format(name=name)) from None
+    if mimetype.strip() == _ODS_MIMETYPE:
+        format = "ods"
+    elif "xl/workbook.xml" in names:
+        format = "xlsx"
+    else:
+        raise FileRejected(NOT_SPREADSHEET.format(name=name))  # a .docx, a plain zip...
+    # The parser must never see a zip bomb: judge the sizes the archive declares before inflating.
+    limit = MAX_EXPANSION * settings.CONTACT_IMPORT_MAX_BYTES
+    if sum(member.file_size for member in members) > limit:
+        raise FileRejected(EXPANDS_TOO_MUCH.format(limit=_megabytes(limit)))
+    for member in members:
+        if member.file_size > MIN_BOMB_MEMBER and member.file_size > MAX_COMPRESSION_RATIO * max(
+            member.compress_size, 1
+        ):
+            raise FileRejected(ABNORMAL_COMPRESSION.format(ratio=MAX_COMPRESSION_RATIO))
+    return format
+
+
+@dataclass
+class _Reader:
+    name: str
+    accept_headers: Callable[[list[str]], bool] | None
+    max_rows: int
+
+    def read_csv(self, data: bytes) -> Table:
+        text = _decode(data, self.name)
+        if "\x00" in text:
+            raise FileRejected(NUL_BYTES)
+        sample = text[:65536]
+        if len(_CONTROL.findall(sample)) > MAX_CONTROL_SHARE * len(sample):
+            raise FileRejected(NOT_SPREADSHEET.format(name=self.name))
+        # A 1 MB cell is legitimate; the size limit already bounds every field.
+        csv.field_size_limit(max(csv.field_size_limit(), settings.CONTACT_IMPORT_MAX_BYTES + 1))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text), quotechar='"')
+        records = enumerate(reader, start=1)
+        try:
+            headers = _find_headers(records, _trimmed)
+            if headers is None:
+                raise FileRejected(EMPTY)
+            if not self._accepts(headers):
+                raise FileRejected(self._refusal(headers, sheet=None))
+            rows = self._data_rows(records, headers, _trimmed)
+        except csv.Error:
+            raise FileRejected(NOT_SPREADSHEET.format(name=self.name)) from None
+        return Table(format="csv", headers=headers, rows=rows, sheet_name=None)
+
+    def read_workbook(self, data: bytes, format: str) -> Table:
+        try:
+            with python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+                first_headers: tuple[str, list[str]] | None = None
+                for index, sheet_info in enumerate(workbook.sheets_metadata):
+                    if (
+                        sheet_info.typ != python_calamine.SheetTypeEnum.WorkSheet
+                        or sheet_info.visible != python_calamine.SheetVisibleEnum.Visible
+                    ):
+                        continue
+                    sheet = workbook.get_sheet_by_index(index)
+                    # iter_rows() starts at the sheet's first row (index 0 = row 1), even when the
+                    # data starts lower; columns start at the first used one.
+                    records = enumerate(sheet.iter_rows(), start=1)
+                    headers = _find_headers(records, _cell_texts)
+                    if headers is None:
+                        continue
+                    if self._accepts(headers):
+                        rows = self._data_rows(records, headers, _cell_texts)
+                        return Table(format=format, headers=headers, rows=rows, sheet_name=sheet.name)
+                    if first_headers is None:
+                        first_headers = (sheet.name, headers)
+        except python_calamine.PasswordError:
+            raise FileRejected(PASSWORD_PROTECTED) from None
+        except python_calamine.CalamineError:
+            raise FileRejected(DAMAGED.format(name=self.name)) from None
+        except ValueError:
+            # calamine reports some broken files (unknown format, bad XML) as plain errors.
+            raise FileRejected(DAMAGED.format(name=self.name)) from None
+        if first_headers is None:
+            raise FileRejected(EMPTY)
+        raise FileRejected(self._refusal(first_headers[1], sheet=first_headers[0]))
+
+    def _data_rows(
+        self, records: Iterator[tuple[int, list]], headers: list[str], texts: Callable[[list], list[str]]
+    ) -> list[tuple[int, list[str]]]:
+        """The non-blank rows after the header, cut or padded to its width."""
+        width = len(headers)
+        padding = [""] * width
+        rows: list[tuple[int, list[str]]] = []
+        for number, cells in records:
+            values = texts(cells[:width])
+            if not any(values):
+                continue
+            if len(values) < width:
+                values.extend(padding[len(values) :])
+            rows.append((number, values))
+            if len(rows) > self.max_rows:
+                raise FileRejected(TOO_MANY_ROWS.format(limit=self.max_rows))
+        return rows
+
+    def _accepts(self, headers: list[str]) -> bool:
+        accept = self.accept_headers or has_mandatory_columns
+        return bool(accept(headers))
+
+    def _refusal(self, headers: list[str], *, sheet: str | None) -> str:
+        if self.accept_headers is not None:
+            return NO_ACCEPTED_HEADERS
+        columns = ", ".join(f'"{header}"' for header in map_columns(headers).missing)
+        if sheet is None:
+            return MISSING_COLUMNS.format(columns=columns)
+        return NO_SHEET_WITH_COLUMNS.format(sheet=sheet, columns=columns)
+
+
+def _find_headers(
+    records: Iterator[tuple[int, list]], texts: Callable[[list], list[str]]
+) -> list[str] | None:
+    """The first non-blank row, without trailing blank cells; `records` then stands after it."""
+    for _number, cells in records:
+        headers = texts(cells)
+        while headers and not headers[-1]:
+            headers.pop()
+        if headers:
+            return headers
+    return None
+
+
+def _decode(data: bytes, name: str) -> str:
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        return data.decode("utf-8", errors=_CP1252_FALLBACK)
+    except UnicodeDecodeError:
+        # Bytes that are neither UTF-8 nor Windows-1252 (it leaves five values undefined): binary data.
+        raise FileRejected(NOT_SPREADSHEET.format(name=name)) from None
+
+
+def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    """Decode the bytes that are not UTF-8 as Windows-1252 (raises on bytes it leaves undefined)."""
+    return error.object[error.start : error.end].decode("cp1252"), error.end
+
+
+_CP1252_FALLBACK = "contacts_import_cp1252_fallback"
+codecs.register_error(_CP1252_FALLBACK, _cp1252_fallback)
+
+
+def _sniff_delimiter(text: str) -> str:
+    """`,`, `;` or tab: the one the header line uses most, outside quotes; the Sniffer breaks ties."""
+    counts = dict.fromkeys(",;\t", 0)
+    quoted = False
+    for char in text.lstrip("\r\n")[:65536]:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "\r\n":
+            break
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(counts.values())
+    candidates = [delimiter for delimiter, count in counts.items() if count == best]
+    if best == 0:
+        return ","
+    if len(candidates) == 1:
+        return candidates[0]
+    try:
+        return csv.Sniffer().sniff(text[:16384], delimiters="".join(candidates)).delimiter
+    except csv.Error:
+        return candidates[0]
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    return [cell.strip() for cell in cells]
+
+
+def _cell_texts(cells: list) -> list[str]:
+    return [cell.strip() if type(cell) is str else _cell_text(cell) for cell in cells]
+
+
+def _cell_text(value: object) -> str:
+    """An Excel cell as the text the user sees: 1005 (not 1005.0), ISO dates, true/false."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time():
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / _MB:g}"
+
+
+def _display_name(filename: str) -> str:
+    """The file's base name, quoted, on one line, for messages; "The file" when there is none."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", "", name).strip()
+    if len(name) > 80:
+        name = name[:77] + "..."
+    return f'"{name}"' if name else "The file"
