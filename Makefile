@@ -40,4 +40,5 @@ lint: install
 
 test: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	.ci/ensure-chromium
 	$(BIN)/pytest
