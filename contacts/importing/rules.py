@@ -208,6 +208,7 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
     name_mismatches: dict[tuple[str, str], list[int]] = defaultdict(list)
     file_emails: dict[tuple[int, str], int] = {}
     phone_cache: dict[str, str | ValidationError] = {}
+    main_claims: list[int] = []  # indexes of the outcomes whose row says "main contact"
 
     for row, t in zip(rows, texts, strict=True):
         errors: list[Problem] = []
@@ -296,6 +297,7 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
             else:
                 values["occupation"] = occupation
 
+        claims_main = False
         if "is_main" in row.values:
             try:
                 is_main = parse_main_contact(row.values["is_main"])
@@ -303,8 +305,10 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
                 error("is_main", MAIN_CONTACT_INVALID.format(value=t["is_main"]))
             else:
                 if is_main is not None:
-                    values["is_main"] = is_main
+                    values["is_main"] = claims_main = is_main
 
+        if claims_main:
+            main_claims.append(len(outcomes))
         outcomes.append(
             RowOutcome(
                 row=row.row,
@@ -324,7 +328,10 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
         )
         warnings.append(Problem(row=mismatch_rows[0], field="customer_name", message=message))
 
-    demotions = _settle_main_contacts(outcomes, stored_mains, code_of_customer, warnings, row_label)
+    claimants = [outcomes[index] for index in main_claims]
+    demotions = _settle_main_contacts(
+        outcomes, claimants, stored_mains, code_of_customer, warnings, row_label
+    )
 
     stored_by_id = {c["id"]: c for c in stored_contacts}
     for outcome in outcomes:
@@ -345,15 +352,16 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
 
 def _settle_main_contacts(
     outcomes: list[RowOutcome],
+    main_claims: list[RowOutcome],
     stored_mains: dict[int, dict],
     code_of_customer: dict[int, str],
     warnings: list[Problem],
     row_label: str,
 ) -> list[dict]:
-    """Last valid row wins the main contact; a new main demotes the stored one. Returns the demotions."""
+    """The last valid row saying "main contact" wins and demotes the stored main; returns demotions."""
     claims: dict[int, list[RowOutcome]] = defaultdict(list)
-    for outcome in outcomes:
-        if outcome.status != "invalid" and outcome.values["is_main"]:
+    for outcome in main_claims:
+        if outcome.status != "invalid":
             claims[outcome.customer_id].append(outcome)
     valid_by_contact = {
         o.contact_id: o for o in outcomes if o.contact_id is not None and o.status != "invalid"

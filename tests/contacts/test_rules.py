@@ -526,3 +526,18 @@ def test_apply_refuses_an_organization_synced_again_since_the_plan(org):
         apply_plan(plan=plan, source="import")
 
     assert Contact.objects.count() == 0
+
+
+def test_stored_main_listed_with_a_blank_main_cell_loses_to_an_earlier_row_claiming_it(org):
+    customer = CustomerFactory(organization=org)
+    current = ContactFactory(customer=customer, is_main=True)
+    rows = [
+        row(2, customer, "C-NEW", "new@b.example", is_main="1"),
+        row(3, customer, current.external_id, current.email, first_name=current.first_name, is_main=""),
+    ]
+
+    plan = plan_rows(organization=org, rows=rows)
+
+    assert [o.values["is_main"] for o in plan.outcomes] == [True, False]
+    assert plan.outcomes[1].previous == {"is_main": True}
+    assert plan.warnings == []

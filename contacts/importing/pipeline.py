@@ -1,0 +1,312 @@
+"""A spreadsheet import from bytes to contacts: read, map the columns, check the rows, commit.
+
+The admin, the `import_contacts` command and the benchmark call `preview_import` (a dry run that
+writes nothing) and `commit_import` (one transaction: the contacts, the ImportBatch row and one
+ImportedContactChange per contact written — all or nothing).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from contacts.importing.columns import ENGLISH_HEADERS, map_columns
+from contacts.importing.limits import check_monthly_limit, lock_organization
+from contacts.importing.reading import FileRejected, Table, read_table
+from contacts.importing.rules import Plan, Problem, RowInput, apply_plan, plan_rows
+from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.services import ensure_contacts_managed
+from customers.models import Organization
+
+MISSING_COLUMNS = "The file lacks the mandatory column(s) {columns}; add them to the header row."
+NO_DATA_ROWS = "The file has no data rows."
+UNKNOWN_COLUMNS = "These columns are not part of the import and are ignored: {columns}."
+DUPLICATED_COLUMNS = "These columns repeat an earlier column and are ignored: {columns}."
+INVALID_ROWS = (
+    "{count} row(s) are invalid, so nothing was written; fix them, or skip the invalid rows to import "
+    "the others."
+)
+COMMIT_FAILED = "The import failed and nothing was written: {reason}"
+
+Progress = Callable[[str], None]
+
+
+class ImportRefused(Exception):
+    """The commit was refused and nothing was written; str(error) is one line for a person."""
+
+    def __init__(self, message: str, report: ImportReport | None = None):
+        super().__init__(message)
+        self.report = report
+
+
+class ImportFailed(ImportRefused):
+    """The database refused the commit mid-way: rolled back, recorded as a failed batch."""
+
+
+@dataclass
+class ImportReport:
+    organization: Organization
+    filename: str
+    format: str
+    committed: bool = False
+    batch: ImportBatch | None = None
+    totals: dict = field(
+        default_factory=lambda: {"rows": 0, "new": 0, "updated": 0, "unchanged": 0, "invalid": 0}
+    )
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    column_labels: dict[str, str] = field(default_factory=dict)
+    table: Table | None = None
+    plan: Plan | None = None
+
+    @property
+    def file_errors(self) -> list[Problem]:
+        return [problem for problem in self.errors if problem.row is None]
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.errors
+
+    def column(self, problem: Problem) -> str | None:
+        if problem.field is None:
+            return None
+        return self.column_labels.get(problem.field) or ENGLISH_HEADERS.get(problem.field, problem.field)
+
+    def label(self, problem: Problem) -> str:
+        """'Row 7, "Contact\'s Email": "bob@acme" is not a valid email address.'"""
+        column = self.column(problem)
+        if problem.row is None:
+            return f'"{column}": {problem.message}' if column else problem.message
+        if column:
+            return f'Row {problem.row}, "{column}": {problem.message}'
+        return f"Row {problem.row}: {problem.message}"
+
+    def to_json(self) -> dict:
+        """The object `import_contacts --json` prints."""
+        return {
+            "organization": self.organization.slug,
+            "file": self.filename,
+            "committed": self.committed,
+            "totals": dict(self.totals),
+            "errors": [
+                {"row": problem.row, "column": self.column(problem), "message": problem.message}
+                for problem in self.errors
+            ],
+            "warnings": [
+                {"row": problem.row, "message": self.label_without_row(problem)} for problem in self.warnings
+            ],
+        }
+
+    def label_without_row(self, problem: Problem) -> str:
+        column = self.column(problem)
+        return f'"{column}": {problem.message}' if column else problem.message
+
+
+def _file_problem(message: str) -> Problem:
+    return Problem(row=None, field=None, message=message)
+
+
+def _read(
+    organization: Organization, data: bytes, filename: str, progress: Progress | None
+) -> tuple[ImportReport, list[RowInput]]:
+    """Everything before the rules: the organization's state, the file, its columns. No query but one."""
+    report = ImportReport(organization=organization, filename=os.path.basename(filename or ""), format="")
+    try:
+        ensure_contacts_managed(organization)
+    except ValidationError as error:
+        report.errors.append(_file_problem(error.messages[0]))
+        return report, []
+    if progress:
+        progress("Reading the file…")
+    try:
+        table = read_table(data, filename=filename)
+    except FileRejected as error:
+        report.errors.append(_file_problem(str(error)))
+        return report, []
+    report.table, report.format = table, table.format
+    columns = map_columns(table.headers)
+    report.column_labels = dict(columns.headers)
+    if columns.missing:
+        missing = ", ".join(f'"{header}"' for header in columns.missing)
+        report.errors.append(_file_problem(MISSING_COLUMNS.format(columns=missing)))
+        return report, []
+    if columns.unknown:
+        unknown = ", ".join(f'"{header}"' for header in columns.unknown)
+        report.warnings.append(_file_problem(UNKNOWN_COLUMNS.format(columns=unknown)))
+    if columns.duplicated:
+        duplicated = ", ".join(f'"{header}"' for header in columns.duplicated)
+        report.warnings.append(_file_problem(DUPLICATED_COLUMNS.format(columns=duplicated)))
+    if not table.rows:
+        report.errors.append(_file_problem(NO_DATA_ROWS))
+        return report, []
+    positions = list(columns.positions.items())
+    rows = [
+        RowInput(row=number, values={name: cells[index] for name, index in positions})
+        for number, cells in table.rows
+    ]
+    return report, rows
+
+
+def _check(report: ImportReport, rows: list[RowInput], progress: Progress | None) -> None:
+    if progress:
+        progress(f"Checking {len(rows):,} rows…")
+    plan = plan_rows(organization=report.organization, rows=rows)
+    report.plan = plan
+    report.totals = plan.totals
+    report.warnings.extend(plan.warnings)
+    report.errors.extend(plan.errors)
+
+
+def preview_import(
+    *, organization: Organization, data: bytes, filename: str, progress: Progress | None = None
+) -> ImportReport:
+    """A dry run: what the import would do, with every problem found. Writes nothing."""
+    report, rows = _read(organization, data, filename, progress)
+    if not report.errors:
+        _check(report, rows, progress)
+    return report
+
+
+def commit_import(
+    *,
+    organization: Organization,
+    data: bytes,
+    filename: str,
+    user=None,
+    skip_invalid: bool = False,
+    override_reason: str = "",
+    now: datetime.datetime | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import the file in one transaction and record it as an ImportBatch.
+
+    Raises ImportRefused (nothing written) for a file-level problem, the monthly limit, an organization
+    still synced, or invalid rows without `skip_invalid`; ImportFailed when the database refuses the
+    writes (rolled back, recorded as a failed batch). `user` None is the command line.
+    """
+    report, rows = _read(organization, data, filename, progress)
+    if report.errors:
+        raise ImportRefused(report.errors[0].message, report)
+    now = now or timezone.now()
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            # Lock, then count: two commits of one organization pass this point one at a time.
+            locked = lock_organization(organization.pk)
+            try:
+                ensure_contacts_managed(locked)
+                reason = check_monthly_limit(
+                    organization=locked, user=user, override_reason=override_reason, now=now
+                )
+            except ValidationError as error:
+                raise ImportRefused(error.messages[0], _refused(report, error.messages[0])) from None
+            _check(report, rows, progress)
+            invalid = report.totals["invalid"]
+            if invalid and not skip_invalid:
+                raise ImportRefused(INVALID_ROWS.format(count=invalid), report)
+            if progress:
+                progress("Writing the contacts…")
+            results = apply_plan(plan=report.plan, source=Contact.Source.IMPORT, skip_invalid=skip_invalid)
+            batch = _batch(report, data, user, skip_invalid, reason, now, ImportBatch.Status.COMMITTED)
+            stored_name = batch.file.name
+            batch.save()
+            ImportedContactChange.objects.bulk_create(
+                [
+                    ImportedContactChange(
+                        batch=batch,
+                        contact_id=contact.pk,
+                        external_id=contact.external_id,
+                        action=ImportedContactChange.Action.CREATED
+                        if previous is None
+                        else ImportedContactChange.Action.UPDATED,
+                        previous=previous,
+                    )
+                    for contact, previous in results
+                ],
+                batch_size=1000,
+            )
+    except ImportRefused:
+        raise
+    except (DatabaseError, ValidationError) as error:
+        reason_text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        failed = _record_failure(
+            report, data, user, skip_invalid, override_reason, now, stored_name, reason_text
+        )
+        report.batch = failed
+        raise ImportFailed(COMMIT_FAILED.format(reason=reason_text), report) from error
+    report.committed, report.batch = True, batch
+    return report
+
+
+def _refused(report: ImportReport, message: str) -> ImportReport:
+    report.errors.append(_file_problem(message))
+    return report
+
+
+def _problems_json(report: ImportReport, problems: list[Problem]) -> list[dict]:
+    return [{"row": p.row, "column": report.column(p), "message": p.message} for p in problems]
+
+
+def _batch(
+    report: ImportReport,
+    data: bytes,
+    user,
+    skip_invalid: bool,
+    override_reason: str,
+    now: datetime.datetime,
+    status: str,
+    stored_name: str = "",
+) -> ImportBatch:
+    totals = report.totals
+    batch = ImportBatch(
+        organization=report.organization,
+        user=user,
+        file_name=report.filename[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=report.format,
+        status=status,
+        rows=totals["rows"],
+        new=totals["new"],
+        updated=totals["updated"],
+        unchanged=totals["unchanged"],
+        invalid=totals["invalid"],
+        warnings=_problems_json(report, report.warnings),
+        errors=_problems_json(report, report.errors),
+        override_reason=override_reason,
+        skip_invalid=skip_invalid,
+        created_at=now,
+        finished_at=timezone.now(),
+    )
+    if stored_name:
+        batch.file.name = stored_name
+    else:
+        batch.file.save(report.filename or "import", ContentFile(data), save=False)
+    return batch
+
+
+def _record_failure(
+    report: ImportReport,
+    data: bytes,
+    user,
+    skip_invalid: bool,
+    override_reason: str,
+    now: datetime.datetime,
+    stored_name: str,
+    reason: str,
+) -> ImportBatch:
+    """After the rollback, in a transaction of its own: the failed attempt and why."""
+    with transaction.atomic():
+        batch = _batch(
+            report, data, user, skip_invalid, override_reason, now, ImportBatch.Status.FAILED, stored_name
+        )
+        batch.failure_reason = reason
+        batch.save()
+    return batch

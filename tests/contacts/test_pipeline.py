@@ -1,0 +1,253 @@
+import hashlib
+
+import pytest
+from django.db import DatabaseError
+from django.db.models import QuerySet
+
+from contacts.importing import pipeline, reading
+from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
+from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.normalization import INVALID_EMAIL
+from contacts.services import CONTACTS_SYNCED
+from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes, xlsx_bytes
+from tests.factories import ContactFactory, CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def nothing_written() -> tuple[int, int, int]:
+    return Contact.objects.count(), ImportBatch.objects.count(), ImportedContactChange.objects.count()
+
+
+@pytest.mark.parametrize(
+    ("build", "name", "format"), [(csv_bytes, "c.csv", "csv"), (xlsx_bytes, "c.xlsx", "xlsx")]
+)
+def test_preview_counts_the_rows_and_writes_nothing(org, build, name, format):
+    customer = CustomerFactory(organization=org)
+    existing = ContactFactory(customer=customer, email="old@b.example")
+    same = ContactFactory(customer=customer)
+    data = build(
+        [
+            contact_row(customer, "NEW-1", "new@b.example"),
+            contact_row(customer, existing.external_id, "changed@b.example", first_name=existing.first_name),
+            contact_row(
+                customer, same.external_id, same.email, first_name=same.first_name, last_name=same.last_name
+            ),
+            contact_row(customer, "NEW-2", "broken"),
+        ]
+    )
+
+    report = preview_import(organization=org, data=data, filename=name)
+
+    assert report.format == format
+    assert report.totals == {"rows": 4, "new": 1, "updated": 1, "unchanged": 1, "invalid": 1}
+    assert report.committed is False
+    assert nothing_written() == (2, 0, 0)
+    assert Contact.objects.get(pk=existing.pk).email == "old@b.example"
+
+
+def test_error_label_uses_the_header_as_written_in_the_file(org):
+    customer = CustomerFactory(organization=org)
+    headers = [*HEADERS]
+    headers[3] = "contact\u2019s email (mandatory)"
+    data = csv_bytes(
+        [contact_row(customer, "C-1", "a@b.example"), contact_row(customer, "C-2", "bob@acme")], headers
+    )
+
+    report = preview_import(organization=org, data=data, filename="c.csv")
+
+    assert [report.label(p) for p in report.errors] == [
+        'Row 3, "contact\u2019s email (mandatory)": ' + INVALID_EMAIL.format(value="bob@acme")
+    ]
+
+
+def test_french_headers_are_read(org):
+    customer = CustomerFactory(organization=org)
+    headers = ["Nom du client", "Code d'identification externe", "Identifiant du contact", "Email du contact"]
+    data = csv_bytes([[customer.name, customer.external_id, "C-1", "a@b.example"]], headers)
+
+    report = preview_import(organization=org, data=data, filename="c.csv")
+
+    assert report.totals["new"] == 1
+    assert report.errors == []
+
+
+def test_missing_mandatory_column_is_a_file_error_naming_its_english_header(org):
+    data = csv_bytes([["Acme", "AC-1", "C-1"]], HEADERS[:3])
+
+    report = preview_import(organization=org, data=data, filename="c.csv")
+
+    (problem,) = report.errors
+    assert problem.row is None
+    assert '"Contact\'s Email"' in problem.message
+
+
+def test_file_without_data_rows_is_refused(org):
+    report = preview_import(organization=org, data=csv_bytes([]), filename="c.csv")
+
+    assert [p.message for p in report.errors] == [pipeline.NO_DATA_ROWS]
+
+
+def test_random_bytes_are_refused_with_the_reading_message(org):
+    data = bytes(range(256)) * 20
+
+    report = preview_import(organization=org, data=data, filename="c.csv")
+
+    (problem,) = report.errors
+    assert problem.row is None
+    with pytest.raises(reading.FileRejected) as caught:
+        reading.read_table(data, filename="c.csv")
+    assert problem.message == str(caught.value)
+
+
+def test_unknown_columns_are_a_warning_listing_them(org):
+    customer = CustomerFactory(organization=org)
+    data = csv_bytes([[*contact_row(customer, "C-1", "a@b.example"), "x", "y"]], [*HEADERS, "Notes", "Fax"])
+
+    report = preview_import(organization=org, data=data, filename="c.csv")
+
+    assert [p.message for p in report.warnings] == [pipeline.UNKNOWN_COLUMNS.format(columns='"Notes", "Fax"')]
+    assert report.totals["new"] == 1
+
+
+def test_synced_organization_refuses_the_whole_file(synced_org):
+    customer = CustomerFactory(organization=synced_org)
+    data = csv_bytes([contact_row(customer, "C-1", "a@b.example")])
+    message = CONTACTS_SYNCED.format(organization=synced_org.name)
+
+    report = preview_import(organization=synced_org, data=data, filename="c.csv")
+    with pytest.raises(ImportRefused) as caught:
+        commit_import(organization=synced_org, data=data, filename="c.csv")
+
+    assert [p.message for p in report.errors] == [message]
+    assert str(caught.value) == message
+    assert nothing_written() == (0, 0, 0)
+
+
+def test_commit_writes_the_contacts_the_batch_and_the_changes(org, media_root):
+    customer = CustomerFactory(organization=org)
+    existing = ContactFactory(customer=customer, email="old@b.example", is_main=True)
+    data = csv_bytes(
+        [
+            contact_row(customer, "NEW-1", "new@b.example", first_name="Nina", is_main="1"),
+            contact_row(
+                customer,
+                existing.external_id,
+                "changed@b.example",
+                first_name=existing.first_name,
+                last_name=existing.last_name,
+            ),
+        ]
+    )
+
+    report = commit_import(organization=org, data=data, filename="/tmp/clients.csv")
+
+    batch = ImportBatch.objects.get()
+    assert report.committed is True
+    assert report.batch == batch
+    assert (batch.status, batch.file_name, batch.format) == ("committed", "clients.csv", "csv")
+    assert (batch.rows, batch.new, batch.updated, batch.unchanged, batch.invalid) == (2, 1, 1, 0, 0)
+    assert batch.sha256 == hashlib.sha256(data).hexdigest()
+    assert batch.file.name.startswith("contact-imports/")
+    assert (media_root / batch.file.name).read_bytes() == data
+    new = Contact.objects.get(external_id="NEW-1")
+    existing.refresh_from_db()
+    assert (new.source, new.is_main, existing.source, existing.is_main) == ("import", True, "import", False)
+    changes = {(c.external_id, c.action, c.contact_id): c.previous for c in batch.changes.all()}
+    assert changes == {
+        ("NEW-1", "created", new.pk): None,
+        (existing.external_id, "updated", existing.pk): {"email": "old@b.example", "is_main": True},
+    }
+
+
+def test_commit_records_the_main_contact_demoted_outside_the_file(org):
+    customer = CustomerFactory(organization=org)
+    current = ContactFactory(customer=customer, is_main=True)
+    data = csv_bytes([contact_row(customer, "NEW-1", "new@b.example", is_main="yes")])
+
+    report = commit_import(organization=org, data=data, filename="c.csv")
+
+    current.refresh_from_db()
+    assert current.is_main is False
+    change = report.batch.changes.get(contact=current)
+    assert (change.action, change.previous) == ("updated", {"is_main": True})
+
+
+def test_strict_commit_with_an_invalid_row_writes_nothing(org):
+    customer = CustomerFactory(organization=org)
+    data = csv_bytes([contact_row(customer, "C-1", "a@b.example"), contact_row(customer, "C-2", "broken")])
+
+    with pytest.raises(ImportRefused) as caught:
+        commit_import(organization=org, data=data, filename="c.csv")
+
+    assert str(caught.value) == pipeline.INVALID_ROWS.format(count=1)
+    assert caught.value.report.totals["invalid"] == 1
+    assert nothing_written() == (0, 0, 0)
+
+
+def test_skip_invalid_writes_the_valid_rows_and_records_the_errors(org):
+    customer = CustomerFactory(organization=org)
+    data = csv_bytes([contact_row(customer, "C-1", "a@b.example"), contact_row(customer, "C-2", "broken")])
+
+    report = commit_import(organization=org, data=data, filename="c.csv", skip_invalid=True)
+
+    assert list(Contact.objects.values_list("external_id", flat=True)) == ["C-1"]
+    assert (report.batch.skip_invalid, report.batch.invalid, report.batch.new) == (True, 1, 1)
+    assert report.batch.errors == [
+        {"row": 3, "column": "Contact's Email", "message": INVALID_EMAIL.format(value="broken")}
+    ]
+
+
+def test_a_database_failure_mid_way_rolls_back_and_records_a_failed_batch(org, monkeypatch):
+    customer = CustomerFactory(organization=org)
+    data = csv_bytes([contact_row(customer, f"C-{n}", f"p{n}@b.example") for n in range(3)])
+    original = QuerySet.bulk_create
+    calls = []
+
+    def failing_second_call(self, objs, *args, **kwargs):
+        calls.append(self.model)
+        if len(calls) == 2:  # the contacts are inserted; the change rows fail
+            raise DatabaseError("disk I/O error")
+        return original(self, objs, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "bulk_create", failing_second_call)
+
+    with pytest.raises(ImportFailed) as caught:
+        commit_import(organization=org, data=data, filename="c.csv", override_reason="")
+
+    assert calls == [Contact, ImportedContactChange]
+    assert str(caught.value) == pipeline.COMMIT_FAILED.format(reason="disk I/O error")
+    assert Contact.objects.count() == 0
+    assert ImportedContactChange.objects.count() == 0
+    batch = ImportBatch.objects.get()
+    assert (batch.status, batch.failure_reason, batch.rows) == ("failed", "disk I/O error", 3)
+    assert caught.value.report.batch == batch
+
+
+def test_to_json_has_the_command_shape(org):
+    customer = CustomerFactory(organization=org, name="Acme")
+    data = csv_bytes(
+        [
+            contact_row(customer, "C-1", "a@b.example", customer_name="Acme Inc"),
+            contact_row(customer, "C-2", "bob@acme"),
+        ]
+    )
+
+    report = preview_import(organization=org, data=data, filename="dir/c.csv")
+
+    assert report.to_json() == {
+        "organization": org.slug,
+        "file": "c.csv",
+        "committed": False,
+        "totals": {"rows": 2, "new": 1, "updated": 0, "unchanged": 0, "invalid": 1},
+        "errors": [
+            {"row": 3, "column": "Contact's Email", "message": INVALID_EMAIL.format(value="bob@acme")}
+        ],
+        "warnings": [{"row": 2, "message": '"Customer name": ' + report.plan.warnings[0].message}],
+    }
