@@ -3,11 +3,13 @@ from django.contrib.admin import helpers
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from contacts.admin import ContactForm, ContactsWriteGuardMixin, save_contact_from_form
 from contacts.models import Contact
 from contacts.services import contact_delete
-from customers.models import Customer, Organization
+from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
 
 
@@ -152,3 +154,28 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
             save_contact_from_form(contact, contact_form, change=contact.pk is not None)
         formset.save_m2m()
         return None
+
+
+# The library's own key model belongs to no organization and the API accepts none of its keys.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+@admin.register(OrganizationAPIKey)
+class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
+    """Creating a key shows it once, in a message (the library's save_model); only its hash is kept."""
+
+    list_display = ("name", "organization", "prefix", "created", "last_used_at", "expiry_date", "revoked")
+    list_filter = ("organization", "revoked")
+    list_select_related = ("organization",)
+    search_fields = ("name", "prefix", "organization__name", "organization__slug")
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = (*super().get_readonly_fields(request, obj), "last_used_at")
+        return fields if obj is None else (*fields, "organization")
+
+    @admin.action(permissions=["change"], description="Revoke the selected API keys (cannot be undone)")
+    def revoke(self, request, queryset):
+        revoked = queryset.filter(revoked=False).update(revoked=True)
+        self.message_user(request, f"{revoked} API key(s) revoked; clients using them now get 401.")

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from contacts.normalization import validate_phone_region
 
@@ -102,3 +104,34 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})"
+
+
+class OrganizationAPIKeyManager(APIKeyManager):
+    def get_usable_keys(self):
+        return super().get_usable_keys().select_related("organization")
+
+
+class OrganizationAPIKey(AbstractAPIKey):
+    """A key for the REST API: it sees its organization's customers and contacts, nothing else.
+
+    Only a hash is stored (djangorestframework-api-key); the full key is shown once, at creation.
+    """
+
+    # Writing on every request would make each read a write; a minute's precision is enough.
+    LAST_USED_PRECISION_SECONDS = 60
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
+
+    objects = OrganizationAPIKeyManager()
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+        verbose_name_plural = "API keys"
+
+    def record_use(self) -> None:
+        now = timezone.now()
+        if self.last_used_at and (now - self.last_used_at).total_seconds() < self.LAST_USED_PRECISION_SECONDS:
+            return
+        OrganizationAPIKey.objects.filter(pk=self.pk).update(last_used_at=now)
+        self.last_used_at = now

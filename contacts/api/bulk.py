@@ -1,0 +1,166 @@
+"""`POST /contacts/bulk`: many contacts in one call, checked by the spreadsheet import's own rules."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from contacts.api.serializers import API_NAMES, BulkContactSerializer, ContactSerializer
+from contacts.api.views import WRITE_ERRORS, OrganizationAPIView, contacts_of
+from contacts.importing.rules import Plan, RowInput, apply_plan, plan_rows
+from contacts.models import Contact
+from contacts.services import ensure_contacts_managed
+
+MAX_ITEMS = 1000
+# API name of an item's key → the import rules' field.
+ITEM_FIELDS = {
+    "customerExternalId": "customer_external_id",
+    "customerName": "customer_name",
+    "externalId": "external_id",
+    "email": "email",
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "phone": "phone",
+    "position": "occupation",
+    "isMain": "is_main",
+}
+ROW_LABEL = "item"  # the rules' messages say "items 2 and 5"; items are counted from 0, like the keys
+NOT_A_LIST = "The body must be a JSON array of contacts."
+NO_ITEMS = "The array is empty; send at least one contact."
+TOO_MANY_ITEMS = "At most {limit:,} contacts per call; this one has {count:,}. Split it into several calls."
+NOT_AN_OBJECT = "Each item must be a JSON object of contact fields."
+NOT_A_VALUE = "This value must be a string, a number, a boolean or null."
+FORBIDDEN_CHARACTER = "This value contains a NUL character or an unpaired surrogate, which cannot be stored."
+INVALID_ITEMS = "{count} of {total} item(s) are invalid; nothing was saved. See errors, keyed by item index."
+
+
+def _forbidden(text: str) -> bool:
+    return "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def rows_from_body(data) -> list[RowInput]:
+    """The items as rows for the import rules; raises a 400 for a body the rules cannot read."""
+    if not isinstance(data, list):
+        raise ValidationError(NOT_A_LIST)
+    if not data:
+        raise ValidationError(NO_ITEMS)
+    if len(data) > MAX_ITEMS:
+        raise ValidationError(TOO_MANY_ITEMS.format(limit=MAX_ITEMS, count=len(data)))
+    rows, errors = [], {}
+    for index, item in enumerate(data):
+        if not isinstance(item, dict):
+            errors[str(index)] = [NOT_AN_OBJECT]
+            continue
+        values = {}
+        for key, field in ITEM_FIELDS.items():
+            if key not in item:
+                continue
+            value = item[key]
+            if isinstance(value, dict | list):
+                errors[f"{index}.{key}"] = [NOT_A_VALUE]
+            elif isinstance(value, str) and _forbidden(value):
+                errors[f"{index}.{key}"] = [FORBIDDEN_CHARACTER]
+            elif isinstance(value, float) and value != value:  # NaN cannot come from JSON, but be sure
+                errors[f"{index}.{key}"] = [NOT_A_VALUE]
+            else:
+                values[field] = value
+        rows.append(RowInput(row=index, values=values))
+    if errors:
+        raise ValidationError(errors)
+    return rows
+
+
+def _problems_by_index(plan: Plan) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for problem in plan.errors:
+        key = str(problem.row) if problem.field is None else f"{problem.row}.{API_NAMES[problem.field]}"
+        errors.setdefault(key, []).append(problem.message)
+    return errors
+
+
+BULK_RESULT = inline_serializer(
+    "BulkResult",
+    {
+        "totals": inline_serializer(
+            "BulkTotals",
+            {
+                "items": serializers.IntegerField(),
+                "new": serializers.IntegerField(),
+                "updated": serializers.IntegerField(),
+                "unchanged": serializers.IntegerField(),
+            },
+        ),
+        "results": inline_serializer(
+            "BulkItemResult",
+            {
+                "index": serializers.IntegerField(),
+                "status": serializers.ChoiceField(choices=["new", "updated", "unchanged"]),
+                "contact": ContactSerializer(),
+            },
+            many=True,
+        ),
+        "warnings": inline_serializer(
+            "BulkWarning",
+            {
+                "index": serializers.IntegerField(allow_null=True),
+                "field": serializers.CharField(allow_null=True),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+    },
+)
+
+
+class ContactBulk(OrganizationAPIView):
+    pagination_class = None
+
+    @extend_schema(
+        summary="Create or update up to 1,000 contacts (all or nothing)",
+        description=(
+            "Each item names its customer by `customerExternalId` and its contact by `externalId`: an "
+            "unknown `externalId` creates the contact, a known one updates the fields the item carries "
+            "(fields left out keep their stored values). Items are checked with exactly the spreadsheet "
+            "import's rules and messages; when several items make a contact main for the same customer, "
+            "the last one wins (with a warning). If any item is invalid, nothing is saved and the 400 "
+            'response lists the problems keyed `"INDEX.field"` (items counted from 0).'
+        ),
+        request=BulkContactSerializer(many=True),
+        responses={200: BULK_RESULT, **WRITE_ERRORS},
+    )
+    def post(self, request):
+        organization = self.organization
+        ensure_contacts_managed(organization)
+        rows = rows_from_body(request.data)
+        plan = plan_rows(organization=organization, rows=rows, row_label=ROW_LABEL)
+        errors = _problems_by_index(plan)
+        if errors:
+            invalid = plan.totals["invalid"]
+            message = INVALID_ITEMS.format(count=invalid, total=len(rows))
+            return Response({"message": message, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        apply_plan(plan=plan, source=Contact.Source.API)
+        external_ids = [outcome.values["external_id"] for outcome in plan.outcomes]
+        contacts = {c.external_id: c for c in contacts_of(organization).filter(external_id__in=external_ids)}
+        totals = plan.totals
+        return Response(
+            {
+                "totals": {key: totals[key] for key in ("new", "updated", "unchanged")}
+                | {"items": len(rows)},
+                "results": [
+                    {
+                        "index": outcome.row,
+                        "status": outcome.status,
+                        "contact": ContactSerializer(contacts[outcome.values["external_id"]]).data,
+                    }
+                    for outcome in plan.outcomes
+                ],
+                "warnings": [
+                    {
+                        "index": warning.row,
+                        "field": API_NAMES.get(warning.field) if warning.field else None,
+                        "message": warning.message,
+                    }
+                    for warning in plan.warnings
+                ],
+            }
+        )

@@ -1,0 +1,113 @@
+"""Every API error is JSON: `{"message": "...", "errors": {"fieldName": ["..."]}}`; never an HTML page."""
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from contacts.api.parsers import BODY_TOO_LARGE, RequestBodyTooLarge
+from contacts.api.serializers import API_NAMES
+from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN
+
+API_PREFIX = "/api/"
+INVALID_VALUES = "Some values are not valid; see errors."
+NO_SUCH_ENDPOINT = "There is no such API endpoint; the API is described at /api/docs/."
+SERVER_ERROR = "Something went wrong on our side and it was logged; try again later."
+BAD_REQUEST = "The request could not be read."
+# Codes of the services' ValidationErrors that are conflicts with the data's state, not bad input.
+CONFLICT_CODES = {"contacts_synced", "conflict"}
+# Messages without a field in the model that belong to one in the API.
+MESSAGE_FIELDS = {EMAIL_TAKEN: "email", EXTERNAL_ID_TAKEN: "externalId"}
+
+
+def error_body(message: str, errors: dict[str, list[str]] | None = None) -> dict:
+    return {"message": message, "errors": errors or {}}
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF error details (nested dicts and lists) as {"field" or "field.sub": [messages]}."""
+    if isinstance(detail, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = API_NAMES.get(str(key), str(key))
+            for sub, messages in _flatten(value, f"{prefix}{name}.").items():
+                flat.setdefault(sub, []).extend(messages)
+        return flat
+    if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        flat = {}
+        for index, value in enumerate(detail):
+            for sub, messages in _flatten(value, f"{prefix}{index}.").items():
+                flat.setdefault(sub, []).extend(messages)
+        return flat
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix.rstrip(".") or NON_FIELD_ERRORS: [str(m) for m in messages]}
+
+
+def _split_non_field(errors: dict[str, list[str]], default: str) -> tuple[str, dict[str, list[str]]]:
+    general = errors.pop(NON_FIELD_ERRORS, []) + errors.pop("non_field_errors", [])
+    for text in list(general):
+        if text in MESSAGE_FIELDS:
+            errors.setdefault(MESSAGE_FIELDS[text], []).append(text)
+            general.remove(text)
+    return (" ".join(general) or (default if errors else BAD_REQUEST)), errors
+
+
+def validation_error_response(error: DjangoValidationError) -> Response:
+    """A services' ValidationError: 409 for the data's state (synced contacts, a race), else 400."""
+    if hasattr(error, "error_dict"):
+        codes = {e.code for errors in error.error_dict.values() for e in errors}
+        raw = {API_NAMES.get(field, field): messages for field, messages in error.message_dict.items()}
+    else:
+        codes = {e.code for e in error.error_list}
+        raw = {NON_FIELD_ERRORS: list(error.messages)}
+    message, errors = _split_non_field(raw, INVALID_VALUES)
+    conflict = bool(codes & CONFLICT_CODES)
+    return Response(
+        error_body(message, errors),
+        status=status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
+    )
+
+
+def exception_handler(exc, context) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        return validation_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestBodyTooLarge(BODY_TOO_LARGE.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a bug: Django's handler500 below answers with JSON
+    if isinstance(exc, exceptions.ValidationError):
+        message, errors = _split_non_field(_flatten(exc.detail), INVALID_VALUES)
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+        flat = _flatten(detail)
+        message = " ".join(flat.pop(NON_FIELD_ERRORS, [])) or str(detail)
+        message, errors = (message, flat)
+    response.data = error_body(message, errors)
+    return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(NO_SUCH_ENDPOINT), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(BAD_REQUEST), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(SERVER_ERROR), status=500)
+    return defaults.server_error(request)

@@ -1,0 +1,67 @@
+"""`{id}` in URLs: an internal id (`42`) or `external:EXTERNAL_ID`; always within the key's organization."""
+
+from django.db.models import QuerySet
+from rest_framework.exceptions import NotFound
+
+from contacts.models import Contact
+from customers.models import Customer, Organization
+
+EXTERNAL_PREFIX = "external:"
+REF_PATTERN = r"^([0-9]+|external:[^/]+)$"
+REF_DESCRIPTION = (
+    "The internal id (`42`) or `external:` followed by the external id (`external:CUST-001`). "
+    "Percent-encode reserved characters; an external id containing `/` cannot be used in a URL "
+    "(filter the list by `externalId` instead)."
+)
+CUSTOMER_NOT_FOUND = "Your organization has no customer {ref}."
+CONTACT_NOT_FOUND = "This customer has no contact {ref}."
+_MAX_ID = 2**63 - 1  # beyond a 64-bit integer, the database would refuse the query
+
+
+class RefConverter:
+    """Anything but `/`; what it means is decided by `ref_filter`."""
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
+def ref_filter(ref: str) -> dict | None:
+    """The lookup `ref` stands for, or None when it cannot name anything."""
+    if ref.startswith(EXTERNAL_PREFIX):
+        external_id = ref.removeprefix(EXTERNAL_PREFIX)
+        if not external_id or "\x00" in external_id:
+            return None
+        return {"external_id": external_id}
+    if ref.isascii() and ref.isdigit() and int(ref) <= _MAX_ID:
+        return {"pk": int(ref)}
+    return None
+
+
+def _describe(ref: str) -> str:
+    return (
+        f'with the external id "{ref.removeprefix(EXTERNAL_PREFIX)}"'
+        if ref.startswith(EXTERNAL_PREFIX)
+        else f'with the id "{ref}"'
+    )
+
+
+def _get(queryset: QuerySet, ref: str, message: str):
+    lookup = ref_filter(ref)
+    found = queryset.filter(**lookup).first() if lookup is not None else None
+    if found is None:
+        raise NotFound(message.format(ref=_describe(ref)))
+    return found
+
+
+def customer_for(*, organization: Organization, ref: str) -> Customer:
+    return _get(Customer.objects.filter(organization=organization), ref, CUSTOMER_NOT_FOUND)
+
+
+def contact_for(*, customer: Customer, ref: str) -> Contact:
+    queryset = Contact.objects.filter(organization_id=customer.organization_id, customer=customer)
+    return _get(queryset.select_related("customer", "organization"), ref, CONTACT_NOT_FOUND)

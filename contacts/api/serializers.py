@@ -1,0 +1,143 @@
+"""JSON shapes of the API: camelCase names over the models' fields."""
+
+from rest_framework import serializers
+
+from contacts.models import Contact
+from customers.models import Customer
+
+# Model and import-rule field names → the API's names (for bodies, error keys and bulk items).
+API_NAMES = {
+    "id": "id",
+    "customer": "customerId",
+    "customer_id": "customerId",
+    "customer_name": "customerName",
+    "customer_external_id": "customerExternalId",
+    "external_id": "externalId",
+    "email": "email",
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "phone": "phone",
+    "occupation": "position",
+    "is_main": "isMain",
+    "source": "source",
+    "created_at": "createdAt",
+    "updated_at": "updatedAt",
+}
+MODEL_NAMES = {api: model for model, api in API_NAMES.items() if model not in ("customer", "id")}
+
+
+class ErrorSerializer(serializers.Serializer):
+    message = serializers.CharField(help_text="What is wrong and how to fix it.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='Messages by field, e.g. {"email": ["..."]}; for bulk calls keyed "INDEX.field".',
+    )
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    externalId = serializers.CharField(source="external_id", help_text="The customer's code in invoicing.")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Customer
+        fields = ("id", "externalId", "name", "createdAt", "updatedAt")
+        read_only_fields = fields
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    externalId = serializers.CharField(source="external_id")
+    customerId = serializers.IntegerField(source="customer_id")
+    customerExternalId = serializers.CharField(source="customer.external_id")
+    firstName = serializers.CharField(source="first_name")
+    lastName = serializers.CharField(source="last_name")
+    phone = serializers.SerializerMethodField()
+    position = serializers.SerializerMethodField()
+    isMain = serializers.BooleanField(source="is_main")
+    createdAt = serializers.DateTimeField(source="created_at")
+    updatedAt = serializers.DateTimeField(source="updated_at")
+
+    class Meta:
+        model = Contact
+        fields = (
+            "id",
+            "externalId",
+            "customerId",
+            "customerExternalId",
+            "email",
+            "firstName",
+            "lastName",
+            "phone",
+            "position",
+            "isMain",
+            "source",
+            "createdAt",
+            "updatedAt",
+        )
+        read_only_fields = fields
+
+    def get_phone(self, contact: Contact) -> str | None:
+        """E.164, e.g. +33612345678."""
+        return contact.phone or None
+
+    def get_position(self, contact: Contact) -> str | None:
+        return contact.occupation or None
+
+
+class PositionField(serializers.ChoiceField):
+    """ACCOUNTING, SALES, PURCHASER or PAYER (any case); null or "" for none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Contact.Occupation.values, allow_null=True, allow_blank=True, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = data.strip().upper()
+        return super().to_internal_value(data)
+
+
+def _text(**kwargs) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, allow_null=True, **kwargs)
+
+
+class ContactWriteSerializer(serializers.Serializer):
+    """A contact's writable fields. Values are checked and normalized by the contact services."""
+
+    externalId = serializers.CharField(
+        help_text="Your reference for the contact, unique in your organization."
+    )
+    email = serializers.CharField()
+    firstName = _text()
+    lastName = _text()
+    phone = _text(help_text="Any usual form; stored as E.164. Without a country code, read in your country.")
+    position = PositionField(required=False)
+    isMain = serializers.BooleanField(
+        required=False, help_text="true makes it the customer's main contact (the previous one is demoted)."
+    )
+
+    def service_values(self) -> dict[str, object]:
+        """The validated data under the services' names, null as blank."""
+        values = {}
+        for name, value in self.validated_data.items():
+            field = MODEL_NAMES[name]
+            values[field] = "" if value is None else value
+        return values
+
+
+class ContactUpsertSerializer(ContactWriteSerializer):
+    externalId = serializers.CharField(
+        required=False, help_text="Optional here: the identifier code is the one in the URL."
+    )
+
+
+class BulkContactSerializer(serializers.Serializer):
+    """One item of a bulk call: checked with exactly the spreadsheet import's rules."""
+
+    customerExternalId = serializers.CharField(help_text="The customer's external identification code.")
+    externalId = serializers.CharField()
+    email = serializers.CharField()
+    firstName = _text()
+    lastName = _text()
+    phone = _text()
+    position = PositionField(required=False)
+    isMain = serializers.BooleanField(required=False, allow_null=True)
