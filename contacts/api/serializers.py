@@ -1,5 +1,7 @@
 """JSON shapes of the API: camelCase names over the models' fields."""
 
+import datetime
+
 from rest_framework import serializers
 
 from contacts.models import Contact
@@ -26,6 +28,11 @@ API_NAMES = {
 MODEL_NAMES = {api: model for model, api in API_NAMES.items() if model not in ("customer", "id")}
 
 
+def _timestamp(source: str) -> serializers.DateTimeField:
+    """ISO 8601 in UTC, whatever the server's time zone."""
+    return serializers.DateTimeField(source=source, default_timezone=datetime.UTC)
+
+
 class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="What is wrong and how to fix it.")
     errors = serializers.DictField(
@@ -36,8 +43,8 @@ class ErrorSerializer(serializers.Serializer):
 
 class CustomerSerializer(serializers.ModelSerializer):
     externalId = serializers.CharField(source="external_id", help_text="The customer's code in invoicing.")
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
+    createdAt = _timestamp("created_at")
+    updatedAt = _timestamp("updated_at")
 
     class Meta:
         model = Customer
@@ -54,8 +61,8 @@ class ContactSerializer(serializers.ModelSerializer):
     phone = serializers.SerializerMethodField()
     position = serializers.SerializerMethodField()
     isMain = serializers.BooleanField(source="is_main")
-    createdAt = serializers.DateTimeField(source="created_at")
-    updatedAt = serializers.DateTimeField(source="updated_at")
+    createdAt = _timestamp("created_at")
+    updatedAt = _timestamp("updated_at")
 
     class Meta:
         model = Contact

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from contacts.models import Contact
 from contacts.services import contact_create
-from customers.models import Customer, Organization
+from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
 
 SUPPORT_GROUP = "Support staff"
@@ -27,6 +27,8 @@ DEMO_USERS = [
     ("admin", "admin", True),
     ("support", "support", False),
 ]
+DEMO_API_KEY_ORGANIZATION = "acme"  # disconnected: its contacts can be written through the API
+DEMO_API_KEY_NAME = "Demo key"
 ORGANIZATIONS = [
     # slug, name, disconnected
     ("acme", "Acme Industries", True),
@@ -120,6 +122,7 @@ class Command(BaseCommand):
         )
         if settings.DEBUG:
             self._demo_users(group)
+            self._demo_api_key()
 
     def _support_group(self) -> Group:
         group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
@@ -182,3 +185,15 @@ class Command(BaseCommand):
                 user.groups.add(group)
             role = "superuser" if superuser else f"member of {SUPPORT_GROUP}"
             self.stdout.write(f"  {username} / {password}  ({role})")
+
+    def _demo_api_key(self) -> None:
+        """A fresh demo key on each run: keys are stored hashed, so the previous one cannot be shown again."""
+        organization = Organization.objects.get(slug=DEMO_API_KEY_ORGANIZATION)
+        OrganizationAPIKey.objects.filter(organization=organization, name=DEMO_API_KEY_NAME).delete()
+        _api_key, key = OrganizationAPIKey.objects.create_key(
+            organization=organization, name=DEMO_API_KEY_NAME
+        )
+        self.stdout.write(
+            f"Demo API key for {organization.name} (a new one each run; the previous demo key stops working):"
+        )
+        self.stdout.write(f"  export API_KEY={key}")
