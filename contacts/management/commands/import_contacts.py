@@ -1,0 +1,126 @@
+"""Import contacts from a CSV or Excel file: a dry run by default, `--commit` to write."""
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
+from customers.models import Organization
+
+UNKNOWN_ORGANIZATION = 'No organization has the slug "{slug}".'
+FILE_NOT_FOUND = "Cannot read {path}: no such file."
+FILE_UNREADABLE = "Cannot read {path}: {reason}."
+INVALID_FILE = "The file is invalid; nothing was written."
+# A readable summary lists this many problems; --json lists them all.
+SHOWN_PROBLEMS = 50
+
+
+class Command(BaseCommand):
+    help = (
+        "Import contacts from a CSV or Excel file into an organization. Without --commit it is a dry run "
+        "that writes nothing. Exit status: 0 valid (and written with --commit), 1 invalid or refused, "
+        "2 usage error."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the .csv, .xlsx or .xls file")
+        parser.add_argument("--organization", required=True, metavar="SLUG", help="the organization's slug")
+        parser.add_argument("--commit", action="store_true", help="write the contacts (default: dry run)")
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="write the valid rows, list the others"
+        )
+        parser.add_argument(
+            "--override-limit",
+            metavar="REASON",
+            default="",
+            help="exceed the monthly import limit, for REASON",
+        )
+        parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    def handle(self, *args, **options):
+        as_json = options["json"]
+        try:
+            organization = Organization.objects.get(slug=options["organization"])
+        except Organization.DoesNotExist:
+            raise CommandError(
+                UNKNOWN_ORGANIZATION.format(slug=options["organization"]), returncode=2
+            ) from None
+        path = Path(options["file"])
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise CommandError(FILE_NOT_FOUND.format(path=path), returncode=2) from None
+        except OSError as error:
+            raise CommandError(
+                FILE_UNREADABLE.format(path=path, reason=error.strerror), returncode=2
+            ) from None
+
+        progress = None if as_json or not sys.stderr.isatty() else self._progress()
+        refusal = ""
+        if options["commit"]:
+            try:
+                report = commit_import(
+                    organization=organization,
+                    data=data,
+                    filename=path.name,
+                    skip_invalid=options["skip_invalid"],
+                    override_reason=options["override_limit"],
+                    progress=progress,
+                )
+            except ImportRefused as refused:
+                refusal = str(refused)
+                report = refused.report or ImportReport(
+                    organization=organization, filename=path.name, format=""
+                )
+        else:
+            report = preview_import(
+                organization=organization, data=data, filename=path.name, progress=progress
+            )
+
+        if as_json:
+            self.stdout.write(json.dumps(report.to_json(), ensure_ascii=False))
+        else:
+            self._summary(report, commit=options["commit"], refusal=refusal)
+
+        if refusal:
+            raise CommandError(refusal, returncode=1)
+        if report.file_errors:
+            raise CommandError(report.file_errors[0].message, returncode=1)
+        if report.errors and not options["skip_invalid"]:
+            raise CommandError(INVALID_FILE, returncode=1)
+
+    def _progress(self):
+        started = time.monotonic()
+
+        def show(phase: str) -> None:
+            self.stderr.write(f"[{time.monotonic() - started:6.1f}s] {phase}")
+
+        return show
+
+    def _summary(self, report: ImportReport, *, commit: bool, refusal: str) -> None:
+        if report.file_errors:
+            return  # the one-line reason is the whole story
+        write = self.stdout.write
+        totals = report.totals
+        what = f"{report.organization.slug}, {report.filename}" + (
+            f", {report.format}" if report.format else ""
+        )
+        write(f"{'Import' if commit else 'Dry run'} ({what})")
+        write(
+            f"  {totals['rows']:,} rows: {totals['new']:,} new, {totals['updated']:,} updated, "
+            f"{totals['unchanged']:,} unchanged, {totals['invalid']:,} invalid"
+        )
+        for title, problems in (("Warnings", report.warnings), ("Errors", report.errors)):
+            if problems:
+                write(f"{title} ({len(problems):,}):")
+                for problem in problems[:SHOWN_PROBLEMS]:
+                    write(f"  {report.label(problem)}")
+                if len(problems) > SHOWN_PROBLEMS:
+                    write(f"  … and {len(problems) - SHOWN_PROBLEMS:,} more (--json lists them all)")
+        if report.committed:
+            write(self.style.SUCCESS(f"Committed as import batch #{report.batch.pk}."))
+        elif not commit and not refusal:
+            write("Dry run: nothing was written. Run again with --commit to write these changes.")
