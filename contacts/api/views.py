@@ -5,11 +5,11 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from contacts.api.authentication import request_organization
+from contacts.api.authentication import MISSING_KEY, request_organization
 from contacts.api.lookups import REF_DESCRIPTION, REF_PATTERN, contact_for, customer_for, ref_filter
 from contacts.api.pagination import OffsetLimitPagination
 from contacts.api.serializers import (
@@ -89,6 +89,11 @@ class OrganizationAPIView(GenericAPIView):
     """Everything is read through `self.organization`, the API key's: another's objects are 404."""
 
     pagination_class = OffsetLimitPagination
+
+    def permission_denied(self, request, message=None, code=None):
+        if not request.successful_authenticator:
+            raise NotAuthenticated(MISSING_KEY)
+        super().permission_denied(request, message, code)
 
     @property
     def organization(self):
