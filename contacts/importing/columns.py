@@ -56,7 +56,8 @@ _TRAILING_MARKER = re.compile(
 
 def normalize_header(text: str) -> str:
     """The comparison key of a header: lower case, no accents, single spaces, "'" apostrophes, no markers."""
-    # Apostrophes first: NFKD would turn the acute accent into a space and a combining mark.
+    # Apostrophes before NFKD (it turns the acute accent into a space and a combining mark) and after
+    # (it makes apostrophes out of other characters, like the fullwidth grave accent).
     decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
     kept = []
     for char in decomposed:
@@ -64,7 +65,7 @@ def normalize_header(text: str) -> str:
         if category == "Mn" or category == "Cf":  # accents; BOMs and zero-width spaces
             continue
         kept.append(" " if category == "Cc" else char)
-    key = _SPACES.sub(" ", "".join(kept).casefold()).strip()
+    key = _SPACES.sub(" ", "".join(kept).casefold().translate(_APOSTROPHES)).strip()
     while True:
         stripped = _TRAILING_MARKER.sub("", key)
         if stripped == key:

@@ -75,6 +75,7 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
 _MB = 1024 * 1024
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 
 
 class FileRejected(Exception):
@@ -175,7 +176,7 @@ class _Reader:
             raise FileRejected(NOT_SPREADSHEET.format(name=self.name))
         # A 1 MB cell is legitimate; the size limit already bounds every field.
         csv.field_size_limit(max(csv.field_size_limit(), settings.CONTACT_IMPORT_MAX_BYTES + 1))
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text), quotechar='"')
+        reader = csv.reader(_lines(text), delimiter=_sniff_delimiter(text), quotechar='"')
         records = enumerate(reader, start=1)
         try:
             headers = _find_headers(records, _trimmed)
@@ -250,6 +251,13 @@ class _Reader:
         if sheet is None:
             return MISSING_COLUMNS.format(columns=columns)
         return NO_SHEET_WITH_COLUMNS.format(sheet=sheet, columns=columns)
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` with their endings (CRLF, LF or CR), without copying it whole like StringIO."""
+    for match in _LINE.finditer(text):
+        if match.group():
+            yield match.group()
 
 
 def _find_headers(

@@ -23,7 +23,7 @@ def contacts_xls() -> bytes:
     headers = [
         "Customer name",
         "External identification code",
-        "Contact’s Identifier code",
+        "Contact\u2019s Identifier code",
         "Contact's Email",
         "Contact's Telephone Number",
         "Main Contact",
@@ -32,7 +32,7 @@ def contacts_xls() -> bytes:
     rows = [
         ["Société Générale", 1005, "C-1", "anne@example.com", 33612345678, True, datetime.date(2024, 3, 1)],
         [],
-        ["O’Brien & Co", "C42", 7, "bob@example.com", 612345678, False, None],
+        ["O\u2019Brien & Co", "C42", 7, "bob@example.com", 612345678, False, None],
     ]
     for column, header in enumerate(headers):
         sheet.write(0, column, header)

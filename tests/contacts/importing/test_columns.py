@@ -1,0 +1,145 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contacts.importing.columns import (
+    ENGLISH_HEADERS,
+    FIELDS,
+    FRENCH_HEADERS,
+    MANDATORY_FIELDS,
+    has_mandatory_columns,
+    map_columns,
+    normalize_header,
+)
+
+CURLY = "\u2019"  # the apostrophe of the help article
+MANDATORY_ENGLISH = [ENGLISH_HEADERS[field] for field in MANDATORY_FIELDS]
+
+
+@pytest.mark.parametrize(
+    ("written", "field"),
+    [
+        ("Customer name", "customer_name"),
+        ("customer NAME", "customer_name"),
+        ("  Customer   name  ", "customer_name"),
+        ("Customer\u00a0name", "customer_name"),  # non-breaking space from a web page
+        ("Customer name (mandatory)", "customer_name"),
+        ("Customer name*", "customer_name"),
+        ("Customer name * (mandatory)", "customer_name"),
+        ("External identification code (Mandatory)", "customer_external_id"),
+        (f"Contact{CURLY}s Identifier code (mandatory)", "external_id"),
+        ("Contact\u2018s Email", "email"),
+        ("Contact`s Email", "email"),
+        ("Contact\u02bcs Email", "email"),
+        ("Contact\u00b4s Email", "email"),
+        ("\ufeffContact's Email", "email"),  # a BOM left on the first header
+        ("CONTACT'S FIRST NAME", "first_name"),
+        ("Contact's  Last Name", "last_name"),
+        ("Contact's Telephone Number", "phone"),
+        ("occupation", "occupation"),
+        ("Main Contact", "is_main"),
+        ("Nom du client (obligatoire)", "customer_name"),
+        (f"Code d{CURLY}identification externe *", "customer_external_id"),
+        ("Identifiant du contact", "external_id"),
+        ("Email du contact", "email"),
+        ("Prénom du contact", "first_name"),
+        ("Prenom du contact", "first_name"),
+        ("PRÉNOM DU CONTACT", "first_name"),
+        ("Nom du contact", "last_name"),
+        ("Telephone du contact", "phone"),
+        ("Fonction", "occupation"),
+        ("Contact principal", "is_main"),
+    ],
+)
+def test_header_variants_map_to_their_field(written, field):
+    columns = map_columns(["x", written])
+
+    assert columns.positions == {field: 1}
+    assert columns.headers == {field: written.strip()}
+
+
+def test_every_field_has_an_english_and_a_french_header():
+    assert set(ENGLISH_HEADERS) == set(FRENCH_HEADERS) == set(FIELDS)
+    assert map_columns(list(ENGLISH_HEADERS.values())).positions == {
+        field: i for i, field in enumerate(FIELDS)
+    }
+    assert map_columns(list(FRENCH_HEADERS.values())).positions == {
+        field: i for i, field in enumerate(FIELDS)
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("  Contact\u2019s   EMAIL  (mandatory) * ", "contact's email"),
+        ("Prénom\tdu\ncontact", "prenom du contact"),
+        ("Customer name (obligatoire)", "customer name"),
+        ("Occupation (optional)", "occupation"),
+        ("***", ""),
+        ("", ""),
+        ("zero\u200bwidth", "zerowidth"),
+    ],
+)
+def test_normalize_header(text, key):
+    assert normalize_header(text) == key
+
+
+def test_missing_mandatory_columns_are_named_in_english_in_order():
+    columns = map_columns(["Email du contact", "Occupation"])
+
+    assert columns.missing == ["Customer name", "External identification code", "Contact's Identifier code"]
+    assert has_mandatory_columns(["Email du contact", "Occupation"]) is False
+
+
+def test_all_mandatory_columns_in_any_order_and_language():
+    headers = [
+        "Identifiant du contact",
+        "Customer name (mandatory)",
+        "Contact's Email",
+        "Code d'identification externe",
+    ]
+
+    assert map_columns(headers).missing == []
+    assert has_mandatory_columns(headers) is True
+
+
+def test_unknown_columns_are_listed_as_written_and_blank_headers_ignored():
+    columns = map_columns([*MANDATORY_ENGLISH, "  Notes  ", "", "   ", "Contact's Fax"])
+
+    assert columns.unknown == ["Notes", "Contact's Fax"]
+    assert columns.missing == []
+    assert len(columns.positions) == 4
+
+
+def test_a_field_given_twice_keeps_the_first_column_and_lists_the_repeats():
+    columns = map_columns([*MANDATORY_ENGLISH, "Email du contact", f"CONTACT{CURLY}S EMAIL"])
+
+    assert columns.positions["email"] == 3
+    assert columns.headers["email"] == "Contact's Email"
+    assert columns.duplicated == ["Email du contact", f"CONTACT{CURLY}S EMAIL"]
+    assert columns.unknown == []
+
+
+def test_column_map_is_immutable():
+    columns = map_columns(MANDATORY_ENGLISH)
+
+    with pytest.raises(AttributeError):
+        columns.missing = []  # type: ignore[misc]
+
+
+@given(st.text())
+def test_normalize_header_never_raises_and_is_idempotent(text):
+    key = normalize_header(text)
+
+    assert normalize_header(key) == key
+    assert key == key.strip()
+
+
+@given(st.lists(st.text(), max_size=20))
+def test_map_columns_never_raises_and_accounts_for_every_column(headers):
+    columns = map_columns(headers)
+
+    assert all(0 <= index < len(headers) for index in columns.positions.values())
+    named = len(columns.positions) + len(columns.unknown) + len(columns.duplicated)
+    assert named == sum(1 for header in headers if normalize_header(header))
+    assert has_mandatory_columns(headers) == (columns.missing == [])
