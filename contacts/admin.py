@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
+from contacts.admin_import import ContactImportViews
 from contacts.models import Contact
 from contacts.services import (
     CONTACTS_SYNCED,
@@ -110,6 +111,8 @@ class ContactAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
     readonly_fields = ("organization", "source", "created_at", "updated_at")
     list_per_page = 100
     show_full_result_count = False
+    # Adds "Import contacts" (and the import history) to the list's tools for staff allowed to import.
+    change_list_template = "admin/contacts/contact/change_list.html"
     fieldsets = (
         (None, {"fields": ("customer", "external_id", "email", "is_main")}),
         ("Person", {"fields": ("first_name", "last_name", "phone", "occupation")}),
@@ -118,6 +121,9 @@ class ContactAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer", "organization")
+
+    def get_urls(self):
+        return ContactImportViews(self).urls() + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = self.get_object(request, object_id)

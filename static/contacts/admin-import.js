@@ -1,0 +1,14 @@
+// Confirm stays disabled while the preview has invalid rows, unless "Skip invalid rows" is ticked.
+// The server refuses such a commit anyway; this only saves a round trip.
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.getElementById("confirm-import");
+  const skip = document.getElementById("id_skip_invalid");
+  if (!button || !skip || button.dataset.invalid !== "true") {
+    return;
+  }
+  const update = () => {
+    button.disabled = !skip.checked;
+  };
+  skip.addEventListener("change", update);
+  update();
+});
