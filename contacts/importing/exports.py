@@ -14,8 +14,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from contacts.importing.columns import ENGLISH_HEADERS, FIELDS
+from contacts.importing.columns import ENGLISH_HEADERS
 from contacts.importing.reading import Table
+from contacts.importing.resources import ContactImportResource
 from contacts.importing.rules import OCCUPATIONS
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -56,12 +57,18 @@ def escape_cell(value: object) -> str:
     return text
 
 
+def template_columns() -> list[tuple[str, str]]:
+    """(field, English header) in the import resource's export layout, which the template follows."""
+    resource = ContactImportResource()
+    return [(name, resource.fields[name].column_name) for name in resource.get_export_order()]
+
+
 def template_headers() -> list[str]:
-    return [ENGLISH_HEADERS[name] for name in FIELDS]
+    return [header for _name, header in template_columns()]
 
 
 def template_example() -> list[str]:
-    return [TEMPLATE_EXAMPLE[name] for name in FIELDS]
+    return [TEMPLATE_EXAMPLE[name] for name, _header in template_columns()]
 
 
 def template_csv() -> bytes:
@@ -74,6 +81,7 @@ def template_xlsx() -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = TEMPLATE_SHEET
+    fields = [name for name, _header in template_columns()]
     headers = template_headers()
     sheet.append([escape_cell(header) for header in headers])
     sheet.append([escape_cell(value) for value in template_example()])
@@ -87,7 +95,7 @@ def template_xlsx() -> bytes:
         ("occupation", OCCUPATIONS, OCCUPATION_PROMPT),
         ("is_main", MAIN_CONTACT_CHOICES, MAIN_CONTACT_PROMPT),
     ):
-        letter = sheet.cell(row=1, column=FIELDS.index(name) + 1).column_letter
+        letter = sheet.cell(row=1, column=fields.index(name) + 1).column_letter
         validation = DataValidation(
             type="list",
             formula1='"{}"'.format(",".join(choices)),

@@ -2,13 +2,17 @@
 
 import csv
 import io
+import os
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -24,6 +28,7 @@ from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
 from contacts.importing.pipeline import INVALID_ROWS, commit_import
 from contacts.importing.reading import TOO_BIG
+from contacts.management.commands.seed_demo import SUPPORT_GROUP
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.services import CONTACTS_SYNCED
 from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes, xlsx_bytes
@@ -71,9 +76,7 @@ def upload(client, organization, data: bytes, name: str = "contacts.csv"):
     return client.post(UPLOAD, {"organization": organization.pk, "file": _file(data, name)})
 
 
-def _file(data: bytes, name: str):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def _file(data: bytes, name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
 
 
@@ -670,3 +673,28 @@ def test_import_forms_carry_a_csrf_token(importer, org):
     assert refused.status_code == 403
     key = uploaded(importer, org, two_rows(customer))
     assert 'name="csrfmiddlewaretoken"' in importer.get(PREVIEW, key).content.decode()
+
+
+def test_uploads_nobody_confirmed_are_deleted_after_a_day(importer, org, media_root):
+    customer = CustomerFactory(organization=org)
+    old = uploaded(importer, org, two_rows(customer))
+    old_path = media_root / PREVIEW_FOLDER / old["file"]
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old_path, (two_days_ago, two_days_ago))
+
+    recent = uploaded(importer, org, one_valid_one_invalid(customer))
+
+    assert stored_previews(media_root) == [media_root / PREVIEW_FOLDER / recent["file"]]
+    assert importer.get(PREVIEW, old)["Location"] == UPLOAD
+
+
+def test_the_demo_support_staff_group_can_import_and_read_the_history(org):
+    call_command("seed_demo")
+    member = UserFactory()
+    member.groups.add(Group.objects.get(name=SUPPORT_GROUP))
+    client = Client()
+    client.force_login(member)
+
+    assert client.get(UPLOAD).status_code == 200
+    assert client.get(HISTORY).status_code == 200
+    assert UPLOAD.encode() in client.get(CHANGELIST).content

@@ -19,6 +19,7 @@ SUPPORT_PERMISSIONS = [
     ("contacts", "add_contact"),
     ("contacts", "change_contact"),
     ("contacts", "import_contacts"),
+    ("contacts", "view_importbatch"),
     ("customers", "view_customer"),
     ("customers", "view_organization"),
 ]
