@@ -19,16 +19,25 @@ import codecs
 import csv
 import datetime
 import io
+import marshal
 import math
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import python_calamine
 from django.conf import settings
 
 from contacts.importing.columns import has_mandatory_columns, map_columns
+
+try:
+    import resource
+except ImportError:  # not on Windows; the child then runs without a memory cap
+    resource = None
 
 EMPTY = "The file is empty."
 NOT_SPREADSHEET = "{name} is not a CSV or Excel file; save it as .csv, .xlsx or .xls and send it again."
@@ -60,6 +69,10 @@ NO_SHEET_WITH_COLUMNS = (
     'No sheet has the mandatory columns in its first row; the first sheet, "{sheet}", lacks {columns}.'
 )
 NO_ACCEPTED_HEADERS = "No sheet has the expected column headers in its first row."
+TOO_DEMANDING = (
+    "Reading {name} needs too much memory or time (a stray cell far below or right of the data, or a "
+    "damaged file); delete the empty rows and columns after the data in Excel and send it again."
+)
 
 # A zip member inflating more than this many times is a zip bomb, not a spreadsheet; members smaller
 # than MIN_BOMB_MEMBER are not judged (tiny parts compress oddly).
@@ -67,6 +80,9 @@ MAX_COMPRESSION_RATIO = 200
 MIN_BOMB_MEMBER = 1024 * 1024
 # The parts of a workbook may expand to this many times the upload limit in total (200 MB by default).
 MAX_EXPANSION = 10
+# Limits of the child process that parses Excel files: address space, and seconds.
+WORKBOOK_MEMORY = 2 * 1024 * 1024 * 1024
+WORKBOOK_TIMEOUT = 120
 # Above this share of control characters, text is binary data that happened to decode.
 MAX_CONTROL_SHARE = 0.01
 
@@ -75,6 +91,7 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
 _MB = 1024 * 1024
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 
 
@@ -184,61 +201,24 @@ class _Reader:
                 raise FileRejected(EMPTY)
             if not self._accepts(headers):
                 raise FileRejected(self._refusal(headers, sheet=None))
-            rows = self._data_rows(records, headers, _trimmed)
+            rows = _data_rows(records, headers, _trimmed, limit=self.max_rows)
         except csv.Error:
             raise FileRejected(NOT_SPREADSHEET.format(name=self.name)) from None
+        if len(rows) > self.max_rows:
+            raise FileRejected(TOO_MANY_ROWS.format(limit=self.max_rows))
         return Table(format="csv", headers=headers, rows=rows, sheet_name=None)
 
     def read_workbook(self, data: bytes, format: str) -> Table:
-        try:
-            with python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
-                first_headers: tuple[str, list[str]] | None = None
-                for index, sheet_info in enumerate(workbook.sheets_metadata):
-                    if (
-                        sheet_info.typ != python_calamine.SheetTypeEnum.WorkSheet
-                        or sheet_info.visible != python_calamine.SheetVisibleEnum.Visible
-                    ):
-                        continue
-                    sheet = workbook.get_sheet_by_index(index)
-                    # iter_rows() starts at the sheet's first row (index 0 = row 1), even when the
-                    # data starts lower; columns start at the first used one.
-                    records = enumerate(sheet.iter_rows(), start=1)
-                    headers = _find_headers(records, _cell_texts)
-                    if headers is None:
-                        continue
-                    if self._accepts(headers):
-                        rows = self._data_rows(records, headers, _cell_texts)
-                        return Table(format=format, headers=headers, rows=rows, sheet_name=sheet.name)
-                    if first_headers is None:
-                        first_headers = (sheet.name, headers)
-        except python_calamine.PasswordError:
-            raise FileRejected(PASSWORD_PROTECTED) from None
-        except python_calamine.CalamineError:
-            raise FileRejected(DAMAGED.format(name=self.name)) from None
-        except ValueError:
-            # calamine reports some broken files (unknown format, bad XML) as plain errors.
-            raise FileRejected(DAMAGED.format(name=self.name)) from None
-        if first_headers is None:
+        first: _Sheet | None = None
+        for sheet in _parse_workbook(data, name=self.name, max_rows=self.max_rows):
+            if self._accepts(sheet.headers):
+                if len(sheet.rows) > self.max_rows:
+                    raise FileRejected(TOO_MANY_ROWS.format(limit=self.max_rows))
+                return Table(format=format, headers=sheet.headers, rows=sheet.rows, sheet_name=sheet.name)
+            first = first or sheet
+        if first is None:
             raise FileRejected(EMPTY)
-        raise FileRejected(self._refusal(first_headers[1], sheet=first_headers[0]))
-
-    def _data_rows(
-        self, records: Iterator[tuple[int, list]], headers: list[str], texts: Callable[[list], list[str]]
-    ) -> list[tuple[int, list[str]]]:
-        """The non-blank rows after the header, cut or padded to its width."""
-        width = len(headers)
-        padding = [""] * width
-        rows: list[tuple[int, list[str]]] = []
-        for number, cells in records:
-            values = texts(cells[:width])
-            if not any(values):
-                continue
-            if len(values) < width:
-                values.extend(padding[len(values) :])
-            rows.append((number, values))
-            if len(rows) > self.max_rows:
-                raise FileRejected(TOO_MANY_ROWS.format(limit=self.max_rows))
-        return rows
+        raise FileRejected(self._refusal(first.headers, sheet=first.name))
 
     def _accepts(self, headers: list[str]) -> bool:
         accept = self.accept_headers or has_mandatory_columns
@@ -251,6 +231,102 @@ class _Reader:
         if sheet is None:
             return MISSING_COLUMNS.format(columns=columns)
         return NO_SHEET_WITH_COLUMNS.format(sheet=sheet, columns=columns)
+
+
+def _data_rows(
+    records: Iterator[tuple[int, list]], headers: list[str], texts: Callable[[list], list[str]], *, limit: int
+) -> list[tuple[int, list[str]]]:
+    """The non-blank rows after the header, cut or padded to its width; stops at `limit` + 1 rows."""
+    width = len(headers)
+    padding = [""] * width
+    rows: list[tuple[int, list[str]]] = []
+    for number, cells in records:
+        values = texts(cells[:width])
+        if not any(values):
+            continue
+        if len(values) < width:
+            values.extend(padding[len(values) :])
+        rows.append((number, values))
+        if len(rows) > limit:
+            break
+    return rows
+
+
+@dataclass
+class _Sheet:
+    name: str
+    headers: list[str]
+    rows: list[tuple[int, list[str]]]  # at most max_rows + 1
+
+
+def _parse_workbook(data: bytes, *, name: str, max_rows: int) -> list[_Sheet]:
+    """The visible worksheets that have a header row, parsed by calamine in a child process.
+
+    A hostile file can make calamine abort the whole process, which no `except` catches: a single
+    stray cell at XFD1048576 makes it allocate a dense range of 17 billion cells. The child has a
+    memory cap and a time limit; when it dies, only the file is refused.
+    """
+    code = (
+        f"import sys; sys.path.insert(0, {str(_PROJECT_ROOT)!r}); "
+        "from contacts.importing.reading import _workbook_child; _workbook_child()"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-c", code],
+            input=marshal.dumps((max_rows, data)),
+            capture_output=True,
+            timeout=WORKBOOK_TIMEOUT,
+            check=False,
+        )
+        outcome = marshal.loads(done.stdout) if done.returncode == 0 else ("demanding",)
+    except (subprocess.TimeoutExpired, EOFError, ValueError, TypeError):
+        outcome = ("demanding",)
+    if outcome[0] == "password":
+        raise FileRejected(PASSWORD_PROTECTED)
+    if outcome[0] == "damaged":
+        raise FileRejected(DAMAGED.format(name=name))
+    if outcome[0] != "sheets":
+        raise FileRejected(TOO_DEMANDING.format(name=name))
+    return [_Sheet(name=sheet_name, headers=headers, rows=rows) for sheet_name, headers, rows in outcome[1]]
+
+
+def _workbook_child() -> None:
+    """Entry point of the child process of `_parse_workbook`: marshal in on stdin, marshal out on stdout."""
+    if resource is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (WORKBOOK_MEMORY, WORKBOOK_MEMORY))
+    max_rows, data = marshal.loads(sys.stdin.buffer.read())
+    try:
+        outcome: tuple = ("sheets", _workbook_sheets(data, max_rows=max_rows))
+    except python_calamine.PasswordError:
+        outcome = ("password",)
+    except MemoryError:
+        outcome = ("demanding",)
+    except BaseException:  # calamine's errors, and the panics of its Rust code (not Exceptions)
+        outcome = ("damaged",)
+    sys.stdout.buffer.write(marshal.dumps(outcome))
+
+
+def _workbook_sheets(
+    data: bytes, *, max_rows: int
+) -> list[tuple[str, list[str], list[tuple[int, list[str]]]]]:
+    sheets = []
+    with python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+        for index, info in enumerate(workbook.sheets_metadata):
+            if (
+                info.typ != python_calamine.SheetTypeEnum.WorkSheet
+                or info.visible != python_calamine.SheetVisibleEnum.Visible
+            ):
+                continue
+            sheet = workbook.get_sheet_by_index(index)
+            # iter_rows() starts at the sheet's first row (index 0 = row 1) even when the data starts
+            # lower; its columns start at the first one used.
+            records = enumerate(sheet.iter_rows(), start=1)
+            headers = _find_headers(records, _cell_texts)
+            if headers is not None:
+                sheets.append(
+                    (sheet.name, headers, _data_rows(records, headers, _cell_texts, limit=max_rows))
+                )
+    return sheets
 
 
 def _lines(text: str) -> Iterator[str]:

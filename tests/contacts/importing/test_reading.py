@@ -25,6 +25,7 @@ from contacts.importing.reading import (
     PASSWORD_PROTECTED,
     PDF,
     TOO_BIG,
+    TOO_DEMANDING,
     TOO_MANY_ROWS,
     FileRejected,
     Table,
@@ -559,6 +560,46 @@ def test_an_xml_entity_bomb_is_refused_without_expanding():
             archive.writestr(info.filename, content)
 
     assert rejection(buffer.getvalue(), filename="bomb.xlsx") == DAMAGED.format(name='"bomb.xlsx"')
+
+
+def test_a_stray_cell_in_the_last_excel_cell_is_refused_without_harm():
+    # calamine would allocate a dense range of 17 billion cells and abort the process reading it.
+    workbook = openpyxl.Workbook()
+    workbook.active.append(HEADERS)
+    workbook.active.append(ROW)
+    workbook.active["XFD1048576"] = "stray"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert len(buffer.getvalue()) < 10_000
+
+    assert rejection(buffer.getvalue(), filename="big.xlsx") == TOO_DEMANDING.format(name='"big.xlsx"')
+    assert read_table(xlsx_bytes({"S": [HEADERS, ROW]})).rows == [(2, ROW)]
+
+
+def test_an_ods_repeating_a_cell_over_the_whole_sheet_is_refused():
+    row = (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>R</text:p></table:table-cell>'
+    )
+    bomb = (
+        '<table:table-row table:number-rows-repeated="1048576"><table:table-cell office:value-type="string"'
+        ' table:number-columns-repeated="16384"><text:p>x</text:p></table:table-cell>'
+    )
+    source = zipfile.ZipFile(io.BytesIO(ods_bytes({"S": [HEADERS, ["R"]]})))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            archive.writestr(info, content.replace(row.encode(), bomb.encode()))
+
+    assert rejection(buffer.getvalue(), filename="bomb.ods") == DAMAGED.format(name='"bomb.ods"')
+
+
+def test_a_workbook_taking_too_long_is_refused(monkeypatch):
+    monkeypatch.setattr("contacts.importing.reading.WORKBOOK_TIMEOUT", 0.001)
+
+    assert rejection(xlsx_bytes({"S": [HEADERS, ROW]}), filename="slow.xlsx") == TOO_DEMANDING.format(
+        name='"slow.xlsx"'
+    )
 
 
 def test_missing_mandatory_columns_are_named():
