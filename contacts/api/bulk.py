@@ -1,5 +1,6 @@
 """`POST /contacts/bulk`: many contacts in one call, checked by the spreadsheet import's own rules."""
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -10,6 +11,7 @@ from contacts.api.views import WRITE_ERRORS, OrganizationAPIView, contacts_of
 from contacts.importing.rules import Plan, RowInput, apply_plan, plan_rows
 from contacts.models import Contact
 from contacts.services import ensure_contacts_managed
+from customers.models import Customer, Organization
 
 MAX_ITEMS = 1000
 # API name of an item's key → the import rules' field.
@@ -132,13 +134,19 @@ class ContactBulk(OrganizationAPIView):
         organization = self.organization
         ensure_contacts_managed(organization)
         rows = rows_from_body(request.data)
-        plan = plan_rows(organization=organization, rows=rows, row_label=ROW_LABEL)
-        errors = _problems_by_index(plan)
-        if errors:
-            invalid = plan.totals["invalid"]
-            message = INVALID_ITEMS.format(count=invalid, total=len(rows))
-            return Response({"message": message, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-        apply_plan(plan=plan, source=Contact.Source.API)
+        with transaction.atomic():
+            # Plan and write under the locks, so the plan is still true when written. The order
+            # (organization, then customers by id) is the one every writer follows: no deadlock with
+            # a file import (organization first) nor with single-contact writes (their customer).
+            Organization.objects.select_for_update().get(pk=organization.pk)
+            plan = plan_rows(organization=organization, rows=rows, row_label=ROW_LABEL)
+            errors = _problems_by_index(plan)
+            if errors:
+                message = INVALID_ITEMS.format(count=plan.totals["invalid"], total=len(rows))
+                return Response({"message": message, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+            customer_ids = {outcome.customer_id for outcome in plan.outcomes}
+            list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values("pk"))
+            apply_plan(plan=plan, source=Contact.Source.API)
         external_ids = [outcome.values["external_id"] for outcome in plan.outcomes]
         contacts = {c.external_id: c for c in contacts_of(organization).filter(external_id__in=external_ids)}
         totals = plan.totals

@@ -1,11 +1,12 @@
 """Thin views: resolve the key's organization, parse, call a service or the import rules, serialize."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotAuthenticated, ValidationError
+from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
@@ -21,7 +22,13 @@ from contacts.api.serializers import (
 )
 from contacts.models import Contact
 from contacts.normalization import normalize_email, normalize_phone
-from contacts.services import contact_create, contact_delete, contact_update, ensure_contacts_managed
+from contacts.services import (
+    contact_create,
+    contact_delete,
+    contact_update,
+    ensure_contacts_managed,
+    lock_customer,
+)
 from customers.models import Customer
 
 EXTERNAL_ID_MISMATCH = 'The body\'s externalId "{body}" differs from the one in the URL, "{url}".'
@@ -30,6 +37,7 @@ CONTACT_OF_ANOTHER_CUSTOMER = (
     'The identifier code "{value}" belongs to a contact of another customer (code "{code}"); '
     "a contact cannot be moved to another customer."
 )
+CONTACT_GONE = "This contact was deleted by another request."
 UPDATED_SINCE_OUT_OF_RANGE = "This date is out of range."
 
 
@@ -160,7 +168,17 @@ def _changes(contact: Contact, values: dict) -> dict:
     return changes
 
 
+@transaction.atomic
 def _update(contact: Contact, values: dict) -> Contact:
+    """Apply the values that change something, to the contact as it is once its customer is locked.
+
+    Read again under the lock: a copy read before a concurrent request promoted another contact
+    would still say "main" and take it back when saved whole.
+    """
+    lock_customer(contact.customer_id)
+    contact = Contact.objects.select_related("customer", "organization").filter(pk=contact.pk).first()
+    if contact is None:
+        raise NotFound(CONTACT_GONE)
     changes = _changes(contact, values)
     if changes:
         contact = contact_update(contact=contact, **changes)
