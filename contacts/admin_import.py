@@ -34,7 +34,7 @@ from contacts.importing import exports
 from contacts.importing.columns import ENGLISH_HEADERS
 from contacts.importing.limits import OVERRIDE_PERMISSION, committed_imports_this_month
 from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
-from contacts.importing.reading import TOO_BIG, FileRejected, Table, read_table
+from contacts.importing.reading import EMPTY, TOO_BIG, FileRejected, Table, read_table
 from contacts.models import Contact, ImportBatch
 from customers.models import Customer, Organization
 
@@ -157,6 +157,7 @@ class UploadForm(forms.Form):
     )
     file = forms.FileField(
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
+        error_messages={"empty": EMPTY},
         help_text="CSV (UTF-8 or Windows-1252; comma, semicolon or tab), Excel .xlsx or .xls.",
     )
 

@@ -26,8 +26,8 @@ from contacts.admin_import import (
 )
 from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
-from contacts.importing.pipeline import INVALID_ROWS, commit_import
-from contacts.importing.reading import TOO_BIG
+from contacts.importing.pipeline import INVALID_ROWS, NO_DATA_ROWS, commit_import
+from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO_BIG
 from contacts.management.commands.seed_demo import SUPPORT_GROUP
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.services import CONTACTS_SYNCED
@@ -698,3 +698,33 @@ def test_the_demo_support_staff_group_can_import_and_read_the_history(org):
     assert client.get(UPLOAD).status_code == 200
     assert client.get(HISTORY).status_code == 200
     assert UPLOAD.encode() in client.get(CHANGELIST).content
+
+
+HOSTILE_FILES = [
+    ("random.csv", bytes(range(256)) * 40, NOT_SPREADSHEET.format(name='"random.csv"')),
+    ("random.xlsx", b"PK\x03\x04" + bytes(range(256)) * 40, DAMAGED.format(name='"random.xlsx"')),
+    ("scan.xlsx", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", PDF),
+    ("header-only.csv", csv_bytes([]), NO_DATA_ROWS),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "message"), HOSTILE_FILES, ids=[case[0] for case in HOSTILE_FILES])
+def test_a_broken_file_previews_as_one_clear_line_and_cannot_be_confirmed(importer, org, name, data, message):
+    key = uploaded(importer, org, data, name)
+
+    preview = importer.get(PREVIEW, key)
+    confirm = importer.post(CONFIRM, {**key, "skip_invalid": "on"})
+
+    assert preview.status_code == 200
+    assert preview.context["file_errors"] == [message]
+    assert 'id="confirm-import"' not in preview.content.decode()
+    assert message in messages_of(confirm)
+    assert Contact.objects.count() == 0
+    assert ImportBatch.objects.count() == 0
+
+
+def test_an_empty_upload_is_refused_on_the_form(importer, org, media_root):
+    response = upload(importer, org, b"", "empty.csv")
+
+    assert response.context["form"].errors["file"] == [EMPTY]
+    assert stored_previews(media_root) == []
