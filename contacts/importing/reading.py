@@ -2,8 +2,9 @@
 
 The format is read from the content, never from the file name: a zip holding an Excel workbook is
 .xlsx (or .ods for an OpenDocument spreadsheet), an OLE2 container is .xls, anything else that
-decodes as text is a CSV. Excel formats are read with python-calamine. Every problem with the file
-as a whole raises `FileRejected` with one line a support agent can forward to the client.
+decodes as text is a CSV. Excel formats are read with python-calamine, in a child process with a
+memory cap, after the zip's declared sizes are checked (zip bombs). Every problem with the file as a
+whole raises `FileRejected` with one line a support agent can forward to the client.
 
 Decisions the issue left open:
 - The header row is the first non-blank row; row numbers are the spreadsheet's (header = 1 when it
@@ -93,6 +94,8 @@ _CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
 _MB = 1024 * 1024
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+# Every multi-byte UTF-8 character starts so; Windows-1252 text seldom has these pairs.
+_UTF8_LEAD_AND_CONTINUATION = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 
 
 class FileRejected(Exception):
@@ -355,7 +358,13 @@ def _decode(data: bytes, name: str) -> str:
             return data.decode("utf-16")
         if data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
-        return data.decode("utf-8", errors=_CP1252_FALLBACK)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        if not _UTF8_LEAD_AND_CONTINUATION.search(data):
+            return data.decode("cp1252")  # a file from French Excel: no UTF-8 at all, decoded at C speed
+        return data.decode("utf-8", errors=_CP1252_FALLBACK)  # mixed: byte by byte where not UTF-8
     except UnicodeDecodeError:
         # Bytes that are neither UTF-8 nor Windows-1252 (it leaves five values undefined): binary data.
         raise FileRejected(NOT_SPREADSHEET.format(name=name)) from None
