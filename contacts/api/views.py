@@ -97,6 +97,7 @@ class OrganizationAPIView(GenericAPIView):
     """Everything is read through `self.organization`, the API key's: another's objects are 404."""
 
     pagination_class = OffsetLimitPagination
+    metadata_class = None  # OPTIONS answers 405: the schema at /api/schema/ describes the API
 
     def permission_denied(self, request, message=None, code=None):
         if not request.successful_authenticator:

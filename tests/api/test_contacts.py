@@ -470,3 +470,10 @@ def test_an_unexpected_error_is_a_500_in_json(api, org, monkeypatch):
 
     assert response.status_code == 500
     assert set(response.json()) == {"message", "errors"}
+
+
+def test_options_is_a_405_in_json(api, org):
+    response = api.options("/api/v1/contacts/bulk")
+
+    assert response.status_code == 405
+    assert set(response.json()) == {"message", "errors"}
