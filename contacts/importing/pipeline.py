@@ -7,10 +7,12 @@ ImportedContactChange per contact written — all or nothing).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gc
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -18,6 +20,7 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from contacts.importing import rules
 from contacts.importing.columns import ENGLISH_HEADERS, map_columns
 from contacts.importing.limits import check_monthly_limit, lock_organization
 from contacts.importing.reading import FileRejected, Table, read_table
@@ -110,6 +113,22 @@ class ImportReport:
         return f'"{column}": {problem.message}' if column else problem.message
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a file's rows are in memory.
+
+    A 100,000-row file keeps a million small objects alive, none of them in reference cycles; the
+    collector would walk them all again and again (measured: a third of a preview's time).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _file_problem(message: str) -> Problem:
     return Problem(row=None, field=None, message=message)
 
@@ -169,9 +188,10 @@ def preview_import(
     *, organization: Organization, data: bytes, filename: str, progress: Progress | None = None
 ) -> ImportReport:
     """A dry run: what the import would do, with every problem found. Writes nothing."""
-    report, rows = _read(organization, data, filename, progress)
-    if not report.errors:
-        _check(report, rows, progress)
+    with _collector_paused():
+        report, rows = _read(organization, data, filename, progress)
+        if not report.errors:
+            _check(report, rows, progress)
     return report
 
 
@@ -192,15 +212,30 @@ def commit_import(
     still synced, or invalid rows without `skip_invalid`; ImportFailed when the database refuses the
     writes (rolled back, recorded as a failed batch). `user` None is the command line.
     """
-    report, rows = _read(organization, data, filename, progress)
-    if report.errors:
-        raise ImportRefused(report.errors[0].message, report)
-    now = now or timezone.now()
+    with _collector_paused():
+        report, rows = _read(organization, data, filename, progress)
+        if report.errors:
+            raise ImportRefused(report.errors[0].message, report)
+        return _commit(
+            report, rows, data, user, skip_invalid, override_reason, now or timezone.now(), progress
+        )
+
+
+def _commit(
+    report: ImportReport,
+    rows: list[RowInput],
+    data: bytes,
+    user,
+    skip_invalid: bool,
+    override_reason: str,
+    now: datetime.datetime,
+    progress: Progress | None,
+) -> ImportReport:
     stored_name = ""
     try:
         with transaction.atomic():
             # Lock, then count: two commits of one organization pass this point one at a time.
-            locked = lock_organization(organization.pk)
+            locked = lock_organization(report.organization.pk)
             try:
                 ensure_contacts_managed(locked)
                 reason = check_monthly_limit(
@@ -218,20 +253,21 @@ def commit_import(
             batch = _batch(report, data, user, skip_invalid, reason, now, ImportBatch.Status.COMMITTED)
             stored_name = batch.file.name
             batch.save()
-            ImportedContactChange.objects.bulk_create(
+            created, updated = ImportedContactChange.Action.CREATED, ImportedContactChange.Action.UPDATED
+            rules.insert_rows(
+                ImportedContactChange,
+                ["batch_id", "contact_id", "external_id", "action", "previous"],
                 [
-                    ImportedContactChange(
-                        batch=batch,
-                        contact_id=contact.pk,
-                        external_id=contact.external_id,
-                        action=ImportedContactChange.Action.CREATED
-                        if previous is None
-                        else ImportedContactChange.Action.UPDATED,
-                        previous=previous,
+                    (
+                        batch.pk,
+                        contact.pk,
+                        contact.external_id,
+                        created if previous is None else updated,
+                        previous,
                     )
                     for contact, previous in results
                 ],
-                batch_size=1000,
+                returning=False,
             )
     except ImportRefused:
         raise

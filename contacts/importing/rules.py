@@ -7,12 +7,15 @@ batches inside one transaction. Neither knows about files: rows arrive as `RowIn
 
 from __future__ import annotations
 
+import datetime
+import functools
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import phonenumbers
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -59,6 +62,10 @@ TOO_LONG = "This value is too long ({length} characters); at most {limit} are al
 INVALID_ROWS = "{count} row(s) are invalid; fix them or skip the invalid rows."
 
 MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in CONTACT_FIELDS if name != "is_main"}
+# A file of one region's numbers uses the same metadata patterns 100,000 times: keep them compiled
+# rather than rely on the re module's small cache (about 10% of a phone number's parsing).
+phonenumbers.enable_pattern_cache()
+
 # Above this many lookup values, reading the whole organization is cheaper (and stays within every
 # database's limit on query parameters) than a giant IN list.
 IN_LOOKUP_LIMIT = 900
@@ -96,6 +103,8 @@ class Plan:
     warnings: list[Problem]
     # Stored main contacts that lose it to another contact and are not updated by a valid row.
     demotions: list[dict] = field(default_factory=list)
+    # The stored contacts the rows name (and their customers' other contacts), by id.
+    stored: dict[int, dict] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict:
@@ -109,6 +118,7 @@ class Plan:
         return [problem for outcome in self.outcomes for problem in outcome.errors]
 
 
+@functools.lru_cache(maxsize=65536)
 def comparable_name(value: str) -> str:
     """A customer name without case, accents or spaces: the form two names are compared in."""
     decomposed = unicodedata.normalize("NFKD", value)
@@ -166,7 +176,7 @@ def _fetch_contacts(organization: Organization, external_ids: set[str], customer
     contacts = Contact.objects.filter(organization=organization)
     if len(external_ids) + len(customer_ids) <= IN_LOOKUP_LIMIT:
         contacts = contacts.filter(Q(external_id__in=external_ids) | Q(customer_id__in=customer_ids))
-    columns = (*STORED_FIELDS, "customer__external_id")
+    columns = (*STORED_FIELDS, "customer__external_id", "source", "created_at")
     return [
         dict(zip(columns, values, strict=True))
         for values in contacts.values_list(*columns).iterator(chunk_size=5000)
@@ -333,7 +343,7 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
         outcomes, claimants, stored_mains, code_of_customer, warnings, row_label
     )
 
-    stored_by_id = {c["id"]: c for c in stored_contacts}
+    stored_by_id = {contact["id"]: contact for contact in stored_contacts}
     for outcome in outcomes:
         if outcome.status == "invalid":
             continue
@@ -347,7 +357,13 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
         else:
             outcome.status = "unchanged"
     warnings.sort(key=lambda problem: problem.row or 0)
-    return Plan(organization=organization, outcomes=outcomes, warnings=warnings, demotions=demotions)
+    return Plan(
+        organization=organization,
+        outcomes=outcomes,
+        warnings=warnings,
+        demotions=demotions,
+        stored=stored_by_id,
+    )
 
 
 def _settle_main_contacts(
@@ -422,19 +438,54 @@ def apply_plan(
                     customer_id__in=customer_ids[start : start + batch_size], is_main=True
                 ).update(is_main=False, updated_at=now)
             results: list[tuple[Contact, dict | None]] = []
-            changed_fields = sorted({name for o in updated for name in o.previous})
-            to_update = [_contact(o, organization, source, now, pk=o.contact_id) for o in updated]
-            if to_update:
-                Contact.objects.bulk_update(
-                    to_update, [*changed_fields, "source", "updated_at"], batch_size=batch_size
+
+            changed = sorted({name for o in updated for name in o.previous}, key=CONTACT_FIELDS.index)
+            columns = [*changed, "source", "updated_at"]
+            update_rows(
+                Contact,
+                columns,
+                [(*(o.values[name] for name in changed), source, now, o.contact_id) for o in updated],
+                batch_size=batch_size,
+            )
+            for o in updated:
+                stored = plan.stored[o.contact_id]
+                results.append(
+                    (
+                        _contact(o, organization.pk, source, stored["created_at"], now, o.contact_id),
+                        o.previous,
+                    )
                 )
-            results.extend(zip(to_update, (o.previous for o in updated), strict=True))
-            to_create = [_contact(o, organization, source, now) for o in new]
-            Contact.objects.bulk_create(to_create, batch_size=batch_size)
-            results.extend((contact, None) for contact in to_create)
+
+            columns = [
+                "organization_id",
+                "customer_id",
+                *CONTACT_FIELDS,
+                "source",
+                "created_at",
+                "updated_at",
+            ]
+            rows = [
+                (
+                    organization.pk,
+                    o.customer_id,
+                    *(o.values[name] for name in CONTACT_FIELDS),
+                    source,
+                    now,
+                    now,
+                )
+                for o in new
+            ]
+            ids = insert_rows(Contact, columns, rows, batch_size=batch_size)
+            for o, pk in zip(new, ids, strict=True):
+                results.append((_contact(o, organization.pk, source, now, now, pk), None))
+
             for demoted in plan.demotions:
-                contact = Contact(organization=organization, **demoted)
-                contact.is_main, contact.updated_at = False, now
+                stored = plan.stored[demoted["id"]]
+                values = {name: stored[name] for name in CONTACT_FIELDS} | {"is_main": False}
+                outcome = RowOutcome(0, "updated", values, None, stored["id"], stored["customer_id"])
+                contact = _contact(
+                    outcome, organization.pk, stored["source"], stored["created_at"], now, stored["id"]
+                )
                 results.append((contact, {"is_main": True}))
     except IntegrityError as error:
         raise ValidationError(integrity_error_message(error), code="conflict") from error
@@ -442,14 +493,100 @@ def apply_plan(
 
 
 def _contact(
-    outcome: RowOutcome, organization: Organization, source: str, now, pk: int | None = None
+    outcome: RowOutcome, organization_id: int, source: str, created_at, updated_at, pk: int
 ) -> Contact:
-    return Contact(
-        pk=pk,
-        organization=organization,
+    """The written contact as the caller gets it (the API serializes it), built without a query."""
+    contact = Contact(
+        id=pk,
+        organization_id=organization_id,
         customer_id=outcome.customer_id,
         source=source,
-        created_at=now,
-        updated_at=now,
+        created_at=created_at,
+        updated_at=updated_at,
         **outcome.values,
     )
+    contact._state.adding = False
+    return contact
+
+
+# Writing in bulk. Django's bulk_create and bulk_update build the same statements but prepare every
+# value through its field in Python (bulk_create: 30 µs a row; bulk_update's CASE WHEN per row is
+# quadratic on SQLite); these take values already clean and convert only the columns that need it.
+
+
+def _preparers(model, names: list[str]) -> list:
+    """Per column: None (the driver takes the value as it is) or a function giving the database value."""
+    preparers = []
+    for name in names:
+        field = model._meta.get_field(name)  # also finds `customer_id`
+        internal = field.get_internal_type()
+        if internal in ("DateTimeField", "JSONField", "DateField", "DecimalField"):
+            preparers.append(functools.partial(field.get_db_prep_save, connection=connection))
+        else:
+            preparers.append(None)
+    return preparers
+
+
+def _column(model, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _prepared(rows: list[tuple], preparers: list) -> list:
+    """Flat parameters; a datetime shared by every row (the import's `now`) is converted once."""
+    converted: dict = {}
+    params = []
+    for row in rows:
+        for prepare, value in zip(preparers, row, strict=False):
+            if prepare is None:
+                params.append(value)
+            elif isinstance(value, datetime.datetime):
+                if value not in converted:
+                    converted[value] = prepare(value)
+                params.append(converted[value])
+            else:
+                params.append(prepare(value))
+    return params
+
+
+def insert_rows(
+    model, names: list[str], rows: list[tuple], *, batch_size: int = 1000, returning: bool = True
+):
+    """Multi-row INSERTs of `rows` (values in `names` order), batch by batch; returns the new ids in order."""
+    if not rows:
+        return []
+    if returning and not connection.features.can_return_rows_from_bulk_insert:
+        objs = [model(**dict(zip(names, row, strict=True))) for row in rows]
+        model.objects.bulk_create(objs, batch_size=batch_size)
+        return [obj.pk for obj in objs]
+    quote = connection.ops.quote_name
+    preparers = _preparers(model, names)
+    max_params = connection.features.max_query_params
+    per_statement = min(batch_size, max_params // len(names)) if max_params else batch_size
+    head = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(_column(model, n) for n in names)}) VALUES "
+    )
+    tail = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
+    one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            cursor.execute(head + ", ".join([one_row] * len(chunk)) + tail, _prepared(chunk, preparers))
+            if returning:
+                ids.extend(row[0] for row in cursor.fetchall())
+    return ids
+
+
+def update_rows(model, names: list[str], rows: list[tuple], *, batch_size: int = 1000) -> None:
+    """UPDATE each row by primary key (its last value), one executemany per batch."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    preparers = [*_preparers(model, names), None]
+    assignments = ", ".join(f"{_column(model, name)} = %s" for name in names)
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE {quote(model._meta.pk.column)} = %s"
+    width = len(names) + 1
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            params = _prepared(rows[start : start + batch_size], preparers)
+            cursor.executemany(sql, [params[i : i + width] for i in range(0, len(params), width)])

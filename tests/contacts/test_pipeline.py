@@ -3,9 +3,8 @@ import hashlib
 import pytest
 import tablib
 from django.db import DatabaseError
-from django.db.models import QuerySet
 
-from contacts.importing import pipeline, reading
+from contacts.importing import pipeline, reading, rules
 from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
 from contacts.importing.resources import BaselineContactResource, ContactImportResource
 from contacts.models import Contact, ImportBatch, ImportedContactChange
@@ -209,19 +208,19 @@ def test_skip_invalid_writes_the_valid_rows_and_records_the_errors(org):
 def test_a_database_failure_mid_way_rolls_back_and_records_a_failed_batch(org, monkeypatch):
     customer = CustomerFactory(organization=org)
     data = csv_bytes([contact_row(customer, f"C-{n}", f"p{n}@b.example") for n in range(3)])
-    original = QuerySet.bulk_create
+    original = rules.insert_rows
     calls = []
 
-    def failing_second_call(self, objs, *args, **kwargs):
-        calls.append(self.model)
+    def failing_second_call(model, *args, **kwargs):
+        calls.append(model)
         if len(calls) == 2:  # the contacts are inserted; the change rows fail
             raise DatabaseError("disk I/O error")
-        return original(self, objs, *args, **kwargs)
+        return original(model, *args, **kwargs)
 
-    monkeypatch.setattr(QuerySet, "bulk_create", failing_second_call)
+    monkeypatch.setattr(rules, "insert_rows", failing_second_call)
 
     with pytest.raises(ImportFailed) as caught:
-        commit_import(organization=org, data=data, filename="c.csv", override_reason="")
+        commit_import(organization=org, data=data, filename="c.csv")
 
     assert calls == [Contact, ImportedContactChange]
     assert str(caught.value) == pipeline.COMMIT_FAILED.format(reason="disk I/O error")
