@@ -334,9 +334,13 @@ class ContactImportViews:
         self._check(request)
         form = ConfirmForm(request.POST)
         found = self._key(request, request.POST)
-        if found is None or not form.is_valid():
+        if found is None:
             return self._expired(request)
         key, data, filename = found
+        if not form.is_valid():
+            for errors in form.errors.values():
+                messages.error(request, " ".join(errors))
+            return HttpResponseRedirect(self._preview_url(key))
         organization = key["organization"]
         reason = form.cleaned_data["override_reason"] if request.user.has_perm(OVERRIDE_PERMISSION) else ""
         try:

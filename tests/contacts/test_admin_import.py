@@ -728,3 +728,14 @@ def test_an_empty_upload_is_refused_on_the_form(importer, org, media_root):
 
     assert response.context["form"].errors["file"] == [EMPTY]
     assert stored_previews(media_root) == []
+
+
+def test_an_override_reason_too_long_is_refused_with_the_forms_message(supervisor, org):
+    customer = CustomerFactory(organization=org)
+    key = uploaded(supervisor, org, two_rows(customer))
+
+    response = supervisor.post(CONFIRM, {**key, "override_reason": "x" * 1001})
+
+    assert response["Location"].startswith(PREVIEW)
+    assert "Ensure this value has at most 1000 characters (it has 1001)." in messages_of(response)
+    assert Contact.objects.count() == 0
