@@ -17,8 +17,10 @@ Decisions the issue left open:
 """
 
 import codecs
+import contextlib
 import csv
 import datetime
+import gc
 import io
 import marshal
 import math
@@ -71,7 +73,7 @@ NO_SHEET_WITH_COLUMNS = (
 )
 NO_ACCEPTED_HEADERS = "No sheet has the expected column headers in its first row."
 TOO_DEMANDING = (
-    "Reading {name} needs too much memory or time (a stray cell far below or right of the data, or a "
+    "{name} needs too much memory or time to read (a stray cell far below or right of the data, or a "
     "damaged file); delete the empty rows and columns after the data in Excel and send it again."
 )
 
@@ -243,16 +245,33 @@ def _data_rows(
     width = len(headers)
     padding = [""] * width
     rows: list[tuple[int, list[str]]] = []
-    for number, cells in records:
-        values = texts(cells[:width])
-        if not any(values):
-            continue
-        if len(values) < width:
-            values.extend(padding[len(values) :])
-        rows.append((number, values))
-        if len(rows) > limit:
-            break
+    with _collection_paused():
+        for number, cells in records:
+            values = texts(cells[:width])
+            if not any(values):
+                continue
+            if len(values) < width:
+                values.extend(padding[len(values) :])
+            rows.append((number, values))
+            if len(rows) > limit:
+                break
     return rows
+
+
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Pause the garbage collector while building many lists (they hold no cycles).
+
+    Its runs, triggered by every 700 new containers, find nothing here and take two thirds of the
+    time of reading 100,000 rows.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -281,7 +300,8 @@ def _parse_workbook(data: bytes, *, name: str, max_rows: int) -> list[_Sheet]:
             timeout=WORKBOOK_TIMEOUT,
             check=False,
         )
-        outcome = marshal.loads(done.stdout) if done.returncode == 0 else ("demanding",)
+        with _collection_paused():
+            outcome = marshal.loads(done.stdout) if done.returncode == 0 else ("demanding",)
     except (subprocess.TimeoutExpired, EOFError, ValueError, TypeError):
         outcome = ("demanding",)
     if outcome[0] == "password":
