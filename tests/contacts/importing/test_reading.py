@@ -1,5 +1,6 @@
 import csv
 import datetime
+import gc
 import io
 import random
 import struct
@@ -278,7 +279,30 @@ def test_formulas_in_csv_cells_are_plain_text():
     assert table.rows == [(2, ['=HYPERLINK("http://x")', "+C1", "-K1", "@a"])]
 
 
+def test_the_garbage_collector_is_running_again_after_reading():
+    read_table(csv_bytes([HEADERS, ROW]))
+    rejection(csv_bytes([HEADERS, ROW, ROW]), max_rows=1)
+
+    assert gc.isenabled()
+
+
 # Excel and OpenDocument
+
+
+def test_xlsx_text_that_looks_like_a_formula_stays_text_and_formulas_give_their_computed_value():
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append([*HEADERS, "Notes"])
+    sheet.append([*ROW, "=1+2"])  # a formula without a computed value, as written by a program
+    sheet.append([*ROW, None])
+    sheet["E3"].value = '=HYPERLINK("http://evil")'
+    sheet["E3"].data_type = "s"  # typed as text in Excel
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    table = read_table(buffer.getvalue())
+
+    assert [values[4] for _, values in table.rows] == ["", '=HYPERLINK("http://evil")']
 
 
 def test_xlsx_numbers_are_read_as_digits_and_dates_as_iso_text():
