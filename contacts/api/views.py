@@ -20,6 +20,7 @@ from contacts.api.serializers import (
     CustomerSerializer,
     ErrorSerializer,
 )
+from contacts.importing.rules import CONTACT_OF_ANOTHER_CUSTOMER
 from contacts.models import Contact
 from contacts.normalization import normalize_email, normalize_phone
 from contacts.services import (
@@ -33,10 +34,6 @@ from customers.models import Customer
 
 EXTERNAL_ID_MISMATCH = 'The body\'s externalId "{body}" differs from the one in the URL, "{url}".'
 EMAIL_REQUIRED = "This field is required to create a contact."
-CONTACT_OF_ANOTHER_CUSTOMER = (
-    'The identifier code "{value}" belongs to a contact of another customer (code "{code}"); '
-    "a contact cannot be moved to another customer."
-)
 CONTACT_GONE = "This contact was deleted by another request."
 UPDATED_SINCE_OUT_OF_RANGE = "This date is out of range."
 
@@ -277,22 +274,26 @@ class CustomerContactDetail(OrganizationAPIView):
             raise ValidationError(
                 {"externalId": [EXTERNAL_ID_MISMATCH.format(body=values["external_id"], url=external_id)]}
             )
-        if contact is None:
-            contact = (
-                Contact.objects.filter(organization=self.organization, external_id=external_id)
-                .select_related("customer", "organization")
-                .first()
+        with transaction.atomic():
+            # Under the customer's lock, two identical PUTs run one after the other: create, then no-op.
+            lock_customer(customer.pk)
+            if contact is None:
+                contact = (
+                    Contact.objects.filter(organization=self.organization, external_id=external_id)
+                    .select_related("customer", "organization")
+                    .first()
+                )
+            if contact is not None and contact.customer_id != customer.pk:
+                code = contact.customer.external_id
+                message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=external_id, code=code)
+                raise ValidationError({"externalId": [message]})  # as the bulk call and the file import say
+            if contact is not None:
+                return Response(ContactSerializer(_update(contact, values)).data)
+            if "email" not in values:
+                raise ValidationError({"email": [EMAIL_REQUIRED]})
+            contact = contact_create(
+                organization=self.organization, customer=customer, source=Contact.Source.API, **values
             )
-        if contact is not None and contact.customer_id != customer.pk:
-            message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=external_id, code=contact.customer.external_id)
-            return Response({"message": message, "errors": {}}, status=status.HTTP_409_CONFLICT)
-        if contact is not None:
-            return Response(ContactSerializer(_update(contact, values)).data)
-        if "email" not in values:
-            raise ValidationError({"email": [EMAIL_REQUIRED]})
-        contact = contact_create(
-            organization=self.organization, customer=customer, source=Contact.Source.API, **values
-        )
         return Response(ContactSerializer(contact).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

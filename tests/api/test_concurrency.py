@@ -106,3 +106,35 @@ def test_sequential_main_contact_changes_keep_exactly_one_main():
         _assert_one_main_each(customers)
         if kind != "rename":
             assert Contact.objects.get(pk=contact.pk).is_main is True
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_identical_concurrent_puts_create_one_contact_and_the_others_change_nothing(settings):
+    settings.API_THROTTLE_RATE = "100000/min"
+    org = OrganizationFactory()
+    customer = CustomerFactory(organization=org)
+    clients = [client_for(org) for _ in range(8)]
+    barrier = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def put(api) -> None:
+        try:
+            barrier.wait()
+            response = api.put(
+                f"/api/v1/customers/{customer.pk}/contacts/external:K-1",
+                {"email": "ann@client.example", "isMain": True},
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=put, args=(api,)) for api in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200] * 7 + [201]
+    assert Contact.objects.filter(organization=org).count() == 1
+    _assert_one_main_each([customer])

@@ -7,7 +7,8 @@ from django.utils import timezone
 from contacts.api.errors import INVALID_VALUES, NO_SUCH_ENDPOINT
 from contacts.api.lookups import CONTACT_NOT_FOUND
 from contacts.api.parsers import BODY_TOO_LARGE
-from contacts.api.views import CONTACT_OF_ANOTHER_CUSTOMER, EMAIL_REQUIRED, EXTERNAL_ID_MISMATCH
+from contacts.api.views import EMAIL_REQUIRED, EXTERNAL_ID_MISMATCH
+from contacts.importing.rules import CONTACT_OF_ANOTHER_CUSTOMER
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
 from contacts.normalization import INVALID_EMAIL, INVALID_PHONE
 from contacts.services import CONTACTS_SYNCED
@@ -390,10 +391,9 @@ def test_put_refuses_to_move_a_contact_to_another_customer(api, org):
 
     response = api.put(url(customer, "external:K-1"), {"email": contact.email})
 
-    assert response.status_code == 409
-    assert response.json()["message"] == CONTACT_OF_ANOTHER_CUSTOMER.format(
-        value="K-1", code=contact.customer.external_id
-    )
+    assert response.status_code == 400
+    message = CONTACT_OF_ANOTHER_CUSTOMER.format(value="K-1", code=contact.customer.external_id)
+    assert response.json()["errors"] == {"externalId": [message]}
     assert snapshot() == before
 
 
