@@ -152,8 +152,8 @@ class ContactBulk(OrganizationAPIView):
         totals = plan.totals
         return Response(
             {
-                "totals": {key: totals[key] for key in ("new", "updated", "unchanged")}
-                | {"items": len(rows)},
+                "totals": {"items": len(rows)}
+                | {key: totals[key] for key in ("new", "updated", "unchanged")},
                 "results": [
                     {
                         "index": outcome.row,
