@@ -27,6 +27,16 @@ from customers.models import Customer, Organization
 # The contact fields a row can set, in the order of the model.
 CONTACT_FIELDS = ("external_id", "email", "first_name", "last_name", "phone", "occupation", "is_main")
 STORED_FIELDS = ("id", "customer_id", *CONTACT_FIELDS)
+# Every column of a contact, in the model's order (how Contact.from_db takes them).
+CONTACT_ATTNAMES = (
+    "id",
+    "organization_id",
+    "customer_id",
+    *CONTACT_FIELDS,
+    "source",
+    "created_at",
+    "updated_at",
+)
 BLANK_CONTACT = {name: "" for name in CONTACT_FIELDS} | {"is_main": False}
 
 TRUE_WORDS = frozenset({"1", "yes", "true", "oui", "x"})
@@ -193,7 +203,10 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
     ensure_contacts_managed(organization)
     region = organization.default_phone_region
 
-    texts: list[dict[str, str]] = [{key: _text(value) for key, value in row.values.items()} for row in rows]
+    texts: list[dict[str, str]] = [
+        {key: value.strip() if value.__class__ is str else _text(value) for key, value in row.values.items()}
+        for row in rows
+    ]
     codes = {t["customer_external_id"] for t in texts if t.get("customer_external_id")}
     customers = _fetch_customers(organization, codes)
     id_rows: dict[str, list[int]] = defaultdict(list)
@@ -496,17 +509,20 @@ def _contact(
     outcome: RowOutcome, organization_id: int, source: str, created_at, updated_at, pk: int
 ) -> Contact:
     """The written contact as the caller gets it (the API serializes it), built without a query."""
-    contact = Contact(
-        id=pk,
-        organization_id=organization_id,
-        customer_id=outcome.customer_id,
-        source=source,
-        created_at=created_at,
-        updated_at=updated_at,
-        **outcome.values,
+    values = outcome.values
+    return Contact.from_db(
+        None,
+        CONTACT_ATTNAMES,
+        (
+            pk,
+            organization_id,
+            outcome.customer_id,
+            *(values[name] for name in CONTACT_FIELDS),
+            source,
+            created_at,
+            updated_at,
+        ),
     )
-    contact._state.adding = False
-    return contact
 
 
 # Writing in bulk. Django's bulk_create and bulk_update build the same statements but prepare every

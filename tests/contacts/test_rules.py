@@ -541,3 +541,27 @@ def test_stored_main_listed_with_a_blank_main_cell_loses_to_an_earlier_row_claim
     assert [o.values["is_main"] for o in plan.outcomes] == [True, False]
     assert plan.outcomes[1].previous == {"is_main": True}
     assert plan.warnings == []
+
+
+def test_contact_columns_follow_the_model():
+    assert tuple(f.attname for f in Contact._meta.concrete_fields) == rules.CONTACT_ATTNAMES
+
+
+def test_apply_returns_the_contacts_as_stored(org):
+    customer = CustomerFactory(organization=org)
+    existing = ContactFactory(customer=customer, email="old@b.example")
+    plan = plan_rows(
+        organization=org,
+        rows=[
+            row(2, customer, existing.external_id, "new@b.example"),
+            row(3, customer, "C-NEW", "c@b.example"),
+        ],
+    )
+
+    results = apply_plan(plan=plan, source="api")
+
+    for contact, _previous in results:
+        stored = Contact.objects.get(pk=contact.pk)
+        fields = [f.attname for f in Contact._meta.concrete_fields]
+        assert [getattr(contact, f) for f in fields] == [getattr(stored, f) for f in fields]
+        assert contact._state.adding is False
