@@ -24,4 +24,6 @@ def superuser_client(client):
 
 
 # The vendor comes from the configured backend; no connection is opened to read it.
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)")
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)"
+)

@@ -50,7 +50,8 @@ def test_deploy_check_passes_with_the_documented_production_environment():
 
 
 def test_deploy_check_fails_with_debug_on():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **{**PRODUCTION_ENV, "DJANGO_DEBUG": "true"})
+    debug_on = {**PRODUCTION_ENV, "DJANGO_DEBUG": "true"}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **debug_on)
 
     assert result.returncode != 0
     assert "security.W018" in result.stdout + result.stderr
@@ -59,7 +60,8 @@ def test_deploy_check_fails_with_debug_on():
 def test_production_cookies_are_secure_and_http_only():
     printed = run_python(
         "from django.conf import settings as s; "
-        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT)",
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+        "s.SESSION_COOKIE_HTTPONLY, s.SECURE_SSL_REDIRECT)",
         **PRODUCTION_ENV,
     )
 

@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import gc
 import hashlib
+import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ INVALID_ROWS = (
 COMMIT_FAILED = "The import failed and nothing was written: {reason}"
 
 Progress = Callable[[str], None]
+logger = logging.getLogger(__name__)
 
 
 class ImportRefused(Exception):
@@ -273,10 +275,12 @@ def _commit(
         raise
     except (DatabaseError, ValidationError) as error:
         reason_text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
-        failed = _record_failure(
-            report, data, user, skip_invalid, override_reason, now, stored_name, reason_text
-        )
-        report.batch = failed
+        try:
+            report.batch = _record_failure(
+                report, data, user, skip_invalid, override_reason, now, stored_name, reason_text
+            )
+        except DatabaseError:
+            logger.exception("Could not record the failed import of %s", report.filename)
         raise ImportFailed(COMMIT_FAILED.format(reason=reason_text), report) from error
     report.committed, report.batch = True, batch
     return report

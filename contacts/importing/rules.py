@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from contacts.importing.limits import lock_organization
 from contacts.models import EMAIL_TAKEN, Contact
 from contacts.normalization import normalize_email, normalize_phone
 from contacts.services import ensure_contacts_managed, integrity_error_message
@@ -442,8 +443,8 @@ def apply_plan(
 
     try:
         with transaction.atomic():
-            locked = Organization.objects.select_for_update().get(pk=organization.pk)
-            ensure_contacts_managed(locked)
+            # Imports and bulk API calls of one organization write one after the other.
+            ensure_contacts_managed(lock_organization(organization.pk))
             # Demote first: the partial unique index refuses two mains even for an instant.
             customer_ids = sorted(gaining_main)
             for start in range(0, len(customer_ids), batch_size):
