@@ -1,0 +1,227 @@
+"""The spreadsheet import end to end, as support staff use it: upload, preview, confirm, history, report."""
+
+import csv
+import re
+
+import pytest
+from django.contrib.auth.models import Group, Permission
+from playwright.sync_api import expect
+
+from contacts.admin_import import IMPORTED, SKIPPED
+from contacts.importing.exports import ERROR_COLUMN
+from contacts.importing.rules import CUSTOMER_UNKNOWN
+from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
+from contacts.models import Contact, ImportBatch
+from contacts.normalization import INVALID_EMAIL
+from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes
+from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FILE_NAME = "acme-contacts.csv"
+CUSTOMER_CODE_COLUMN = "External identification code"
+EMAIL_COLUMN = "Contact's Email"
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """Uploads and committed files go to the test's own folder, not the repository's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def support_agent(username: str):
+    """A staff user in the demo's "Support staff" group: the permissions support agents really have."""
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    for app_label, codename in SUPPORT_PERMISSIONS:
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    user = UserFactory(username=username)
+    user.groups.add(group)
+    return user
+
+
+def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_error_report(
+    page, live_server, tmp_path, screenshots_dir
+):
+    organization = OrganizationFactory(name="Acme Industries", slug="acme")
+    bakery = CustomerFactory(organization=organization, name="Boulangerie Martin", external_id="AC-1001")
+    garage = CustomerFactory(organization=organization, name="Garage du Centre", external_id="AC-1002")
+    existing = ContactFactory(
+        customer=bakery,
+        external_id="AC-C1001-1",
+        email="camille.martin@boulangerie.example",
+        first_name="Camille",
+        last_name="Martin",
+        is_main=True,
+    )
+    OrganizationFactory(name="Globex Distribution", slug="globex", synced=True)
+    support_agent("support")
+    unknown_customer_row = contact_row(
+        CustomerFactory.build(name="Cave Mercier", external_id="AC-9999"),
+        "AC-C9999-1",
+        "paul.roux@cave.example",
+        first_name="Paul",
+    )
+    bad_email_row = contact_row(garage, "AC-C1002-3", "julie@garage", first_name="Julie")
+    rows = [
+        # Row 1 is the header: data rows are numbered from 2, as in the spreadsheet.
+        contact_row(
+            bakery, "AC-C1001-2", "lea.bernard@boulangerie.example", first_name="Léa", last_name="Bernard"
+        ),
+        contact_row(
+            bakery,
+            "AC-C1001-1",
+            "camille.martin@boulangerie.example",
+            first_name="Camille",
+            last_name="Martin-Dubois",
+            phone="06 12 34 56 78",
+            occupation="ACCOUNTING",
+            is_main="1",
+        ),
+        unknown_customer_row,
+        contact_row(garage, "AC-C1002-1", "hugo.thomas@garage.example", first_name="Hugo", is_main="1"),
+        bad_email_row,
+        contact_row(garage, "AC-C1002-2", "ines.petit@garage.example", first_name="Inès", occupation="SALES"),
+    ]
+    upload = tmp_path / FILE_NAME
+    upload.write_bytes(csv_bytes(rows))
+
+    # Log in through the form, then go to the contacts the way an agent does.
+    page.goto(live_server.url + "/admin/")
+    page.fill("#id_username", "support")
+    page.fill("#id_password", "pass-for-tests")
+    page.click("input[type=submit]")
+    page.click("tr.model-contact th a")
+    page.click("a.import-contacts-link")
+    expect(page.locator("h1")).to_have_text("Import contacts")
+    # Only disconnected organizations can be chosen.
+    expect(page.locator("#id_organization option")).to_have_text(["---------", "Acme Industries"])
+    page.select_option("#id_organization", label="Acme Industries")
+    page.set_input_files("#id_file", upload)
+    page.click("#import-form input[type=submit]")
+
+    # The dry run.
+    expect(page.locator("h1")).to_have_text(f"Preview of {FILE_NAME}")
+    expect(page.locator("#total-rows")).to_have_text("6")
+    expect(page.locator("#total-new")).to_have_text("3")
+    expect(page.locator("#total-updated")).to_have_text("1")
+    expect(page.locator("#total-unchanged")).to_have_text("0")
+    expect(page.locator("#total-invalid")).to_have_text("2")
+    expect(page.locator("#errors")).to_have_text("Errors (2)")
+    error_rows = page.locator("#errors-table tbody tr")
+    expect(error_rows).to_have_count(2)
+    expect(error_rows.nth(0).locator("td")).to_have_text(
+        [
+            "4",
+            CUSTOMER_CODE_COLUMN,
+            CUSTOMER_UNKNOWN.format(organization="Acme Industries", value="AC-9999"),
+        ]
+    )
+    expect(error_rows.nth(1).locator("td")).to_have_text(
+        ["6", EMAIL_COLUMN, INVALID_EMAIL.format(value="julie@garage")]
+    )
+    new_rows = page.locator("#new-table tbody tr")
+    expect(new_rows.locator("td:first-child")).to_have_text(["2", "5", "7"])
+    expect(new_rows.nth(0)).to_contain_text("Boulangerie Martin (AC-1001)")
+    expect(new_rows.nth(0)).to_contain_text("lea.bernard@boulangerie.example")
+    expect(new_rows.nth(1)).to_contain_text("hugo.thomas@garage.example")
+    expect(new_rows.nth(2)).to_contain_text("Garage du Centre (AC-1002)")
+    updated_rows = page.locator("#updated-table tbody tr")
+    expect(updated_rows).to_have_count(1)
+    expect(updated_rows.locator("td").nth(0)).to_have_text("3")
+    expect(updated_rows.locator("td").nth(2)).to_have_text("AC-C1001-1")
+    changes = updated_rows.locator(".import-changes li")
+    expect(changes).to_have_text(
+        [
+            "Contact's Last Name: Martin → Martin-Dubois",
+            "Contact's Telephone Number: (blank) → +33612345678",
+            "Occupation: (blank) → ACCOUNTING",
+        ]
+    )
+    # Nothing is written by the preview.
+    assert Contact.objects.filter(organization=organization).count() == 1
+
+    confirm = page.locator("#confirm-import")
+    expect(confirm).to_be_disabled()
+    expect(page.locator("#confirm-blocked")).to_contain_text("2 problem(s) remain")
+    page.check("#id_skip_invalid")
+    expect(confirm).to_be_enabled()
+    page.screenshot(path=screenshots_dir / "import-preview.png", full_page=True)
+
+    confirm.click()
+    summary = IMPORTED.format(
+        file=FILE_NAME, new=3, updated=1, unchanged=0, skipped=SKIPPED.format(invalid=2)
+    )
+    expect(page.locator(".messagelist .success")).to_have_text(f"{summary} See the import in the history.")
+
+    stored = {
+        contact.external_id: (
+            contact.customer_id,
+            contact.email,
+            contact.last_name,
+            contact.phone,
+            contact.is_main,
+        )
+        for contact in Contact.objects.filter(organization=organization)
+    }
+    assert stored == {
+        "AC-C1001-1": (bakery.pk, existing.email, "Martin-Dubois", "+33612345678", True),
+        "AC-C1001-2": (bakery.pk, "lea.bernard@boulangerie.example", "Bernard", "", False),
+        "AC-C1002-1": (garage.pk, "hugo.thomas@garage.example", "", "", True),
+        "AC-C1002-2": (garage.pk, "ines.petit@garage.example", "", "", False),
+    }
+    assert not Contact.objects.filter(external_id__in=["AC-C9999-1", "AC-C1002-3"]).exists()
+    assert not Contact.objects.filter(email__in=["paul.roux@cave.example", "julie@garage"]).exists()
+
+    # The import history, reached from the contact list's tools.
+    page.click(".object-tools a:has-text('Import history')")
+    history_rows = page.locator("#result_list tbody tr")
+    expect(history_rows).to_have_count(1)
+    batch_row = history_rows.first
+    expected_cells = {
+        "organization": "Acme Industries",
+        "user": "support",
+        "stored_file": FILE_NAME,
+        "status": "Committed",
+        "rows": "6",
+        "new": "3",
+        "updated": "1",
+        "unchanged": "0",
+        "invalid": "2",
+        "error_report": "CSV XLSX",
+    }
+    for name, text in expected_cells.items():
+        expect(batch_row.locator(f".field-{name}")).to_have_text(text)
+    # With the navigation sidebar open the history's table is wider than the page and its counts
+    # scroll out of sight; agents close the sidebar (the admin remembers it), and so does the picture.
+    page.click("#toggle-nav-sidebar")
+    expect(page.locator("#nav-sidebar")).to_have_attribute("aria-expanded", "false")
+    expect(batch_row.locator(".field-invalid")).to_be_in_viewport()
+    page.screenshot(path=screenshots_dir / "import-history.png", full_page=True)
+
+    # The batch's page keeps the errors and hands out the report of the rows left out.
+    batch = ImportBatch.objects.get(organization=organization)
+    batch_row.locator(".field-created_at a").click()
+    expect(page).to_have_url(re.compile(rf"/admin/contacts/importbatch/{batch.pk}/change/$"))
+    expect(page.locator(".field-error_list li")).to_have_text(
+        [
+            f'Row 4, "{CUSTOMER_CODE_COLUMN}": '
+            + CUSTOMER_UNKNOWN.format(organization="Acme Industries", value="AC-9999"),
+            f'Row 6, "{EMAIL_COLUMN}": ' + INVALID_EMAIL.format(value="julie@garage"),
+        ]
+    )
+    with page.expect_download() as download_info:
+        page.click(".field-error_report a:has-text('CSV')")
+    download = download_info.value
+    assert download.suggested_filename == "acme-contacts-errors.csv"
+    with open(download.path(), encoding="utf-8-sig", newline="") as report:
+        lines = list(csv.reader(report))
+    assert lines == [
+        [*HEADERS, ERROR_COLUMN],
+        [
+            *unknown_customer_row,
+            f'Row 4, "{CUSTOMER_CODE_COLUMN}": '
+            + CUSTOMER_UNKNOWN.format(organization="Acme Industries", value="AC-9999"),
+        ],
+        [*bad_email_row, f'Row 6, "{EMAIL_COLUMN}": ' + INVALID_EMAIL.format(value="julie@garage")],
+    ]
