@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test lint migrate seed
+.PHONY: install run test lint migrate seed screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,8 @@ test: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	.ci/ensure-chromium
 	$(BIN)/pytest
+
+# Retake the README's screenshots (docs/screenshots/) with the browser tests.
+screenshots: install
+	.ci/ensure-chromium
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/browser

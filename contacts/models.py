@@ -145,13 +145,14 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name_plural = "import batches"
+        verbose_name = "import"
+        verbose_name_plural = "import history"
         indexes = [
             models.Index(fields=["organization", "status", "created_at"], name="import_org_status_idx")
         ]
 
     def __str__(self) -> str:
-        return f"{self.file_name} ({self.organization}, {self.created_at:%Y-%m-%d %H:%M})"
+        return f"{self.file_name} ({self.organization}, {timezone.localtime(self.created_at):%Y-%m-%d %H:%M})"
 
 
 class ImportedContactChange(models.Model):

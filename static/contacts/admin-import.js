@@ -6,8 +6,12 @@ document.addEventListener("DOMContentLoaded", () => {
   if (!button || !skip || button.dataset.invalid !== "true") {
     return;
   }
+  const blocked = document.getElementById("confirm-blocked");
   const update = () => {
     button.disabled = !skip.checked;
+    if (blocked) {
+      blocked.hidden = skip.checked;
+    }
   };
   skip.addEventListener("change", update);
   update();

@@ -46,6 +46,13 @@ def page(browser):
 
 
 @pytest.fixture
-def screenshots_dir() -> Path:
+def screenshots_dir(tmp_path) -> Path:
+    """docs/screenshots with `make screenshots` (UPDATE_SCREENSHOTS=1), else a temporary folder.
+
+    The pictures are taken on every run either way; only `make screenshots` rewrites the tracked ones
+    (each run changes them: dates, ids), so `make test` leaves the working tree clean.
+    """
+    if not os.environ.get("UPDATE_SCREENSHOTS"):
+        return tmp_path
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS

@@ -146,6 +146,7 @@ def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_err
     expect(page.locator("#confirm-blocked")).to_contain_text("2 problem(s) remain")
     page.check("#id_skip_invalid")
     expect(confirm).to_be_enabled()
+    expect(page.locator("#confirm-blocked")).to_be_hidden()
     page.screenshot(path=screenshots_dir / "import-preview.png", full_page=True)
 
     confirm.click()
@@ -201,7 +202,7 @@ def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_err
 
     # The batch's page keeps the errors and hands out the report of the rows left out.
     batch = ImportBatch.objects.get(organization=organization)
-    batch_row.locator(".field-created_at a").click()
+    batch_row.locator(".field-when a").click()
     expect(page).to_have_url(re.compile(rf"/admin/contacts/importbatch/{batch.pk}/change/$"))
     expect(page.locator(".field-error_list li")).to_have_text(
         [

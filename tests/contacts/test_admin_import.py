@@ -1,6 +1,7 @@
 """The spreadsheet import in the admin: upload, preview, confirm, downloads, history, permissions."""
 
 import csv
+import datetime
 import io
 import os
 import re
@@ -591,6 +592,25 @@ def test_history_lists_batches_per_organization_with_links_to_the_downloads(impo
     assert reverse("admin:contacts_importbatch_file", args=[other_batch.pk]) not in content
     assert "/media/" not in content
     assert batch.file.name not in content
+
+
+def test_history_shows_times_in_the_configured_time_zone_and_shortens_long_override_reasons(
+    importer, org, settings
+):
+    settings.TIME_ZONE = "Europe/Paris"
+    batch = committed_batch(org)
+    reason = "Client re-sent the corrected file after the first import missed two hundred rows"
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        created_at=datetime.datetime(2026, 7, 1, 22, 30, tzinfo=datetime.UTC), override_reason=reason
+    )
+    batch.refresh_from_db()
+
+    content = importer.get(HISTORY).content.decode()
+
+    assert "2026-07-02 00:30" in content  # summer time in Paris: UTC+2
+    assert f'title="{reason}"' in content
+    assert "Client re-sent the corrected file after…" in content
+    assert str(batch) == f"clients.csv ({org.name}, 2026-07-02 00:30)"
 
 
 def test_history_is_read_only(importer, org):
