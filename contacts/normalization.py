@@ -10,6 +10,18 @@ INVALID_PHONE = (
     '"{value}" is not a valid phone number (write it with its country code, e.g. +33 6 12 34 56 78).'
 )
 INVALID_REGION = '"{value}" is not a known country code for phone numbers.'
+# Messages quote what the client wrote, at most this many characters of it.
+SHOWN_LENGTH = 60
+
+
+def shown(value: object) -> str:
+    """A value as a message quotes it: on one line (control characters written as escapes, `\\n`),
+    and shortened past SHOWN_LENGTH characters, so that a 1 MB cell gives a readable message."""
+    raw = str(value)
+    text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in raw[:SHOWN_LENGTH])
+    if len(raw) > SHOWN_LENGTH or len(text) > SHOWN_LENGTH:
+        return f"{text[: SHOWN_LENGTH - 1]}… ({len(raw):,} characters)"
+    return text
 
 
 def normalize_email(value: str) -> str:
@@ -23,7 +35,7 @@ def normalize_email(value: str) -> str:
         validate_email(email)
     except ValidationError:
         raise ValidationError(
-            INVALID_EMAIL.format(value=(value or "").strip()), code="invalid_email"
+            INVALID_EMAIL.format(value=shown((value or "").strip())), code="invalid_email"
         ) from None
     return email
 
@@ -47,9 +59,9 @@ def normalize_phone(value: str, region: str) -> str:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise ValidationError(INVALID_PHONE.format(value=raw), code="invalid_phone")
+    raise ValidationError(INVALID_PHONE.format(value=shown(raw)), code="invalid_phone")
 
 
 def validate_phone_region(value: str) -> None:
     if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValidationError(INVALID_REGION.format(value=value), code="invalid_region")
+        raise ValidationError(INVALID_REGION.format(value=shown(value)), code="invalid_region")

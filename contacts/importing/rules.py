@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from contacts.importing.limits import lock_organization
 from contacts.models import EMAIL_TAKEN, Contact
-from contacts.normalization import normalize_email, normalize_phone
+from contacts.normalization import normalize_email, normalize_phone, shown
 from contacts.services import ensure_contacts_managed, integrity_error_message
 from customers.models import Customer, Organization
 
@@ -245,7 +245,10 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
         if not code:
             error("customer_external_id", CUSTOMER_ID_REQUIRED)
         elif code not in customers:
-            error("customer_external_id", CUSTOMER_UNKNOWN.format(organization=organization.name, value=code))
+            error(
+                "customer_external_id",
+                CUSTOMER_UNKNOWN.format(organization=organization.name, value=shown(code)),
+            )
         else:
             customer_id, stored_name = customers[code]
         if "customer_name" in t:
@@ -264,11 +267,14 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
         else:
             if len(id_rows[external_id]) > 1:
                 repeated = row_list(id_rows[external_id], row_label)
-                error("external_id", CONTACT_ID_REPEATED.format(value=external_id, rows=repeated))
+                error("external_id", CONTACT_ID_REPEATED.format(value=shown(external_id), rows=repeated))
             stored = by_external_id.get(external_id)
             if stored is not None and customer_id is not None and stored["customer_id"] != customer_id:
                 other_code = stored["customer__external_id"]
-                error("external_id", CONTACT_OF_ANOTHER_CUSTOMER.format(value=external_id, code=other_code))
+                error(
+                    "external_id",
+                    CONTACT_OF_ANOTHER_CUSTOMER.format(value=shown(external_id), code=shown(other_code)),
+                )
                 stored = None
 
         if stored is not None:
@@ -317,7 +323,7 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
             occupation = t["occupation"].upper()
             if occupation and occupation not in OCCUPATIONS:
                 allowed = ", ".join(OCCUPATIONS)
-                error("occupation", OCCUPATION_INVALID.format(value=t["occupation"], allowed=allowed))
+                error("occupation", OCCUPATION_INVALID.format(value=shown(t["occupation"]), allowed=allowed))
             else:
                 values["occupation"] = occupation
 
@@ -326,7 +332,7 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
             try:
                 is_main = parse_main_contact(row.values["is_main"])
             except ValueError:
-                error("is_main", MAIN_CONTACT_INVALID.format(value=t["is_main"]))
+                error("is_main", MAIN_CONTACT_INVALID.format(value=shown(t["is_main"])))
             else:
                 if is_main is not None:
                     values["is_main"] = claims_main = is_main
@@ -348,7 +354,10 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
     for (code, name), mismatch_rows in name_mismatches.items():
         stored_name = customers[code][1]
         message = CUSTOMER_NAME_DIFFERS.format(
-            value=name, stored=stored_name, rows=row_list(mismatch_rows, row_label), code=code
+            value=shown(name),
+            stored=shown(stored_name),
+            rows=row_list(mismatch_rows, row_label),
+            code=shown(code),
         )
         warnings.append(Problem(row=mismatch_rows[0], field="customer_name", message=message))
 

@@ -7,6 +7,7 @@ from contacts.normalization import (
     INVALID_PHONE,
     normalize_email,
     normalize_phone,
+    shown,
 )
 
 
@@ -53,3 +54,22 @@ def test_invalid_email_is_a_validation_error(raw):
         normalize_email(raw)
 
     assert error.value.messages == [INVALID_EMAIL.format(value=raw.strip())]
+
+
+def test_messages_quote_a_huge_cell_shortened_with_its_length():
+    huge = "x" * 1_000_000
+
+    with pytest.raises(ValidationError) as raised:
+        normalize_email(huge)
+
+    message = raised.value.messages[0]
+    assert len(message) < 150
+    assert "… (1,000,000 characters)" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [("0\n0", "0\\n0"), ("a\tb\r", "a\\tb\\r"), ("Zoé\x00", "Zoé\\x00"), ("Zoé Dupont", "Zoé Dupont")],
+)
+def test_messages_quote_control_characters_as_escapes_on_one_line(value, quoted):
+    assert shown(value) == quoted
