@@ -1,10 +1,15 @@
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from contacts.normalization import (
     EMAIL_REQUIRED,
     INVALID_EMAIL,
     INVALID_PHONE,
+    _e164_of_common_form,
+    _e164_parsed,
     normalize_email,
     normalize_phone,
     shown,
@@ -73,3 +78,41 @@ def test_messages_quote_a_huge_cell_shortened_with_its_length():
 )
 def test_messages_quote_control_characters_as_escapes_on_one_line(value, quoted):
     assert shown(value) == quoted
+
+
+REGIONS = ["FR", "BE", "DE", "CH", "GB", "US", "IT", "ES", "RU", "AR", "BR", "NL", "GP"]
+separator = st.sampled_from(["", " ", ".", "-", "/", "\u00a0", "(", ")"])
+
+
+@st.composite
+def written_phone(draw):
+    """A phone as people write it: national (with or without the prefix) or international."""
+    digits = draw(st.text("0123456789", min_size=4, max_size=14))
+    start = draw(st.sampled_from(["", "0", "+", "+33", "+1", "+44", "+39", "+7", "+590", "00"]))
+    pieces = [start]
+    for digit in digits:
+        pieces.append(draw(separator) if draw(st.booleans()) else "")
+        pieces.append(digit)
+    return "".join(pieces)
+
+
+@hypothesis_settings(max_examples=3000, deadline=None)
+@given(written_phone(), st.sampled_from(REGIONS))
+def test_the_fast_reading_of_common_phone_forms_agrees_with_phonenumbers(raw, region):
+    fast = _e164_of_common_form(raw, region)
+
+    if fast is not None:
+        assert fast == _e164_parsed(raw, region)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("06 12 34 56 78", "FR"),
+        ("+33 6 12 34 56 78", "FR"),
+        ("0470 12 34 56", "BE"),
+        ("+1 212-555-0123", "FR"),
+    ],
+)
+def test_common_phone_forms_are_read_without_the_full_parser(raw, region):
+    assert _e164_of_common_form(raw, region) == _e164_parsed(raw, region) is not None
