@@ -1,10 +1,12 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from contacts.normalization import (
+    COMMON_EMAIL,
     EMAIL_REQUIRED,
     INVALID_EMAIL,
     INVALID_PHONE,
@@ -116,3 +118,17 @@ def test_the_fast_reading_of_common_phone_forms_agrees_with_phonenumbers(raw, re
 )
 def test_common_phone_forms_are_read_without_the_full_parser(raw, region):
     assert _e164_of_common_form(raw, region) == _e164_parsed(raw, region) is not None
+
+
+email_part = st.text("abcxyz019_+-.", min_size=1, max_size=12)
+email_domain = st.lists(st.text("abz09-", min_size=1, max_size=8), min_size=1, max_size=3)
+email_tld = st.text("abcz09-", min_size=1, max_size=5)
+
+
+@hypothesis_settings(max_examples=2000, deadline=None)
+@given(email_part, email_domain, email_tld)
+def test_addresses_taken_without_djangos_validator_are_ones_it_accepts(user, labels, tld):
+    email = f"{user}@{'.'.join([*labels, tld])}"
+
+    if COMMON_EMAIL.fullmatch(email):
+        validate_email(email)  # raises if the shortcut took an address Django refuses
