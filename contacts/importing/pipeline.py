@@ -244,12 +244,12 @@ def _commit(
                 [
                     (
                         batch.pk,
-                        contact.pk,
-                        contact.external_id,
-                        created if previous is None else updated,
-                        previous,
+                        written.pk,
+                        written.external_id,
+                        created if written.previous is None else updated,
+                        written.previous,
                     )
-                    for contact, previous in results
+                    for written in results
                 ],
                 returning=False,
             )

@@ -16,7 +16,7 @@ from import_export.results import Error, Result, RowResult
 from import_export.widgets import BooleanWidget, ForeignKeyWidget
 
 from contacts.importing.columns import ENGLISH_HEADERS, FIELDS, map_columns
-from contacts.importing.rules import Plan, RowInput, apply_plan, plan_rows
+from contacts.importing.rules import Plan, RowInput, Written, apply_plan, plan_rows
 from contacts.models import Contact
 from customers.models import Customer, Organization
 
@@ -57,7 +57,7 @@ class ContactImportResource(resources.Resource):
         self.organization = organization
         self.source = source
         self.plan: Plan | None = None
-        self.written: list[tuple[Contact, dict | None]] = []
+        self.written: list[Written] = []
 
     def import_data(
         self,

@@ -431,11 +431,11 @@ def _settle_main_contacts(
 
 def apply_plan(
     *, plan: Plan, source: str, skip_invalid: bool = False, batch_size: int = 1000
-) -> list[tuple[Contact, dict | None]]:
-    """Write the plan's new and updated rows in one transaction; returns (contact, previous values).
+) -> list[Written]:
+    """Write the plan's new and updated rows in one transaction; returns what it wrote.
 
-    Previous values are None for a created contact. Demoted main contacts that no row updates are
-    returned too, with {"is_main": True}. Raises ValidationError when the plan has invalid rows
+    `previous` is None for a created contact. Demoted main contacts that no row updates are
+    returned too, with previous {"is_main": True}. Raises ValidationError when the plan has invalid rows
     (unless `skip_invalid`) or when the database refuses a write made concurrently.
     """
     invalid = sum(1 for outcome in plan.outcomes if outcome.status == "invalid")
@@ -460,7 +460,7 @@ def apply_plan(
                 Contact.objects.filter(
                     customer_id__in=customer_ids[start : start + batch_size], is_main=True
                 ).update(is_main=False, updated_at=now)
-            results: list[tuple[Contact, dict | None]] = []
+            results: list[Written] = []
 
             changed = sorted({name for o in updated for name in o.previous}, key=CONTACT_FIELDS.index)
             columns = [*changed, "source", "updated_at"]
@@ -471,13 +471,8 @@ def apply_plan(
                 batch_size=batch_size,
             )
             for o in updated:
-                stored = plan.stored[o.contact_id]
-                results.append(
-                    (
-                        _contact(o, organization.pk, source, stored["created_at"], now, o.contact_id),
-                        o.previous,
-                    )
-                )
+                created_at = plan.stored[o.contact_id]["created_at"]
+                results.append(Written(o.contact_id, o, o.previous, organization.pk, source, created_at, now))
 
             columns = [
                 "organization_id",
@@ -500,39 +495,60 @@ def apply_plan(
             ]
             ids = insert_rows(Contact, columns, rows, batch_size=batch_size)
             for o, pk in zip(new, ids, strict=True):
-                results.append((_contact(o, organization.pk, source, now, now, pk), None))
+                results.append(Written(pk, o, None, organization.pk, source, now, now))
 
             for demoted in plan.demotions:
                 stored = plan.stored[demoted["id"]]
                 values = {name: stored[name] for name in CONTACT_FIELDS} | {"is_main": False}
                 outcome = RowOutcome(0, "updated", values, None, stored["id"], stored["customer_id"])
-                contact = _contact(
-                    outcome, organization.pk, stored["source"], stored["created_at"], now, stored["id"]
+                results.append(
+                    Written(
+                        stored["id"],
+                        outcome,
+                        {"is_main": True},
+                        organization.pk,
+                        stored["source"],
+                        stored["created_at"],
+                        now,
+                    )
                 )
-                results.append((contact, {"is_main": True}))
     except IntegrityError as error:
         raise ValidationError(integrity_error_message(error), code="conflict") from error
     return results
 
 
-def _contact(
-    outcome: RowOutcome, organization_id: int, source: str, created_at, updated_at, pk: int
-) -> Contact:
-    """The written contact as the caller gets it (the API serializes it), built without a query."""
-    values = outcome.values
-    return Contact.from_db(
-        None,
-        CONTACT_ATTNAMES,
-        (
-            pk,
-            organization_id,
-            outcome.customer_id,
-            *(values[name] for name in CONTACT_FIELDS),
-            source,
-            created_at,
-            updated_at,
-        ),
-    )
+@dataclass(slots=True)
+class Written:
+    """A contact apply_plan wrote, and the values it replaced (None: it created the contact)."""
+
+    pk: int
+    outcome: RowOutcome
+    previous: dict | None
+    organization_id: int
+    source: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+    @property
+    def external_id(self) -> str:
+        return self.outcome.values["external_id"]
+
+    def contact(self) -> Contact:
+        """The contact as stored, built without a query (only when asked: 10 µs a contact)."""
+        values = self.outcome.values
+        return Contact.from_db(
+            None,
+            CONTACT_ATTNAMES,
+            (
+                self.pk,
+                self.organization_id,
+                self.outcome.customer_id,
+                *(values[name] for name in CONTACT_FIELDS),
+                self.source,
+                self.created_at,
+                self.updated_at,
+            ),
+        )
 
 
 # Writing in bulk. Django's bulk_create and bulk_update build the same statements but prepare every

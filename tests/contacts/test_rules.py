@@ -397,7 +397,7 @@ def test_apply_creates_and_updates_with_the_source_and_a_fresh_updated_at(org):
     assert (created.first_name, created.source, created.organization_id) == ("Nina", "import", org.pk)
     assert (existing.email, existing.source) == ("changed@b.example", "import")
     assert existing.updated_at >= before
-    assert sorted((c.external_id, p) for c, p in results) == [
+    assert sorted((w.external_id, w.previous) for w in results) == [
         ("C-NEW", None),
         (existing.external_id, {"email": "old@b.example"}),
     ]
@@ -431,7 +431,7 @@ def test_new_main_contact_demotes_the_stored_one(org):
     current.refresh_from_db()
     assert current.is_main is False
     assert Contact.objects.get(external_id="C-NEW").is_main is True
-    assert ({"is_main": True}, current.pk) in [(p, c.pk) for c, p in results]
+    assert ({"is_main": True}, current.pk) in [(w.previous, w.pk) for w in results]
 
 
 def test_promoting_an_existing_contact_demotes_the_stored_main_listed_in_the_file(org):
@@ -560,7 +560,8 @@ def test_apply_returns_the_contacts_as_stored(org):
 
     results = apply_plan(plan=plan, source="api")
 
-    for contact, _previous in results:
+    for written in results:
+        contact = written.contact()
         stored = Contact.objects.get(pk=contact.pk)
         fields = [f.attname for f in Contact._meta.concrete_fields]
         assert [getattr(contact, f) for f in fields] == [getattr(stored, f) for f in fields]
