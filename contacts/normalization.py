@@ -108,14 +108,15 @@ def _prefix_for_parsing(country_code: int) -> re.Pattern | None:
 def _e164_of_common_form(raw: str, region: str) -> str | None:
     """The two forms nearly every number is written in, without phonenumbers.parse (4 times slower).
 
-    `06 12 34 56 78` (the region's national prefix, then the national number) and `+33 6 12 34 56 78`.
+    `06 12 34 56 78` (the region's national prefix, then the national number), `+33 6 12 34 56 78`, and
+    what an Excel number cell makes of them: `612345678`, `33612345678`.
     Anything else, or anything this does not find valid, is None and goes to phonenumbers.parse; the
     answer is parse's whenever this gives one (tests/contacts/test_normalization.py compares them).
     """
     compact = raw.translate(SEPARATORS)
     if compact.startswith("+"):
         digits = compact[1:]
-        if not digits.isdigit() or len(digits) > 17:
+        if not digits.isdigit() or len(digits) > 17 or digits.startswith("0"):
             return None
         for length in (1, 2, 3):
             country_code = int(digits[:length])
@@ -132,15 +133,24 @@ def _e164_of_common_form(raw: str, region: str) -> str | None:
         if known is None or not compact.isdigit() or len(compact) > 17:
             return None
         country_code, national_prefix = known
-        if not compact.startswith(national_prefix):
-            return None
-        national = compact[len(national_prefix) :]
+        if compact.startswith(national_prefix):
+            national = compact[len(national_prefix) :]
+        elif compact.startswith(str(country_code)) and not _valid(country_code, compact):
+            # A spreadsheet's number cell: `33612345678`, the country code without its `+`.
+            national = compact[len(str(country_code)) :]
+        else:
+            national = compact  # `612345678`: the prefix dropped, as a number cell drops a leading 0
     if not national or national.startswith("0"):  # Italian leading zeros and the like: parse knows
         return None
-    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
-    if not phonenumbers.is_valid_number(number):
+    if not _valid(country_code, national):
         return None
     return f"+{country_code}{national}"
+
+
+def _valid(country_code: int, national: str) -> bool:
+    return phonenumbers.is_valid_number(
+        phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+    )
 
 
 def validate_phone_region(value: str) -> None:
