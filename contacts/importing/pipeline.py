@@ -152,7 +152,7 @@ def _read(
         return report, []
     positions = list(columns.positions.items())
     rows = [
-        RowInput(row=number, values={name: cells[index] for name, index in positions})
+        RowInput(row=number, values={name: cells[index] for name, index in positions}, trimmed=True)
         for number, cells in table.rows
     ]
     return report, rows

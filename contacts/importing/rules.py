@@ -94,6 +94,9 @@ class Problem:
 class RowInput:
     row: int
     values: dict[str, object]  # field -> raw value; a missing key means the column is absent
+    # True when every value is already a trimmed str (a file's cells): the rules then read `values`
+    # as they are instead of a trimmed copy (100,000 dicts fewer in memory).
+    trimmed: bool = False
 
 
 @dataclass
@@ -115,7 +118,7 @@ class Plan:
     # Stored main contacts that lose it to another contact and are not updated by a valid row.
     demotions: list[dict] = field(default_factory=list)
     # The stored contacts the rows name (and their customers' other contacts), by id.
-    stored: dict[int, dict] = field(default_factory=dict)
+    stored: dict[int, StoredContact] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict:
@@ -182,17 +185,32 @@ def _fetch_customers(organization: Organization, codes: set[str]) -> dict[str, t
     }
 
 
-def _fetch_contacts(organization: Organization, external_ids: set[str], customer_ids: set[int]) -> list[dict]:
+def _fetch_contacts(
+    organization: Organization, external_ids: set[str], customer_ids: set[int]
+) -> list[StoredContact]:
     """The organization's contacts named in the file, or of a customer named in the file."""
     contacts = Contact.objects.filter(organization=organization)
     if len(external_ids) + len(customer_ids) <= IN_LOOKUP_LIMIT:
         contacts = contacts.filter(Q(external_id__in=external_ids) | Q(customer_id__in=customer_ids))
-    columns = (*STORED_FIELDS, "customer__external_id", "source", "created_at")
     return [
-        dict(zip(columns, values, strict=True))
-        for values in contacts.values_list(*columns).iterator(chunk_size=5000)
+        StoredContact(*values)
+        for values in contacts.values_list(*StoredContact.__slots__).iterator(chunk_size=5000)
         if values[2] in external_ids or values[1] in customer_ids
     ]
+
+
+class StoredContact:
+    """A stored contact's columns, read as `contact["email"]`: a third of a dict's memory (100,000 of
+    them are read when a file updates 100,000 contacts)."""
+
+    __slots__ = (*STORED_FIELDS, "customer__external_id", "source", "created_at")
+
+    def __init__(self, *values) -> None:
+        for name, value in zip(self.__slots__, values, strict=True):
+            setattr(self, name, value)
+
+    def __getitem__(self, name: str):
+        return getattr(self, name)
 
 
 def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: str = "row") -> Plan:
@@ -205,7 +223,12 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
     region = organization.default_phone_region
 
     texts: list[dict[str, str]] = [
-        {key: value.strip() if value.__class__ is str else _text(value) for key, value in row.values.items()}
+        row.values
+        if row.trimmed
+        else {
+            key: value.strip() if value.__class__ is str else _text(value)
+            for key, value in row.values.items()
+        }
         for row in rows
     ]
     codes = {t["customer_external_id"] for t in texts if t.get("customer_external_id")}
@@ -220,7 +243,7 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
     by_external_id = {c["external_id"]: c for c in stored_contacts}
     # customer id -> lower-cased email -> contact id, to find a clash without the contact itself.
     stored_emails: dict[int, dict[str, int]] = defaultdict(dict)
-    stored_mains: dict[int, dict] = {}
+    stored_mains: dict[int, StoredContact] = {}
     for contact in stored_contacts:
         stored_emails[contact["customer_id"]][contact["email"].lower()] = contact["id"]
         if contact["is_main"]:
@@ -392,7 +415,7 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
 def _settle_main_contacts(
     outcomes: list[RowOutcome],
     main_claims: list[RowOutcome],
-    stored_mains: dict[int, dict],
+    stored_mains: dict[int, StoredContact],
     code_of_customer: dict[int, str],
     warnings: list[Problem],
     row_label: str,
