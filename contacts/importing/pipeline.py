@@ -263,7 +263,9 @@ def _commit(
             )
         except DatabaseError:
             logger.exception("Could not record the failed import of %s", report.filename)
-        raise ImportFailed(COMMIT_FAILED.format(reason=reason_text), report) from error
+        # The batch keeps the whole text; people get its first line (PostgreSQL adds LINE, DETAIL, HINT).
+        first_line = (reason_text.strip().splitlines() or [""])[0]
+        raise ImportFailed(COMMIT_FAILED.format(reason=first_line), report) from error
     report.committed, report.batch = True, batch
     return report
 

@@ -22,6 +22,7 @@ import csv
 import datetime
 import gc
 import io
+import itertools
 import marshal
 import math
 import re
@@ -53,6 +54,10 @@ DAMAGED = "{name} looks like an Excel file but cannot be read; open it in Excel,
 NUL_BYTES = (
     "The file contains NUL bytes, so it is not a plain-text CSV; open it in Excel and save it as "
     "CSV UTF-8 or as an Excel workbook (.xlsx)."
+)
+NUL_IN_CELLS = (
+    '{where} of sheet "{sheet}" holds a NUL character (invisible in Excel), which cannot be stored; '
+    "type that row's cells again and send the file again."
 )
 TOO_BIG = "The file is larger than the {limit} MB limit; split it into smaller files."
 TOO_MANY_ROWS = "The file has more than {limit:,} data rows, the limit; split it into smaller files."
@@ -219,6 +224,9 @@ class _Reader:
             if self._accepts(sheet.headers):
                 if len(sheet.rows) > self.max_rows:
                     raise FileRejected(TOO_MANY_ROWS.format(limit=self.max_rows))
+                where = _where_nul(sheet)
+                if where:
+                    raise FileRejected(NUL_IN_CELLS.format(where=where, sheet=_one_line(sheet.name)))
                 return Table(format=format, headers=sheet.headers, rows=sheet.rows, sheet_name=sheet.name)
             first = first or sheet
         if first is None:
@@ -235,7 +243,7 @@ class _Reader:
         columns = ", ".join(f'"{header}"' for header in map_columns(headers).missing)
         if sheet is None:
             return MISSING_COLUMNS.format(columns=columns)
-        return NO_SHEET_WITH_COLUMNS.format(sheet=sheet, columns=columns)
+        return NO_SHEET_WITH_COLUMNS.format(sheet=_one_line(sheet), columns=columns)
 
 
 def _data_rows(
@@ -279,6 +287,18 @@ class _Sheet:
     name: str
     headers: list[str]
     rows: list[tuple[int, list[str]]]  # at most max_rows + 1
+
+
+def _where_nul(sheet: _Sheet) -> str:
+    """Where the sheet holds a NUL character ("The header row", "Row 7"), or "": PostgreSQL cannot store it.
+
+    Excel writes it as the escape _x0000_, which calamine decodes (a CSV with NUL bytes is refused whole).
+    """
+    if "\x00" in "".join(sheet.headers):
+        return "The header row"
+    if "\x00" not in "".join(itertools.chain.from_iterable(cells for _number, cells in sheet.rows)):
+        return ""
+    return next(f"Row {number}" for number, cells in sheet.rows if "\x00" in "".join(cells))
 
 
 def _parse_workbook(data: bytes, *, name: str, max_rows: int) -> list[_Sheet]:
@@ -455,6 +475,12 @@ def _cell_text(value: object) -> str:
 
 def _megabytes(size: int) -> str:
     return f"{size / _MB:g}"
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    """A name from the file (a sheet's) for a message: without line breaks or control characters."""
+    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", "", text).strip()
+    return text[: limit - 3] + "..." if len(text) > limit else text
 
 
 def _display_name(filename: str) -> str:

@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
@@ -50,7 +51,9 @@ class Command(BaseCommand):
             ) from None
         path = Path(options["file"])
         try:
-            data = path.read_bytes()
+            with path.open("rb") as file:
+                # One byte past the limit is enough to refuse it: a huge file is never read whole.
+                data = file.read(settings.CONTACT_IMPORT_MAX_BYTES + 1)
         except FileNotFoundError:
             raise CommandError(FILE_NOT_FOUND.format(path=path), returncode=2) from None
         except OSError as error:

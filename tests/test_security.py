@@ -1,0 +1,155 @@
+"""Security properties of issue 5 that no other module checks.
+
+Uploaded files are reachable by no URL (the admin streams them to permitted staff: that and its
+permissions are in tests/contacts/test_admin_import.py); every import form needs its CSRF token; an
+API key is nowhere in clear in the database (the key's own row: tests/api/test_auth.py).
+"""
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from django.conf import settings as project_settings
+from django.contrib.messages import get_messages
+from django.contrib.sessions.models import Session
+from django.contrib.staticfiles import finders
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.test import Client
+from django.urls import Resolver404, resolve, reverse
+
+from contacts.admin_import import PREVIEW_FOLDER
+from contacts.models import Contact, ImportBatch
+from customers.models import OrganizationAPIKey
+from tests.contacts.spreadsheets import contact_row, csv_bytes
+from tests.contacts.test_admin_import import CONFIRM, PREVIEW, UPLOAD, staff_client, uploaded
+from tests.factories import CustomerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HISTORY = reverse("admin:contacts_importbatch_changelist")
+CSRF_FIELD = 'name="csrfmiddlewaretoken"'
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # Users log in with force_login: hashing their password only costs time (PBKDF2: 0.3 s a user).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def importer():
+    return staff_client("import_contacts", "view_contact", "view_importbatch")
+
+
+def contacts_file(org, external_id: str = "C-1") -> bytes:
+    customer = CustomerFactory(organization=org)
+    return csv_bytes([contact_row(customer, external_id, f"{external_id.lower()}@client.example")])
+
+
+# --- Uploaded files are reachable by no URL -----------------------------------------------------------
+
+
+def test_a_committed_file_and_a_kept_upload_are_reachable_by_no_url(importer, org, media_root):
+    importer.post(CONFIRM, uploaded(importer, org, contacts_file(org, "C-1")))
+    kept = uploaded(importer, org, contacts_file(org, "C-2"))["file"]
+    batch = ImportBatch.objects.get()
+    superuser = Client()
+    superuser.force_login(UserFactory(is_superuser=True))
+    stored = [batch.file.name, f"{PREVIEW_FOLDER}/{kept}"]
+
+    for name in stored:
+        assert (media_root / name).is_file()
+        assert Path(batch.file.path).is_relative_to(media_root)
+        assert finders.find(name) is None
+        for url in (f"/media/{name}", f"/{name}", f"/static/{name}", f"/static/../media/{name}"):
+            for client in (Client(), importer, superuser):
+                assert client.get(url).status_code == 404, url
+
+
+def test_uploads_are_stored_under_media_root_apart_from_every_static_folder():
+    media = Path(project_settings.MEDIA_ROOT).resolve()
+    statics = [
+        Path(folder).resolve()
+        for folder in (project_settings.STATIC_ROOT, *project_settings.STATICFILES_DIRS)
+    ]
+
+    assert Path(ImportBatch._meta.get_field("file").storage.location).resolve() == media
+    for static in statics:
+        assert not media.is_relative_to(static), static
+        assert not static.is_relative_to(media), static
+    with pytest.raises(Resolver404):
+        resolve("/media/contact-imports/2026/01/contacts.csv")
+
+
+# --- CSRF on the import forms -----------------------------------------------------------------------
+
+
+def post_forms(content: str) -> list[str]:
+    return re.findall(r"<form[^>]*method=\"post\"[^>]*>.*?</form>", content, re.S | re.I)
+
+
+def test_every_import_form_carries_a_csrf_token_and_the_confirm_is_refused_without_it(
+    importer, org, media_root
+):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(importer.user)
+    form = browser.get(UPLOAD)
+    token = browser.cookies[project_settings.CSRF_COOKIE_NAME].value
+    upload = browser.post(
+        UPLOAD,
+        {
+            "organization": org.pk,
+            "file": SimpleUploadedFile("contacts.csv", contacts_file(org)),
+            "csrfmiddlewaretoken": token,
+        },
+    )
+    key = dict(part.split("=", 1) for part in upload["Location"].split("?", 1)[1].split("&"))
+    preview = browser.get(PREVIEW, key)
+    batch_pages = [browser.get(HISTORY)]
+
+    refused = browser.post(CONFIRM, key)
+    count_after_refusal = Contact.objects.count()
+    accepted = browser.post(CONFIRM, {**key, "csrfmiddlewaretoken": token})
+
+    for page in (form, preview, *batch_pages):
+        forms = post_forms(page.content.decode())
+        assert all(CSRF_FIELD in html for html in forms), page.request["PATH_INFO"]
+    assert 'id="confirm-form"' in preview.content.decode()
+    assert upload.status_code == 302
+    assert refused.status_code == 403
+    assert count_after_refusal == 0
+    assert accepted.status_code == 302
+    assert Contact.objects.filter(organization=org).count() == 1
+
+
+# --- API keys -------------------------------------------------------------------------------------------
+
+
+def test_a_new_api_key_is_nowhere_in_clear_in_the_database(org):
+    admin = Client()
+    admin.force_login(UserFactory(is_superuser=True))
+    created = admin.post("/admin/customers/organizationapikey/add/", {"name": "ERP", "organization": org.pk})
+    [message] = [str(m) for m in get_messages(created.wsgi_request) if " is: " in str(m)]
+    from_admin = message.split(" is: ")[1].split(". ")[0]
+    printed = io.StringIO()
+    call_command("create_api_key", organization=org.slug, name="CLI", stdout=printed, stderr=io.StringIO())
+    from_command = printed.getvalue().strip()
+    dump = io.StringIO()
+
+    call_command("dumpdata", stdout=dump)
+
+    assert OrganizationAPIKey.objects.count() == 2
+    sessions = " ".join(str(session.get_decoded()) for session in Session.objects.all())
+    for key in (from_admin, from_command):
+        secret = key.split(".", 1)[1]
+        assert len(secret) >= 32
+        assert secret not in dump.getvalue()
+        assert secret not in sessions
