@@ -543,26 +543,22 @@ def test_stored_main_listed_with_a_blank_main_cell_loses_to_an_earlier_row_claim
     assert plan.warnings == []
 
 
-def test_contact_columns_follow_the_model():
-    assert tuple(f.attname for f in Contact._meta.concrete_fields) == rules.CONTACT_ATTNAMES
-
-
-def test_apply_returns_the_contacts_as_stored(org):
+def test_apply_returns_the_ids_codes_and_previous_values_it_wrote(org):
     customer = CustomerFactory(organization=org)
-    existing = ContactFactory(customer=customer, email="old@b.example")
+    existing = ContactFactory(customer=customer, email="old@b.example", is_main=True)
     plan = plan_rows(
         organization=org,
         rows=[
-            row(2, customer, existing.external_id, "new@b.example"),
-            row(3, customer, "C-NEW", "c@b.example"),
+            row(2, customer, "C-NEW", "c@b.example"),
+            row(3, customer, "C-MAIN", "m@b.example", is_main="yes"),
         ],
     )
 
     results = apply_plan(plan=plan, source="api")
 
+    by_code = {w.external_id: w for w in results}
+    assert set(by_code) == {"C-NEW", "C-MAIN", existing.external_id}
     for written in results:
-        contact = written.contact()
-        stored = Contact.objects.get(pk=contact.pk)
-        fields = [f.attname for f in Contact._meta.concrete_fields]
-        assert [getattr(contact, f) for f in fields] == [getattr(stored, f) for f in fields]
-        assert contact._state.adding is False
+        assert Contact.objects.get(pk=written.pk).external_id == written.external_id
+    assert by_code["C-NEW"].previous is None
+    assert by_code[existing.external_id].previous == {"is_main": True}
