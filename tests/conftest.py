@@ -4,6 +4,12 @@ from django.db import connection
 from tests.factories import OrganizationFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    # PBKDF2 costs 0.3 s a test user, and the tests check logins, not the hasher's strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def org():
     """A fresh organization whose contacts are managed here."""

@@ -32,12 +32,6 @@ HISTORY = reverse("admin:contacts_importbatch_changelist")
 CSRF_FIELD = 'name="csrfmiddlewaretoken"'
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Users log in with force_login: hashing their password only costs time (PBKDF2: 0.3 s a user).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"

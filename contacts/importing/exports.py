@@ -162,8 +162,20 @@ def _report_xlsx(headers: list[str], lines: list[list[str]]) -> bytes:
     sheet.freeze_panes = "A2"
     for line in (headers, *lines):
         # XML cannot hold most control characters; a CSV may carry a few (the reader lets a handful pass).
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", escape_cell(cell)) for cell in line])
+        sheet.append([_excel_text(ILLEGAL_CHARACTERS_RE.sub("", escape_cell(cell))) for cell in line])
     return _xlsx_bytes(workbook)
+
+
+# Excel refuses to open a workbook with a longer cell ("We found a problem with some content").
+EXCEL_CELL_LIMIT = 32_767
+CUT_MARK = "… [cut: {length:,} characters]"
+
+
+def _excel_text(text: str) -> str:
+    if len(text) <= EXCEL_CELL_LIMIT:
+        return text
+    mark = CUT_MARK.format(length=len(text))
+    return text[: EXCEL_CELL_LIMIT - len(mark)] + mark
 
 
 def _xlsx_bytes(workbook: Workbook) -> bytes:

@@ -117,6 +117,17 @@ def test_xlsx_error_report_drops_control_characters_xml_cannot_hold():
     assert rows[1] == ("badcell", "problem")
 
 
+def test_xlsx_error_report_cuts_a_cell_excel_could_not_open_and_says_so():
+    huge = "x" * 1_000_000
+    table = Table(format="csv", headers=["A"], rows=[(2, [huge])], sheet_name=None)
+
+    rows = read_xlsx(exports.error_report(table, [(2, "problem")], format="xlsx"))
+
+    assert len(rows[1][0]) == exports.EXCEL_CELL_LIMIT
+    assert rows[1][0].endswith("… [cut: 1,000,000 characters]")
+    assert rows[1][0].startswith("x" * 30_000)
+
+
 def test_unknown_export_format_is_refused():
     with pytest.raises(ValueError, match="ods"):
         exports.error_report(None, [], format="ods")

@@ -422,12 +422,6 @@ READ = [pytest.param(case, id=case.id) for case in CASES if isinstance(case.expe
 
 
 @pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    # Users log in with force_login: hashing their password only costs time (PBKDF2: 0.3 s a user).
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT

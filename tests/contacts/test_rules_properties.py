@@ -49,9 +49,11 @@ def test_any_cells_give_an_outcome_per_row_and_only_row_problems(org, rows):
         for problem in outcome.errors:
             assert problem.row == outcome.row
             assert problem.field in FIELDS
-            assert problem.message.strip() and "\n" not in problem.message
+            assert problem.message.strip()
+            assert "\n" not in problem.message
         if outcome.status != "invalid":
-            assert isinstance(outcome.values["email"], str) and "@" in outcome.values["email"]
+            assert isinstance(outcome.values["email"], str)
+            assert "@" in outcome.values["email"]
             assert outcome.values["phone"] == "" or outcome.values["phone"].startswith("+")
 
 
@@ -82,4 +84,5 @@ def test_email_cells_give_a_lower_cased_address_or_a_validation_error(text):
         email = normalize_email(text)
     except ValidationError:
         return
-    assert email == email.strip().lower() and "@" in email
+    assert email == email.strip().lower()
+    assert "@" in email
