@@ -1,3 +1,4 @@
+import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -12,6 +13,7 @@ from contacts.normalization import (
     INVALID_PHONE,
     _e164_of_common_form,
     _e164_parsed,
+    _valid,
     normalize_email,
     normalize_phone,
     shown,
@@ -144,3 +146,22 @@ def test_addresses_taken_without_djangos_validator_are_ones_it_accepts(user, lab
 def test_a_plus_followed_by_zero_is_left_to_the_full_parser():
     # No country code starts with 0: "+020…" is not Egypt's 20 (hypothesis found it).
     assert _e164_of_common_form("+020200000000", "FR") is None
+
+
+@hypothesis_settings(max_examples=3000, deadline=None)
+@given(
+    st.sampled_from([33, 32, 49, 41, 34, 39, 31, 351, 212, 590, 262, 1, 44, 7, 61, 81, 55, 54, 52, 86]),
+    st.text("0123456789", min_size=1, max_size=15).filter(lambda digits: not digits.startswith("0")),
+)
+def test_the_one_pattern_validity_check_agrees_with_phonenumbers(country_code, national):
+    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+
+    assert _valid(country_code, national) == phonenumbers.is_valid_number(number)
+
+
+@pytest.mark.parametrize(
+    ("country_code", "national", "valid"),
+    [(33, "612345678", True), (33, "123456789", True), (33, "61234567", False), (33, "012345678", False)],
+)
+def test_french_numbers_are_valid_and_wrong_lengths_are_not(country_code, national, valid):
+    assert _valid(country_code, national) is valid
