@@ -11,6 +11,7 @@ import datetime
 import functools
 import unicodedata
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -175,7 +176,7 @@ def _fetch_customers(organization: Organization, codes: set[str]) -> dict[str, t
 
 
 def _fetch_contacts(
-    organization: Organization, external_ids: set[str], customer_ids: set[int]
+    organization: Organization, external_ids: Collection[str], customer_ids: set[int]
 ) -> list[StoredContact]:
     """The organization's contacts named in the file, or of a customer named in the file."""
     contacts = Contact.objects.filter(organization=organization)
@@ -222,12 +223,17 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
     ]
     codes = {t["customer_external_id"] for t in texts if t.get("customer_external_id")}
     customers = _fetch_customers(organization, codes)
-    id_rows: dict[str, list[int]] = defaultdict(list)
+    # An identifier's first row, and every row of the identifiers given more than once.
+    first_rows: dict[str, int] = {}
+    repeated_rows: dict[str, list[int]] = {}
     for row, t in zip(rows, texts, strict=True):
-        if t.get("external_id"):
-            id_rows[t["external_id"]].append(row.row)
+        external_id = t.get("external_id")
+        if external_id:
+            first = first_rows.setdefault(external_id, row.row)
+            if first != row.row:
+                repeated_rows.setdefault(external_id, [first]).append(row.row)
     customer_ids = {pk for pk, _name in customers.values()}
-    stored_contacts = _fetch_contacts(organization, set(id_rows), customer_ids)
+    stored_contacts = _fetch_contacts(organization, first_rows.keys(), customer_ids)
 
     by_external_id = {c["external_id"]: c for c in stored_contacts}
     # customer id -> lower-cased email -> contact id, to find a clash without the contact itself.
@@ -277,8 +283,8 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
         elif len(external_id) > MAX_LENGTHS["external_id"]:
             error("external_id", TOO_LONG.format(length=len(external_id), limit=MAX_LENGTHS["external_id"]))
         else:
-            if len(id_rows[external_id]) > 1:
-                repeated = row_list(id_rows[external_id], row_label)
+            if external_id in repeated_rows:
+                repeated = row_list(repeated_rows[external_id], row_label)
                 error("external_id", CONTACT_ID_REPEATED.format(value=shown(external_id), rows=repeated))
             stored = by_external_id.get(external_id)
             if stored is not None and customer_id is not None and stored["customer_id"] != customer_id:
