@@ -2,6 +2,7 @@
 
 import csv
 import io
+import zipfile
 
 from openpyxl import Workbook
 
@@ -38,4 +39,21 @@ def xlsx_bytes(rows: list[list[object]], headers: list[str] | None = None) -> by
         sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def with_entity_bomb(workbook: bytes, cell: str = "BOMB", sheet: str = "xl/worksheets/sheet1.xml") -> bytes:
+    """The workbook with a billion laughs in its sheet: the text `cell` would expand to 3 GB of "lol"."""
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    entities = '<!ENTITY l0 "lollollol">' + "".join(
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == sheet:
+                content = f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]>'.encode() + content
+                content = content.replace(f"<t>{cell}</t>".encode(), b"<t>&l9;</t>")
+            archive.writestr(info.filename, content)
     return buffer.getvalue()

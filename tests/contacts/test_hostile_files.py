@@ -66,7 +66,7 @@ from contacts.normalization import INVALID_EMAIL, shown
 from tests.contacts.importing.test_reading import FILES, _xlsx_with_sheet_of_spaces
 from tests.contacts.importing.test_reading import csv_bytes as lines_csv
 from tests.contacts.importing.test_reading import xlsx_bytes as sheets_xlsx
-from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes, xlsx_bytes
+from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes, with_entity_bomb, xlsx_bytes
 from tests.contacts.test_admin_import import (
     CONFIRM,
     PREVIEW,
@@ -109,19 +109,7 @@ def pdf(customer=None) -> bytes:
 
 def xml_entity_bomb(customer=None) -> bytes:
     """A real workbook whose sheet declares a billion laughs: one cell would expand to 3 GB of "lol"."""
-    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes([["BOMB", "AC-1", "C-1", "a@client.example"]])))
-    entities = '<!ENTITY l0 "lollollol">' + "".join(
-        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == SHEET:
-                content = f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]>'.encode() + content
-                content = content.replace(b"<t>BOMB</t>", b"<t>&l9;</t>")
-            archive.writestr(info.filename, content)
-    return buffer.getvalue()
+    return with_entity_bomb(xlsx_bytes([["BOMB", "AC-1", "C-1", "a@client.example"]]), sheet=SHEET)
 
 
 @functools.cache
