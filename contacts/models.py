@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.normalization import normalize_email, normalize_phone
+from contacts.normalization import check_identifier, normalize_email, normalize_phone
 from customers.models import Customer, Organization
 
 MAIN_CONTACT_CONSTRAINT = "one_main_contact_per_customer"
@@ -90,6 +90,10 @@ class Contact(models.Model):
             elif self.organization_id != customer_org_id:
                 errors.setdefault("customer", []).append(WRONG_ORGANIZATION)
         self.external_id = (self.external_id or "").strip()
+        try:
+            check_identifier(self.external_id)
+        except ValidationError as error:
+            errors.setdefault("external_id", []).extend(error.messages)
         self.first_name = (self.first_name or "").strip()
         self.last_name = (self.last_name or "").strip()
         try:

@@ -19,6 +19,10 @@ INVALID_REGION = '"{value}" is not a known country code for phone numbers.'
 COMMON_EMAIL = re.compile(
     r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.ASCII
 )
+IDENTIFIER_UNPRINTABLE = (
+    '"{value}" holds a line break, a tab or another invisible character, which an identifier code '
+    "cannot contain; remove it."
+)
 # Messages quote what the client wrote, at most this many characters of it.
 SHOWN_LENGTH = 60
 
@@ -31,6 +35,12 @@ def shown(value: object) -> str:
     if len(raw) > SHOWN_LENGTH or len(text) > SHOWN_LENGTH:
         return f"{text[: SHOWN_LENGTH - 1]}… ({len(raw):,} characters)"
     return text
+
+
+def check_identifier(value: str) -> None:
+    """Raise ValidationError when an identifier code holds a character nobody can see or type back."""
+    if not value.isprintable():
+        raise ValidationError(IDENTIFIER_UNPRINTABLE.format(value=shown(value)), code="unprintable")
 
 
 def normalize_email(value: str) -> str:

@@ -37,6 +37,13 @@ def demote_main_contacts(*, customer_id: int, keep_id: int | None = None) -> int
     )
 
 
+def integrity_validation_error(error: IntegrityError) -> ValidationError:
+    """What a refused write means: a value taken meanwhile ("unique", like the checks before writing
+    say) or two main contacts at once ("conflict": the data changed under the request, try again)."""
+    message = integrity_error_message(error)
+    return ValidationError(message, code="conflict" if message == MAIN_CONTACT_CONFLICT else "unique")
+
+
 def integrity_error_message(error: IntegrityError) -> str:
     """The message a person should read for a constraint the database refused."""
     text = str(error)
@@ -61,7 +68,7 @@ def _save(contact: Contact) -> Contact:
             with transaction.atomic():
                 contact.save()
         except IntegrityError as error:
-            raise ValidationError(integrity_error_message(error), code="conflict") from error
+            raise integrity_validation_error(error) from error
     return contact
 
 

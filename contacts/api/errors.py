@@ -18,7 +18,9 @@ INVALID_VALUES = "Some values are not valid; see errors."
 NO_SUCH_ENDPOINT = "There is no such API endpoint; the API is described at /api/docs/."
 SERVER_ERROR = "Something went wrong on our side and it was logged; try again later."
 BAD_REQUEST = "The request could not be read."
-# Codes of the services' ValidationErrors that are conflicts with the data's state, not bad input.
+# Codes of the services' ValidationErrors that are conflicts with the data's state, not bad input
+# (services.integrity_validation_error): a value taken by a concurrent request is a 400, as when the
+# check before the write finds it.
 CONFLICT_CODES = {"contacts_synced", "conflict"}
 # Messages without a field in the model that belong to one in the API.
 MESSAGE_FIELDS = {EMAIL_TAKEN: "email", EXTERNAL_ID_TAKEN: "externalId"}

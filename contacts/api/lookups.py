@@ -33,7 +33,8 @@ class RefConverter:
 def ref_filter(ref: str) -> dict | None:
     """The lookup `ref` stands for, or None when it cannot name anything."""
     if ref.startswith(EXTERNAL_PREFIX):
-        external_id = ref.removeprefix(EXTERNAL_PREFIX)
+        # Identifier codes are stored trimmed: `external:%20lead` names "lead", as a PUT to it wrote.
+        external_id = ref.removeprefix(EXTERNAL_PREFIX).strip()
         if not external_id or "\x00" in external_id:
             return None
         return {"external_id": external_id}

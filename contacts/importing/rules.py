@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from contacts.importing.limits import lock_organization
 from contacts.models import EMAIL_TAKEN, Contact
-from contacts.normalization import normalize_email, normalize_phone, shown
-from contacts.services import ensure_contacts_managed, integrity_error_message
+from contacts.normalization import IDENTIFIER_UNPRINTABLE, normalize_email, normalize_phone, shown
+from contacts.services import ensure_contacts_managed, integrity_validation_error
 from customers.models import Customer, Organization
 
 # The contact fields a row can set, in the order of the model.
@@ -282,6 +282,8 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
             error("external_id", CONTACT_ID_REQUIRED)
         elif len(external_id) > MAX_LENGTHS["external_id"]:
             error("external_id", TOO_LONG.format(length=len(external_id), limit=MAX_LENGTHS["external_id"]))
+        elif not external_id.isprintable():
+            error("external_id", IDENTIFIER_UNPRINTABLE.format(value=shown(external_id)))
         else:
             if external_id in repeated_rows:
                 repeated = row_list(repeated_rows[external_id], row_label)
@@ -513,7 +515,7 @@ def apply_plan(
 
             results.extend(Written(d["id"], d["external_id"], {"is_main": True}) for d in plan.demotions)
     except IntegrityError as error:
-        raise ValidationError(integrity_error_message(error), code="conflict") from error
+        raise integrity_validation_error(error) from error
     return results
 
 

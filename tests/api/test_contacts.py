@@ -10,7 +10,7 @@ from contacts.api.parsers import BODY_TOO_LARGE
 from contacts.api.views import EMAIL_REQUIRED, EXTERNAL_ID_MISMATCH
 from contacts.importing.rules import CONTACT_OF_ANOTHER_CUSTOMER
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.normalization import INVALID_EMAIL, INVALID_PHONE
+from contacts.normalization import IDENTIFIER_UNPRINTABLE, INVALID_EMAIL, INVALID_PHONE, shown
 from contacts.services import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory
 
@@ -331,6 +331,30 @@ def test_put_creates_then_the_same_put_changes_nothing(api, org):
     assert repeated.json() == created.json()
     assert created.json()["externalId"] == "K-1"
     assert Contact.objects.get().source == "api"
+
+
+@pytest.mark.parametrize("written", ["external:%20lead", "external:lead%20%20"])
+def test_put_to_an_identifier_with_spaces_around_is_idempotent_on_the_trimmed_code(api, org, written):
+    customer = CustomerFactory(organization=org)
+    body = {"email": "lead@client.example"}
+
+    created = api.put(url(customer, written), body)
+    repeated = api.put(url(customer, written), body)
+    read = api.get(url(customer, written))
+
+    assert (created.status_code, repeated.status_code, read.status_code) == (201, 200, 200)
+    assert Contact.objects.get().external_id == "lead"
+
+
+@pytest.mark.parametrize("code", ["a\nb", "tab\there", "bell\x07"])
+def test_identifier_codes_with_invisible_characters_are_refused(api, org, code):
+    customer = CustomerFactory(organization=org)
+
+    response = api.post(url(customer), {"externalId": code, "email": "x@client.example"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["externalId"] == [IDENTIFIER_UNPRINTABLE.format(value=shown(code))]
+    assert not Contact.objects.exists()
 
 
 def test_put_updates_an_existing_contact_and_keeps_fields_left_out(api, org):

@@ -5,7 +5,7 @@ from django.utils import timezone
 from contacts.importing import rules
 from contacts.importing.rules import RowInput, apply_plan, plan_rows
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.normalization import INVALID_EMAIL, INVALID_PHONE
+from contacts.normalization import IDENTIFIER_UNPRINTABLE, INVALID_EMAIL, INVALID_PHONE
 from contacts.services import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory
 
@@ -562,3 +562,11 @@ def test_apply_returns_the_ids_codes_and_previous_values_it_wrote(org):
         assert Contact.objects.get(pk=written.pk).external_id == written.external_id
     assert by_code["C-NEW"].previous is None
     assert by_code[existing.external_id].previous == {"is_main": True}
+
+
+def test_an_identifier_code_with_a_line_break_is_refused_like_the_api_refuses_it(org):
+    customer = CustomerFactory(organization=org)
+
+    plan = plan_rows(organization=org, rows=[row(2, customer, "C-1\nC-2", "a@b.example")])
+
+    assert only_errors(plan) == [(2, "external_id", IDENTIFIER_UNPRINTABLE.format(value="C-1\\nC-2"))]

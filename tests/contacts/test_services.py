@@ -2,7 +2,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, WRONG_ORGANIZATION, Contact
+from contacts.models import (
+    EMAIL_TAKEN,
+    EXTERNAL_ID_TAKEN,
+    MAIN_CONTACT_CONSTRAINT,
+    WRONG_ORGANIZATION,
+    Contact,
+)
 from contacts.normalization import INVALID_PHONE
 from contacts.services import (
     CONTACTS_SYNCED,
@@ -13,6 +19,7 @@ from contacts.services import (
     contact_make_main,
     contact_update,
     integrity_error_message,
+    integrity_validation_error,
 )
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
 
@@ -207,3 +214,29 @@ def test_unknown_database_refusals_are_not_disguised():
 
     with pytest.raises(IntegrityError):
         integrity_error_message(error)
+
+
+@pytest.mark.parametrize(
+    ("database_says", "code", "message"),
+    [
+        (
+            "UNIQUE constraint failed: contacts_contact.organization_id, contacts_contact.external_id",
+            "unique",
+            EXTERNAL_ID_TAKEN,
+        ),
+        (
+            'duplicate key value violates unique constraint "contact_email_unique_per_customer"',
+            "unique",
+            EMAIL_TAKEN,
+        ),
+        (
+            f'duplicate key value violates unique constraint "{MAIN_CONTACT_CONSTRAINT}"',
+            "conflict",
+            MAIN_CONTACT_CONFLICT,
+        ),
+    ],
+)
+def test_a_value_taken_meanwhile_is_a_validation_error_and_two_mains_a_conflict(database_says, code, message):
+    error = integrity_validation_error(IntegrityError(database_says))
+
+    assert (error.code, error.messages) == (code, [message])
