@@ -61,6 +61,7 @@ MAIN_CONTACT_LAST_WINS = (
     'Several contacts are made main contact of customer "{code}" ({rows}); the last one, '
     "{row_label} {row}, is kept as the main contact."
 )
+NUL_IN_VALUE = "This value holds a NUL character, which cannot be stored; remove it."
 TOO_LONG = "This value is too long ({length} characters); at most {limit} are allowed."
 INVALID_ROWS = "{count} row(s) are invalid; fix them or skip the invalid rows."
 
@@ -221,7 +222,8 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
         }
         for row in rows
     ]
-    codes = {t["customer_external_id"] for t in texts if t.get("customer_external_id")}
+    # A NUL can name nothing stored (and PostgreSQL refuses it even in a query): left out of lookups.
+    codes = {code for t in texts if (code := t.get("customer_external_id")) and "\x00" not in code}
     customers = _fetch_customers(organization, codes)
     # An identifier's first row, and every row of the identifiers given more than once.
     first_rows: dict[str, int] = {}
@@ -233,7 +235,8 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
             if first != row.row:
                 repeated_rows.setdefault(external_id, [first]).append(row.row)
     customer_ids = {pk for pk, _name in customers.values()}
-    stored_contacts = _fetch_contacts(organization, first_rows.keys(), customer_ids)
+    named = {code for code in first_rows if "\x00" not in code}
+    stored_contacts = _fetch_contacts(organization, named, customer_ids)
 
     by_external_id = {c["external_id"]: c for c in stored_contacts}
     # customer id -> lower-cased email -> contact id, to find a clash without the contact itself.
@@ -322,6 +325,8 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
                 text = t[name_field]
                 if len(text) > MAX_LENGTHS[name_field]:
                     error(name_field, TOO_LONG.format(length=len(text), limit=MAX_LENGTHS[name_field]))
+                elif "\x00" in text:
+                    error(name_field, NUL_IN_VALUE)
                 else:
                     values[name_field] = text
 

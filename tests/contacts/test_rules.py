@@ -570,3 +570,30 @@ def test_an_identifier_code_with_a_line_break_is_refused_like_the_api_refuses_it
     plan = plan_rows(organization=org, rows=[row(2, customer, "C-1\nC-2", "a@b.example")])
 
     assert only_errors(plan) == [(2, "external_id", IDENTIFIER_UNPRINTABLE.format(value="C-1\\nC-2"))]
+
+
+def test_nul_characters_are_row_errors_and_never_reach_the_database(org):
+    customer = CustomerFactory(organization=org)
+    rows = [
+        RowInput(
+            row=2, values={"customer_external_id": "C\x00", "external_id": "K-1", "email": "a@b.example"}
+        ),
+        RowInput(
+            row=3,
+            values={
+                "customer_external_id": customer.external_id,
+                "external_id": "K\x00",
+                "email": "b@b.example",
+            },
+        ),
+        row(4, customer, "K-3", "c@b.example", first_name="Zo\x00é"),
+    ]
+
+    plan = plan_rows(organization=org, rows=rows)
+
+    assert [(p.row, p.field) for p in plan.errors] == [
+        (2, "customer_external_id"),
+        (3, "external_id"),
+        (4, "first_name"),
+    ]
+    assert plan.errors[2].message == rules.NUL_IN_VALUE
