@@ -34,7 +34,13 @@ from import_export.tmp_storages import MediaStorage
 from contacts.importing import exports
 from contacts.importing.columns import ENGLISH_HEADERS
 from contacts.importing.limits import OVERRIDE_PERMISSION, committed_imports_this_month
-from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
+from contacts.importing.pipeline import (
+    NOTHING_TO_WRITE,
+    ImportRefused,
+    ImportReport,
+    commit_import,
+    preview_import,
+)
 from contacts.importing.reading import EMPTY, TOO_BIG, FileRejected, Table, read_table
 from contacts.models import Contact, ImportBatch
 from customers.models import Customer, Organization
@@ -60,7 +66,6 @@ NO_ORGANIZATION = (
     "No organization has disconnected its contacts from the invoicing sync yet; contacts can be "
     "imported only for those that have."
 )
-NOTHING_TO_WRITE = "Nothing to import: every valid row matches the contacts already stored."
 IMPORTED = "Imported {file}: {new} new, {updated} updated, {unchanged} unchanged{skipped}."
 SKIPPED = ", {invalid} invalid row(s) skipped"
 LIMIT_REACHED_NOTICE = (

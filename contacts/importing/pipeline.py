@@ -36,6 +36,7 @@ INVALID_ROWS = (
     "{count} row(s) are invalid, so nothing was written; fix them, or skip the invalid rows to import "
     "the others."
 )
+NOTHING_TO_WRITE = "Nothing to import: no row would create or change a contact."
 COMMIT_FAILED = "The import failed and nothing was written: {reason}"
 
 Progress = Callable[[str], None]
@@ -231,6 +232,9 @@ def _commit(
             invalid = report.totals["invalid"]
             if invalid and not skip_invalid:
                 raise ImportRefused(INVALID_ROWS.format(count=invalid), report)
+            if not report.totals["new"] + report.totals["updated"]:
+                # No batch: an import that changes nothing does not use up the month's import.
+                raise ImportRefused(NOTHING_TO_WRITE, report)
             if progress:
                 progress("Writing the contacts…")
             results = apply_plan(plan=report.plan, source=Contact.Source.IMPORT, skip_invalid=skip_invalid)

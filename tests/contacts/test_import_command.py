@@ -6,12 +6,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from contacts.importing import limits, pipeline, reading
+from contacts.importing.pipeline import NOTHING_TO_WRITE
 from contacts.management.commands import import_contacts
 from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import CONTACTS_SYNCED
 from tests.contacts.spreadsheets import contact_row, csv_bytes, xlsx_bytes
-from tests.factories import CustomerFactory, OrganizationFactory
+from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +187,22 @@ def test_missing_file_is_a_usage_error(tmp_path, org):
     status, _, reason = run(missing, "--organization", org.slug)
 
     assert (status, reason) == (2, import_contacts.FILE_NOT_FOUND.format(path=missing))
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        pytest.param(("C-9", "bob@acme"), id="every row invalid"),
+        pytest.param(("C-1", "a@b.example"), id="every row unchanged"),
+    ],
+)
+def test_a_commit_that_would_write_nothing_is_refused_and_does_not_use_up_the_month(tmp_path, org, cells):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(customer=customer, external_id="C-1", email="a@b.example", first_name="", last_name="")
+    path = write(tmp_path, "c.csv", csv_bytes([contact_row(customer, *cells)]))
+
+    status, _out, err = run(path, "--organization", org.slug, "--commit", "--skip-invalid")
+
+    assert status == 1
+    assert NOTHING_TO_WRITE in err
+    assert not ImportBatch.objects.exists()
