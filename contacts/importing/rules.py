@@ -62,6 +62,10 @@ MAIN_CONTACT_LAST_WINS = (
     "{row_label} {row}, is kept as the main contact."
 )
 NUL_IN_VALUE = "This value holds a NUL character, which cannot be stored; remove it."
+MAIN_CONTACT_DEMOTED = (
+    'The contact "{contact}" ({email}) stops being the main contact of customer "{code}": {row_label} '
+    "{row} makes another contact main."
+)
 TOO_LONG = "This value is too long ({length} characters); at most {limit} are allowed."
 INVALID_ROWS = "{count} row(s) are invalid; fix them or skip the invalid rows."
 
@@ -450,6 +454,14 @@ def _settle_main_contacts(
             in_file.values["is_main"] = False
         else:
             demotions.append({name: current[name] for name in STORED_FIELDS})
+            message = MAIN_CONTACT_DEMOTED.format(
+                contact=shown(current["external_id"]),
+                email=current["email"],
+                code=shown(code_of_customer[customer_id]),
+                row_label=row_label,
+                row=winner.row,
+            )
+            warnings.append(Problem(row=winner.row, field="is_main", message=message))
     return demotions
 
 

@@ -15,6 +15,7 @@ from contacts.api.bulk import (
 from contacts.importing.rules import (
     CONTACT_ID_REPEATED,
     CUSTOMER_UNKNOWN,
+    MAIN_CONTACT_DEMOTED,
     MAIN_CONTACT_INVALID,
     MAIN_CONTACT_LAST_WINS,
     OCCUPATION_INVALID,
@@ -132,7 +133,17 @@ def test_the_last_main_contact_wins_and_demotes_the_stored_one(api, org):
     message = MAIN_CONTACT_LAST_WINS.format(
         code=customer.external_id, rows="items 0 and 1", row_label="item", row=1
     )
-    assert response.json()["warnings"] == [{"index": 1, "field": "isMain", "message": message}]
+    demoted = MAIN_CONTACT_DEMOTED.format(
+        contact=stored_main.external_id,
+        email=stored_main.email,
+        code=customer.external_id,
+        row_label="item",
+        row=1,
+    )
+    assert response.json()["warnings"] == [
+        {"index": 1, "field": "isMain", "message": message},
+        {"index": 1, "field": "isMain", "message": demoted},
+    ]
 
 
 def test_bulk_runs_a_constant_number_of_queries(api, org):
