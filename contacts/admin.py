@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet, InlineForeignKeyField
 from django.http import HttpResponseRedirect
 
 from contacts.admin_import import ContactImportViews
-from contacts.models import Contact
+from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
 from contacts.services import (
     CONTACTS_SYNCED,
     EDITABLE_FIELDS,
@@ -34,11 +35,49 @@ class ContactForm(forms.ModelForm):
             self.instance.organization = customer.organization
         return cleaned
 
+    def _post_clean(self):
+        super()._post_clean()
+        if isinstance(self.fields.get("customer"), InlineForeignKeyField) and self.instance.customer_id:
+            self._clean_inline_uniqueness(self.instance.customer)
+
+    def _clean_inline_uniqueness(self, customer) -> None:
+        """On a customer's page the customer is an inline field, which Django leaves out of the
+        constraint checks: check the email and the identifier code against the stored contacts here."""
+        others = Contact.objects.exclude(pk=self.instance.pk)
+        email = self.instance.email  # normalized by the model's clean()
+        if "email" not in self.errors and others.filter(customer=customer, email__iexact=email).exists():
+            self.add_error("email", EMAIL_TAKEN)
+        code = self.instance.external_id
+        taken = others.filter(organization_id=customer.organization_id, external_id=code)
+        if "external_id" not in self.errors and taken.exists():
+            self.add_error("external_id", EXTERNAL_ID_TAKEN)
+
     def _get_validation_exclusions(self):
         exclusions = super()._get_validation_exclusions()
         if self.instance.organization_id is not None:
             exclusions.discard("organization")
         return exclusions
+
+
+class ContactInlineFormSet(BaseInlineFormSet):
+    """A customer's contacts edited together: two rows cannot share an email or an identifier code."""
+
+    def clean(self) -> None:
+        super().clean()
+        seen: dict[tuple[str, str], forms.Form] = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            for field, message, value in (
+                ("email", EMAIL_TAKEN, (data.get("email") or "").strip().lower()),
+                ("external_id", EXTERNAL_ID_TAKEN, (data.get("external_id") or "").strip()),
+            ):
+                if value and seen.setdefault((field, value), form) is not form:
+                    form.add_error(field, message)
+
+    def validate_unique(self) -> None:
+        """clean() says it in the import's words, instead of "Please correct the duplicate data…"."""
 
 
 def save_contact_from_form(obj: Contact, form: forms.ModelForm, change: bool) -> None:
@@ -121,6 +160,12 @@ class ContactAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer", "organization")
+
+    def get_readonly_fields(self, request, obj=None):
+        # A contact is never moved to another customer (the import and the API refuse it too).
+        if obj is not None:
+            return ("customer", *self.readonly_fields)
+        return self.readonly_fields
 
     def get_urls(self):
         return ContactImportViews(self).urls() + super().get_urls()

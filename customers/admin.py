@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from contacts.admin import ContactForm, ContactsWriteGuardMixin, save_contact_from_form
+from contacts.admin import ContactForm, ContactInlineFormSet, ContactsWriteGuardMixin, save_contact_from_form
 from contacts.models import Contact
 from contacts.services import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
@@ -98,6 +98,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 class ContactInline(admin.TabularInline):
     model = Contact
     form = ContactForm
+    formset = ContactInlineFormSet
     fields = ("external_id", "email", "first_name", "last_name", "phone", "occupation", "is_main", "source")
     readonly_fields = ("source",)
     extra = 0
@@ -126,6 +127,12 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
 
     def contacts_editable(self, obj) -> bool:
         return True  # the customer itself is not a contact; its contacts inline guard themselves
+
+    def get_readonly_fields(self, request, obj=None):
+        # Its contacts belong to its organization: a customer never changes organization.
+        if obj is not None:
+            return ("organization", *self.readonly_fields)
+        return self.readonly_fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(contact_count=count_of(Contact, "customer"))

@@ -3,7 +3,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from contacts.models import Contact
+from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -119,3 +119,104 @@ def test_customer_search_by_external_id(superuser_client, org):
     response = superuser_client.get(reverse("admin:customers_customer_changelist"), {"q": "ZZ-42"})
 
     assert [c.name for c in response.context["cl"].result_list] == ["Wanted"]
+
+
+def inline_data(customer, *rows) -> dict:
+    """The customer page's form with its contacts as inline rows (dicts of fields; "id" for stored ones)."""
+    data = {
+        "organization": customer.organization_id,
+        "name": customer.name,
+        "external_id": customer.external_id,
+        "contacts-TOTAL_FORMS": str(len(rows)),
+        "contacts-INITIAL_FORMS": str(sum(1 for row in rows if "id" in row)),
+        "contacts-MIN_NUM_FORMS": "0",
+        "contacts-MAX_NUM_FORMS": "1000",
+    }
+    for index, row in enumerate(rows):
+        data |= {f"contacts-{index}-customer": customer.pk}
+        data |= {f"contacts-{index}-{name}": value for name, value in row.items()}
+    return data
+
+
+def stored_row(contact, **changes) -> dict:
+    row = {"id": contact.pk, "external_id": contact.external_id, "email": contact.email}
+    return row | changes
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        pytest.param(
+            lambda a, b: [stored_row(a, email=b.email.upper()), stored_row(b)], id="taken by a stored row"
+        ),
+        pytest.param(
+            lambda a, b: [stored_row(a), stored_row(b), {"external_id": "N-1", "email": a.email}],
+            id="new row",
+        ),
+        pytest.param(
+            lambda a, b: [
+                stored_row(a),
+                stored_row(b),
+                {"external_id": "N-1", "email": "x@client.example"},
+                {"external_id": "N-2", "email": "X@client.example"},
+            ],
+            id="two new rows",
+        ),
+    ],
+)
+def test_a_duplicate_email_in_the_contacts_inline_is_a_form_error_and_keeps_the_typing(
+    superuser_client, org, rows
+):
+    customer = CustomerFactory(organization=org)
+    first, second = ContactFactory(customer=customer), ContactFactory(customer=customer)
+    before = sorted(Contact.objects.values_list("id", "email"))
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+
+    response = superuser_client.post(url, inline_data(customer, *rows(first, second)))
+
+    assert response.status_code == 200
+    errors = [
+        error
+        for form_errors in response.context["inline_admin_formsets"][0].formset.errors
+        for error in form_errors.get("email", [])
+    ]
+    assert errors == [EMAIL_TAKEN]
+    assert sorted(Contact.objects.values_list("id", "email")) == before
+
+
+def test_a_repeated_identifier_code_in_the_contacts_inline_is_a_form_error_in_plain_words(
+    superuser_client, org
+):
+    customer = CustomerFactory(organization=org)
+    rows = [
+        {"external_id": "N-1", "email": "a@client.example"},
+        {"external_id": "N-1", "email": "b@client.example"},
+    ]
+    url = reverse("admin:customers_customer_change", args=[customer.pk])
+
+    response = superuser_client.post(url, inline_data(customer, *rows))
+
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert [form.errors.get("external_id") for form in formset.forms] == [None, [EXTERNAL_ID_TAKEN]]
+    assert formset.non_form_errors() == []
+    assert not Contact.objects.exists()
+
+
+def test_a_customer_never_changes_organization_nor_a_contact_customer(superuser_client, org):
+    other = OrganizationFactory()
+    customer = CustomerFactory(organization=org)
+    contact = ContactFactory(customer=customer)
+    elsewhere = CustomerFactory(organization=org)
+
+    superuser_client.post(
+        reverse("admin:customers_customer_change", args=[customer.pk]),
+        inline_data(customer, stored_row(contact)) | {"organization": other.pk},
+    )
+    superuser_client.post(
+        reverse("admin:contacts_contact_change", args=[contact.pk]),
+        {"customer": elsewhere.pk, "external_id": contact.external_id, "email": contact.email},
+    )
+
+    customer.refresh_from_db()
+    contact.refresh_from_db()
+    assert (customer.organization, contact.customer) == (org, customer)
