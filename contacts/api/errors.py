@@ -5,6 +5,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -95,6 +96,12 @@ def exception_handler(exc, context) -> Response | None:
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
+
+
+@csrf_exempt
+def no_such_endpoint(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """Any other /api/ URL: JSON even in DEBUG, where Django would answer with its HTML page of URLs."""
+    return JsonResponse(error_body(NO_SUCH_ENDPOINT), status=404)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

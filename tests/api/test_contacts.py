@@ -476,6 +476,20 @@ def test_an_unknown_api_route_is_a_404_in_json(api):
     assert response.json() == {"message": NO_SUCH_ENDPOINT, "errors": {}}
 
 
+@pytest.mark.parametrize(
+    ("method", "path"), [("get", "/api/v1/nope"), ("get", "/api/v1/customers/"), ("post", "/api/x")]
+)
+def test_an_unknown_api_route_is_json_even_in_debug_where_django_shows_its_url_list(
+    api, settings, method, path
+):
+    settings.DEBUG = True
+
+    response = getattr(api, method)(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"message": NO_SUCH_ENDPOINT, "errors": {}}
+
+
 def test_pages_outside_the_api_keep_djangos_404(client):
     response = client.get("/not-a-page/")
 
