@@ -6,7 +6,10 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
 
-BODY_TOO_LARGE = "The request body is larger than {limit:,} bytes; send fewer contacts per call."
+BODY_TOO_LARGE = (
+    "The request body is larger than {limit:,} bytes; send a smaller one (for /contacts/bulk, fewer "
+    "contacts per call)."
+)
 INVALID_JSON = "The request body is not valid JSON: {error}"
 
 

@@ -1,5 +1,8 @@
 """Thin views: resolve the key's organization, parse, call a service or the import rules, serialize."""
 
+import datetime
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -67,12 +70,29 @@ class CustomerFilters(serializers.Serializer):
     externalId = serializers.CharField(required=False, help_text="Exact external identification code.")
 
 
+class UpdatedSinceField(serializers.DateTimeField):
+    """A date and time whose offset's `+` may arrive as a space: a URL's bare `+` is one."""
+
+    BARE_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            value = self.BARE_PLUS.sub(r"\1+\2", value)
+        return super().to_internal_value(value)
+
+
 class ContactFilters(serializers.Serializer):
     email = serializers.CharField(required=False, help_text="Exact email address (case does not matter).")
     externalId = serializers.CharField(required=False, help_text="Exact identifier code of the contact.")
     customerExternalId = serializers.CharField(required=False, help_text="The customer's external code.")
-    updatedSince = serializers.DateTimeField(
-        required=False, help_text="Only contacts changed at or after this ISO 8601 date and time."
+    updatedSince = UpdatedSinceField(
+        required=False,
+        default_timezone=datetime.UTC,
+        help_text=(
+            "Only contacts changed at or after this ISO 8601 date and time, e.g. 2026-01-01T00:00:00Z; "
+            "without an offset it is UTC, like every date of the API. Write + as %2B in a URL (a bare + "
+            "in an offset is read as one anyway)."
+        ),
     )
 
     def validate_updatedSince(self, value):

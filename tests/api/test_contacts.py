@@ -141,6 +141,29 @@ def test_organization_contacts_are_listed_with_filters(api, org):
     assert ids(email="nobody@client.example") == []
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2026-06-01T12:00:00Z",
+        "2026-06-01T14:00:00+02:00",
+        "2026-06-01T14:00:00 02:00",  # a bare + in a URL arrives as a space
+        "2026-06-01T12:00:00",  # no offset: UTC, like every date the API gives
+    ],
+)
+def test_updated_since_reads_offsets_bare_plus_signs_and_utc_by_default(api, org, settings, written):
+    settings.TIME_ZONE = "Europe/Paris"
+    customer = CustomerFactory(organization=org)
+    before, after = ContactFactory(customer=customer), ContactFactory(customer=customer)
+    noon = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
+    Contact.objects.filter(pk=before.pk).update(updated_at=noon - datetime.timedelta(minutes=1))
+    Contact.objects.filter(pk=after.pk).update(updated_at=noon)
+
+    response = api.get("/api/v1/contacts", {"updatedSince": written})
+
+    assert response.status_code == 200, response.json()
+    assert [c["id"] for c in response.json()["results"]] == [after.pk]
+
+
 @pytest.mark.parametrize("since", ["yesterday", "2026-13-01T00:00:00Z", "0001-01-01T00:00:00+14:00"])
 def test_an_invalid_updated_since_is_a_400(api, org, since):
     response = api.get("/api/v1/contacts", {"updatedSince": since})
