@@ -2,9 +2,13 @@
 
 import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contacts.importing.rules import MAIN_CONTACT_INVALID, OCCUPATION_INVALID, parse_main_contact
 from contacts.models import Contact
+from contacts.normalization import normalize_email, normalize_phone, shown
 from customers.models import Customer
 
 # Model and import-rule field names → the API's names (for bodies, error keys and bulk items).
@@ -95,12 +99,42 @@ class PositionField(serializers.ChoiceField):
     """ACCOUNTING, SALES, PURCHASER or PAYER (any case); null or "" for none."""
 
     def __init__(self, **kwargs):
-        super().__init__(choices=Contact.Occupation.values, allow_null=True, allow_blank=True, **kwargs)
+        # The import's message; DRF fills in {input}.
+        invalid = OCCUPATION_INVALID.format(value="{input}", allowed=", ".join(Contact.Occupation.values))
+        super().__init__(
+            choices=Contact.Occupation.values,
+            allow_null=True,
+            allow_blank=True,
+            error_messages={"invalid_choice": invalid},
+            **kwargs,
+        )
 
     def to_internal_value(self, data):
         if isinstance(data, str):
             data = data.strip().upper()
         return super().to_internal_value(data)
+
+
+@extend_schema_field({"oneOf": [{"type": "boolean"}, {"type": "string", "example": "oui"}], "nullable": True})
+class MainContactField(serializers.Field):
+    """true or false, or the spreadsheet's words (1, yes, oui, x / 0, no, non); null or "" leaves it."""
+
+    def to_internal_value(self, data):
+        try:
+            return parse_main_contact(data)
+        except ValueError:
+            raise serializers.ValidationError(MAIN_CONTACT_INVALID.format(value=shown(data))) from None
+
+    def to_representation(self, value):
+        return bool(value)
+
+
+def _django_checked(check, value):
+    """A normalization's ValidationError as DRF's, so that every field's problem is told at once."""
+    try:
+        return check(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages) from None
 
 
 def _text(**kwargs) -> serializers.CharField:
@@ -118,15 +152,26 @@ class ContactWriteSerializer(serializers.Serializer):
     lastName = _text()
     phone = _text(help_text="Any usual form; stored as E.164. Without a country code, read in your country.")
     position = PositionField(required=False)
-    isMain = serializers.BooleanField(
-        required=False, help_text="true makes it the customer's main contact (the previous one is demoted)."
+    isMain = MainContactField(
+        required=False,
+        allow_null=True,
+        help_text="true makes it the customer's main contact (the previous one is demoted).",
     )
 
+    def validate_email(self, value: str) -> str:
+        return _django_checked(normalize_email, value)
+
+    def validate_phone(self, value: str | None) -> str | None:
+        region = self.context["organization"].default_phone_region
+        return _django_checked(lambda raw: normalize_phone(raw or "", region), value)
+
     def service_values(self) -> dict[str, object]:
-        """The validated data under the services' names, null as blank."""
+        """The validated data under the services' names, null as blank; a blank isMain is left out."""
         values = {}
         for name, value in self.validated_data.items():
             field = MODEL_NAMES[name]
+            if field == "is_main" and value is None:
+                continue
             values[field] = "" if value is None else value
         return values
 

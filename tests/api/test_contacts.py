@@ -8,7 +8,7 @@ from contacts.api.errors import INVALID_VALUES, NO_SUCH_ENDPOINT
 from contacts.api.lookups import CONTACT_NOT_FOUND
 from contacts.api.parsers import BODY_TOO_LARGE
 from contacts.api.views import EMAIL_REQUIRED, EXTERNAL_ID_MISMATCH
-from contacts.importing.rules import CONTACT_OF_ANOTHER_CUSTOMER
+from contacts.importing.rules import CONTACT_OF_ANOTHER_CUSTOMER, MAIN_CONTACT_INVALID, OCCUPATION_INVALID
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
 from contacts.normalization import IDENTIFIER_UNPRINTABLE, INVALID_EMAIL, INVALID_PHONE, shown
 from contacts.services import CONTACTS_SYNCED
@@ -214,7 +214,7 @@ def test_creating_a_main_contact_demotes_the_previous_one(api, org):
     assert Contact.objects.get(pk=response.json()["id"]).is_main is True
 
 
-def test_invalid_values_are_a_400_by_camel_case_field_and_nothing_is_created(api, org):
+def test_invalid_values_are_a_400_by_camel_case_field_all_at_once_in_the_imports_words(api, org):
     customer = CustomerFactory(organization=org)
 
     response = api.post(
@@ -225,15 +225,24 @@ def test_invalid_values_are_a_400_by_camel_case_field_and_nothing_is_created(api
     assert response.status_code == 400
     body = response.json()
     assert body["message"] == INVALID_VALUES
-    assert set(body["errors"]) == {"position", "isMain"}
-    assert Contact.objects.count() == 0
-    # Once the body's types are right, the services' own messages come through.
-    response = api.post(url(customer), {"externalId": "K-1", "email": "ann@", "phone": "12"})
-    assert response.json()["errors"] == {
+    assert body["errors"] == {
         "email": [INVALID_EMAIL.format(value="ann@")],
         "phone": [INVALID_PHONE.format(value="12")],
+        "position": [OCCUPATION_INVALID.format(value="BOSS", allowed="ACCOUNTING, SALES, PURCHASER, PAYER")],
+        "isMain": [MAIN_CONTACT_INVALID.format(value="maybe")],
     }
     assert Contact.objects.count() == 0
+
+
+@pytest.mark.parametrize(("written", "is_main"), [("oui", True), ("x", True), ("non", False), (True, True)])
+def test_is_main_takes_the_spreadsheets_words_as_bulk_does(api, org, written, is_main):
+    customer = CustomerFactory(organization=org)
+
+    body = {"externalId": "K-1", "email": "ann@client.example", "isMain": written}
+    response = api.post(url(customer), body)
+
+    assert response.status_code == 201, response.json()
+    assert Contact.objects.get().is_main is is_main
 
 
 def test_missing_required_fields_are_a_400(api, org):
