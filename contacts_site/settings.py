@@ -133,6 +133,10 @@ LOGGING = {
 # with 413. Django's default, 2.5 MB, holds a bulk call of 1,000 contacts several times over.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
+# The cache holds the API's per-key request counts. The default lives in one process: with several
+# server processes (gunicorn workers), set CACHE_URL=redis://HOST:6379/1 so they share the counts.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # REST API (contacts/api): per-organization API keys, JSON only, errors as {"message", "errors"}.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")  # per API key
 REST_FRAMEWORK = {

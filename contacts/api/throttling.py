@@ -7,7 +7,7 @@ from customers.models import OrganizationAPIKey
 class APIKeyRateThrottle(SimpleRateThrottle):
     """`API_THROTTLE_RATE` requests per API key (e.g. "600/min"); beyond it, 429 with Retry-After.
 
-    Counts live in the default cache: with several server processes, give them a shared cache.
+    Counts live in the default cache: with several server processes, CACHE_URL names a shared one (Redis).
     """
 
     scope = "api_key"

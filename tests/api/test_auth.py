@@ -1,6 +1,11 @@
 import datetime
+import os
+import subprocess
+import sys
+import uuid
 
 import pytest
+import redis
 from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.utils import timezone
@@ -224,3 +229,58 @@ def test_keys_of_a_deleted_organization_are_deleted_with_it(org):
     org.delete()
 
     assert OrganizationAPIKey.objects.count() == 0
+
+
+def _redis_answers() -> bool:
+    try:
+        return redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379")
+def test_with_a_redis_cache_the_counts_are_shared_by_every_server_process(client, settings, org):
+    database = redis.Redis(host="127.0.0.1", port=6379, db=15)
+    prefix = f"throttle-test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/15",
+            "KEY_PREFIX": prefix,
+        }
+    }
+    settings.API_THROTTLE_RATE = "2/min"
+    key = api_key_for(org)
+    try:
+        statuses = [client.get(CUSTOMERS, HTTP_X_API_KEY=key).status_code for _ in range(3)]
+
+        # What another worker would read: the key's count is in Redis, not in this process.
+        stored = database.keys(f"{prefix}:*throttle_api_key_*")
+        assert statuses == [200, 200, 429]
+        assert len(stored) == 1
+    finally:
+        for name in database.keys(f"{prefix}:*"):
+            database.delete(name)
+
+
+def test_cache_url_selects_a_shared_cache(tmp_path):
+    printed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION'])",
+        ],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "contacts_site.settings",
+            "DJANGO_ENV_FILE": "",
+            "DJANGO_DEBUG": "true",
+            "CACHE_URL": "redis://127.0.0.1:6379/1",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+
+    assert printed == ["django.core.cache.backends.redis.RedisCache", "redis://127.0.0.1:6379/1"]
