@@ -12,7 +12,7 @@ from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import CONTACTS_SYNCED
 from tests.contacts.spreadsheets import contact_row, csv_bytes, xlsx_bytes
-from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -206,3 +206,27 @@ def test_a_commit_that_would_write_nothing_is_refused_and_does_not_use_up_the_mo
     assert status == 1
     assert NOTHING_TO_WRITE in err
     assert not ImportBatch.objects.exists()
+
+
+def test_by_records_the_importer_in_the_history_and_an_unknown_user_is_a_usage_error(tmp_path, org):
+    customer = CustomerFactory(organization=org)
+    agent = UserFactory(username="marie")
+    path = write(tmp_path, "c.csv", csv_bytes([contact_row(customer, "C-1", "a@b.example")]))
+
+    unknown, _out, err = run(path, "--organization", org.slug, "--commit", "--by", "nobody")
+    status, _out, _err = run(path, "--organization", org.slug, "--commit", "--by", "marie")
+
+    assert (unknown, status) == (2, 0)
+    assert import_contacts.UNKNOWN_USER.format(username="nobody") in err
+    assert ImportBatch.objects.get().user == agent
+
+
+def test_a_dry_run_with_skip_invalid_says_to_run_again_with_both_options(tmp_path, org):
+    customer = CustomerFactory(organization=org)
+    rows = [contact_row(customer, "C-1", "a@b.example"), contact_row(customer, "C-2", "bob@acme")]
+    path = write(tmp_path, "c.csv", csv_bytes(rows))
+
+    status, out, _err = run(path, "--organization", org.slug, "--skip-invalid")
+
+    assert status == 0
+    assert "Run again with --commit --skip-invalid" in out

@@ -6,12 +6,14 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
 from customers.models import Organization
 
 UNKNOWN_ORGANIZATION = 'No organization has the slug "{slug}".'
+UNKNOWN_USER = 'No user is named "{username}".'
 FILE_NOT_FOUND = "Cannot read {path}: no such file."
 FILE_UNREADABLE = "Cannot read {path}: {reason}."
 INVALID_FILE = "The file is invalid; nothing was written."
@@ -40,6 +42,11 @@ class Command(BaseCommand):
             help="exceed the monthly import limit, for REASON",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        parser.add_argument(
+            "--by",
+            metavar="USERNAME",
+            help="record this user as the importer in the history (their permissions then apply)",
+        )
 
     def handle(self, *args, **options):
         as_json = options["json"]
@@ -49,6 +56,11 @@ class Command(BaseCommand):
             raise CommandError(
                 UNKNOWN_ORGANIZATION.format(slug=options["organization"]), returncode=2
             ) from None
+        user = None
+        if options["by"]:
+            user = get_user_model().objects.filter(username=options["by"]).first()
+            if user is None:
+                raise CommandError(UNKNOWN_USER.format(username=options["by"]), returncode=2)
         path = Path(options["file"])
         try:
             with path.open("rb") as file:
@@ -69,6 +81,7 @@ class Command(BaseCommand):
                     organization=organization,
                     data=data,
                     filename=path.name,
+                    user=user,
                     skip_invalid=options["skip_invalid"],
                     override_reason=options["override_limit"],
                     progress=progress,
@@ -86,7 +99,7 @@ class Command(BaseCommand):
         if as_json:
             self.stdout.write(json.dumps(report.to_json(), ensure_ascii=False))
         else:
-            self._summary(report, commit=options["commit"], refusal=refusal)
+            self._summary(report, commit=options["commit"], refusal=refusal, skip=options["skip_invalid"])
 
         if refusal:
             raise CommandError(refusal, returncode=1)
@@ -103,7 +116,7 @@ class Command(BaseCommand):
 
         return show
 
-    def _summary(self, report: ImportReport, *, commit: bool, refusal: str) -> None:
+    def _summary(self, report: ImportReport, *, commit: bool, refusal: str, skip: bool) -> None:
         if report.file_errors:
             return  # the one-line reason is the whole story
         write = self.stdout.write
@@ -126,4 +139,5 @@ class Command(BaseCommand):
         if report.committed:
             write(self.style.SUCCESS(f"Committed as import batch #{report.batch.pk}."))
         elif not commit and not refusal:
-            write("Dry run: nothing was written. Run again with --commit to write these changes.")
+            again = "--commit --skip-invalid" if skip else "--commit"
+            write(f"Dry run: nothing was written. Run again with {again} to write these changes.")
