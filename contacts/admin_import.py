@@ -516,6 +516,14 @@ def batch_error_report(batch: ImportBatch, *, format: str) -> bytes:
     return exports.error_report(table, problems, format=format)
 
 
+def _was(name: str, value) -> str:
+    """`last name "Martin"`: a replaced value as the batch page shows it."""
+    label = Contact._meta.get_field(name).verbose_name
+    if isinstance(value, bool):
+        return f"{label}: {'yes' if value else 'no'}"
+    return f'{label} "{value}"' if value not in ("", None) else f"{label} (blank)"
+
+
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
     """The import history: read-only; the stored files are streamed to permitted staff, never by URL."""
@@ -557,6 +565,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "error_report",
         "warning_list",
         "error_list",
+        "change_list",
     )
     readonly_fields = (
         *fields[:8],
@@ -635,6 +644,31 @@ class ImportBatchAdmin(admin.ModelAdmin):
     @admin.display(description="errors")
     def error_list(self, batch: ImportBatch):
         return self._problem_list(batch.errors)
+
+    @admin.display(description="contacts changed")
+    def change_list(self, batch: ImportBatch):
+        """What the import did to each contact and the values it replaced (what an undo would restore)."""
+        changes = list(batch.changes.order_by("pk")[: self.SHOWN_PROBLEMS + 1])
+        if not changes:
+            return "—"
+        lines = format_html_join(
+            "",
+            "<li>{} {}{}</li>",
+            (
+                (
+                    change.get_action_display(),
+                    change.external_id,
+                    ": was " + ", ".join(_was(name, value) for name, value in change.previous.items())
+                    if change.previous
+                    else "",
+                )
+                for change in changes[: self.SHOWN_PROBLEMS]
+            ),
+        )
+        if len(changes) > self.SHOWN_PROBLEMS:
+            more = batch.changes.count() - self.SHOWN_PROBLEMS
+            return format_html('<ul class="import-problems">{}</ul><p>… and {} more.</p>', lines, more)
+        return format_html('<ul class="import-problems">{}</ul>', lines)
 
     def _problem_list(self, problems: list[dict]):
         if not problems:

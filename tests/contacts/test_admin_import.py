@@ -613,6 +613,26 @@ def test_history_shows_times_in_the_configured_time_zone_and_shortens_long_overr
     assert str(batch) == f"clients.csv ({org.name}, 2026-07-02 00:30)"
 
 
+def test_the_batch_page_lists_the_contacts_it_changed_with_their_previous_values(importer, org):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(
+        customer=customer, external_id="C-OLD", email="old@client.example", first_name="", last_name="Martin"
+    )
+    data = csv_bytes(
+        [
+            contact_row(customer, "C-OLD", "old@client.example", last_name="Martin-Dubois", is_main="1"),
+            contact_row(customer, "C-NEW", "new@client.example"),
+        ]
+    )
+    batch = commit_import(organization=org, data=data, filename="clients.csv").batch
+
+    content = importer.get(reverse("admin:contacts_importbatch_change", args=[batch.pk])).content.decode()
+
+    was = "was last name &quot;Martin&quot;, main contact: no"
+    assert f"<li>Updated C-OLD: {was}</li>" in content
+    assert "<li>Created C-NEW</li>" in content
+
+
 def test_history_is_read_only(importer, org):
     batch = committed_batch(org)
     admin_user = staff_client()
