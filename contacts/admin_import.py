@@ -324,6 +324,8 @@ class ContactImportViews:
         can_override = request.user.has_perm(OVERRIDE_PERMISSION)
         if not can_override:
             del form.fields["override_reason"]
+        # Past the limit, only staff allowed to override it get a Confirm button (the server refuses others).
+        can_commit = can_commit and (not limit_notice or can_override)
         return {
             "can_commit": can_commit and totals["new"] + totals["updated"] > 0,
             "nothing_to_write": NOTHING_TO_WRITE

@@ -334,6 +334,7 @@ def test_monthly_limit_refusal_is_shown_on_the_page_and_nothing_is_written(impor
     preview = importer.get(PREVIEW, key)
     assert 'id="limit-notice"' in preview.content.decode()
     assert 'name="override_reason"' not in preview.content.decode()
+    assert 'id="confirm-import"' not in preview.content.decode()  # the server would refuse it anyway
 
     response = importer.post(CONFIRM, {**key, "override_reason": "client asked twice"}, follow=True)
 
