@@ -42,6 +42,7 @@ from contacts.importing.pipeline import (
     preview_import,
 )
 from contacts.importing.reading import EMPTY, TOO_BIG, FileRejected, Table, read_table
+from contacts.importing.rules import CONTACT_FIELDS
 from contacts.models import Contact, ImportBatch
 from customers.models import Customer, Organization
 
@@ -518,6 +519,14 @@ def batch_error_report(batch: ImportBatch, *, format: str) -> bytes:
     return exports.error_report(table, problems, format=format)
 
 
+def _replaced(previous: dict | None) -> str:
+    """`: was last name "Martin", main contact: no`, in the model's field order (jsonb keeps its own)."""
+    if not previous:
+        return ""
+    names = sorted(previous, key=lambda name: CONTACT_FIELDS.index(name) if name in CONTACT_FIELDS else 99)
+    return ": was " + ", ".join(_was(name, previous[name]) for name in names)
+
+
 def _was(name: str, value) -> str:
     """`last name "Martin"`: a replaced value as the batch page shows it."""
     label = Contact._meta.get_field(name).verbose_name
@@ -660,9 +669,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 (
                     change.get_action_display(),
                     change.external_id,
-                    ": was " + ", ".join(_was(name, value) for name, value in change.previous.items())
-                    if change.previous
-                    else "",
+                    _replaced(change.previous),
                 )
                 for change in changes[: self.SHOWN_PROBLEMS]
             ),
