@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.forms.models import BaseInlineFormSet, InlineForeignKeyField
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 
 from contacts.admin_import import ContactImportViews
@@ -35,23 +35,6 @@ class ContactForm(forms.ModelForm):
             self.instance.organization = customer.organization
         return cleaned
 
-    def _post_clean(self):
-        super()._post_clean()
-        if isinstance(self.fields.get("customer"), InlineForeignKeyField) and self.instance.customer_id:
-            self._clean_inline_uniqueness(self.instance.customer)
-
-    def _clean_inline_uniqueness(self, customer) -> None:
-        """On a customer's page the customer is an inline field, which Django leaves out of the
-        constraint checks: check the email and the identifier code against the stored contacts here."""
-        others = Contact.objects.exclude(pk=self.instance.pk)
-        email = self.instance.email  # normalized by the model's clean()
-        if "email" not in self.errors and others.filter(customer=customer, email__iexact=email).exists():
-            self.add_error("email", EMAIL_TAKEN)
-        code = self.instance.external_id
-        taken = others.filter(organization_id=customer.organization_id, external_id=code)
-        if "external_id" not in self.errors and taken.exists():
-            self.add_error("external_id", EXTERNAL_ID_TAKEN)
-
     def _get_validation_exclusions(self):
         exclusions = super()._get_validation_exclusions()
         if self.instance.organization_id is not None:
@@ -64,6 +47,7 @@ class ContactInlineFormSet(BaseInlineFormSet):
 
     def clean(self) -> None:
         super().clean()
+        self._clean_against_stored_contacts()
         seen: dict[tuple[str, str], forms.Form] = {}
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
@@ -78,6 +62,32 @@ class ContactInlineFormSet(BaseInlineFormSet):
 
     def validate_unique(self) -> None:
         """clean() says it in the import's words, instead of "Please correct the duplicate data…"."""
+
+    def _clean_against_stored_contacts(self) -> None:
+        """The customer is the inline's foreign key, which Django leaves out of the constraint checks:
+        check each row's email and identifier code against the stored contacts, in two queries."""
+        customer = self.instance
+        if customer.pk is None:
+            return
+        rows = [
+            form for form in self.forms if getattr(form, "cleaned_data", None) and form.instance.external_id
+        ]
+        emails = {
+            email.lower(): pk
+            for pk, email in Contact.objects.filter(customer=customer).values_list("pk", "email")
+        }
+        codes = dict(
+            Contact.objects.filter(
+                organization_id=customer.organization_id,
+                external_id__in={form.instance.external_id for form in rows},
+            ).values_list("external_id", "pk")
+        )
+        for form in rows:
+            contact = form.instance  # its values normalized by the model's clean()
+            if "email" not in form.errors and emails.get(contact.email.lower(), contact.pk) != contact.pk:
+                form.add_error("email", EMAIL_TAKEN)
+            if "external_id" not in form.errors and codes.get(contact.external_id, contact.pk) != contact.pk:
+                form.add_error("external_id", EXTERNAL_ID_TAKEN)
 
 
 def save_contact_from_form(obj: Contact, form: forms.ModelForm, change: bool) -> None:

@@ -535,6 +535,15 @@ def _was(name: str, value) -> str:
     return f'{label} "{value}"' if value not in ("", None) else f"{label} (blank)"
 
 
+def _bullet_list(lines: str, more: int, where_the_rest_is: str = ""):
+    """The batch page's lists: the shown lines, then how many more there are."""
+    if more > 0:
+        return format_html(
+            '<ul class="import-problems">{}</ul><p>… and {} more{}.</p>', lines, more, where_the_rest_is
+        )
+    return format_html('<ul class="import-problems">{}</ul>', lines)
+
+
 @admin.register(ImportBatch)
 class ImportBatchAdmin(admin.ModelAdmin):
     """The import history: read-only; the stored files are streamed to permitted staff, never by URL."""
@@ -666,18 +675,12 @@ class ImportBatchAdmin(admin.ModelAdmin):
             "",
             "<li>{} {}{}</li>",
             (
-                (
-                    change.get_action_display(),
-                    change.external_id,
-                    _replaced(change.previous),
-                )
+                (change.get_action_display(), change.external_id, _replaced(change.previous))
                 for change in changes[: self.SHOWN_PROBLEMS]
             ),
         )
-        if len(changes) > self.SHOWN_PROBLEMS:
-            more = batch.changes.count() - self.SHOWN_PROBLEMS
-            return format_html('<ul class="import-problems">{}</ul><p>… and {} more.</p>', lines, more)
-        return format_html('<ul class="import-problems">{}</ul>', lines)
+        more = batch.changes.count() - self.SHOWN_PROBLEMS if len(changes) > self.SHOWN_PROBLEMS else 0
+        return _bullet_list(lines, more)
 
     def _problem_list(self, problems: list[dict]):
         if not problems:
@@ -685,12 +688,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         shown = format_html_join(
             "", "<li>{}</li>", ((stored_problem_label(p),) for p in problems[: self.SHOWN_PROBLEMS])
         )
-        more = len(problems) - self.SHOWN_PROBLEMS
-        if more > 0:
-            return format_html(
-                '<ul class="import-problems">{}</ul><p>… and {} more (see the error report).</p>', shown, more
-            )
-        return format_html('<ul class="import-problems">{}</ul>', shown)
+        return _bullet_list(shown, len(problems) - self.SHOWN_PROBLEMS, " (see the error report)")
 
     def _batch(self, request, pk: int) -> ImportBatch:
         if not self.has_view_permission(request):

@@ -37,10 +37,15 @@ def shown(value: object) -> str:
     return text
 
 
+def identifier_problem(value: str) -> str:
+    """Why an identifier code cannot be stored ("": it can): a character nobody can see or type back."""
+    return "" if value.isprintable() else IDENTIFIER_UNPRINTABLE.format(value=shown(value))
+
+
 def check_identifier(value: str) -> None:
-    """Raise ValidationError when an identifier code holds a character nobody can see or type back."""
-    if not value.isprintable():
-        raise ValidationError(IDENTIFIER_UNPRINTABLE.format(value=shown(value)), code="unprintable")
+    problem = identifier_problem(value)
+    if problem:
+        raise ValidationError(problem, code="unprintable")
 
 
 def normalize_email(value: str) -> str:

@@ -106,7 +106,7 @@ def no_such_endpoint(request: HttpRequest, *args, **kwargs) -> HttpResponse:
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body(NO_SUCH_ENDPOINT), status=404)
+        return no_such_endpoint(request)
     return defaults.page_not_found(request, exception)
 
 

@@ -485,8 +485,5 @@ def _one_line(text: str, limit: int = 80) -> str:
 
 def _display_name(filename: str) -> str:
     """The file's base name, quoted, on one line, for messages; "The file" when there is none."""
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f\u2028\u2029\x85]", "", name).strip()
-    if len(name) > 80:
-        name = name[:77] + "..."
+    name = _one_line(filename.replace("\\", "/").rsplit("/", 1)[-1])
     return f'"{name}"' if name else "The file"

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from contacts.importing.limits import lock_organization
 from contacts.models import EMAIL_TAKEN, Contact
-from contacts.normalization import IDENTIFIER_UNPRINTABLE, normalize_email, normalize_phone, shown
+from contacts.normalization import identifier_problem, normalize_email, normalize_phone, shown
 from contacts.services import ensure_contacts_managed, integrity_validation_error
 from customers.models import Customer, Organization
 
@@ -292,8 +292,8 @@ def plan_rows(*, organization: Organization, rows: list[RowInput], row_label: st
             error("external_id", CONTACT_ID_REQUIRED)
         elif len(external_id) > MAX_LENGTHS["external_id"]:
             error("external_id", TOO_LONG.format(length=len(external_id), limit=MAX_LENGTHS["external_id"]))
-        elif not external_id.isprintable():
-            error("external_id", IDENTIFIER_UNPRINTABLE.format(value=shown(external_id)))
+        elif unprintable := identifier_problem(external_id):
+            error("external_id", unprintable)
         else:
             if external_id in repeated_rows:
                 repeated = row_list(repeated_rows[external_id], row_label)

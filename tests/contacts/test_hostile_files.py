@@ -488,6 +488,11 @@ def file_errors_shown(content: str) -> list[str]:
     return re.findall(r"<li>(.*?)</li>", block.group(1), re.S) if block else []
 
 
+def use_settings(settings, overrides: dict) -> None:
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+
+
 def csv_report(content: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
@@ -499,8 +504,7 @@ def csv_report(content: bytes) -> list[list[str]]:
 def test_the_admin_refuses_a_hostile_file_with_one_line_and_writes_nothing(
     case, importer, org, customer, media_root, settings
 ):
-    for name, value in case.settings.items():
-        setattr(settings, name, value)
+    use_settings(settings, case.settings)
     message = case.expected.message
     assert "\n" not in message
     before = database_state()
@@ -538,8 +542,7 @@ def test_the_admin_refuses_a_hostile_file_with_one_line_and_writes_nothing(
 def test_the_command_line_refuses_a_hostile_file_with_one_line_and_exit_1(
     case, org, customer, media_root, settings, tmp_path
 ):
-    for name, value in case.settings.items():
-        setattr(settings, name, value)
+    use_settings(settings, case.settings)
     message = case.expected.message
     path = tmp_path / case.filename
     path.write_bytes(case.build(customer))
