@@ -22,20 +22,14 @@ from django.urls import Resolver404, resolve, reverse
 from contacts.admin_import import PREVIEW_FOLDER
 from contacts.models import Contact, ImportBatch
 from customers.models import OrganizationAPIKey
-from tests.contacts.spreadsheets import contact_row, csv_bytes
 from tests.contacts.test_admin_import import CONFIRM, PREVIEW, UPLOAD, staff_client, uploaded
 from tests.factories import CustomerFactory, UserFactory
+from tests.helpers import contact_row, csv_bytes
 
 pytestmark = pytest.mark.django_db
 
 HISTORY = reverse("admin:contacts_importbatch_changelist")
 CSRF_FIELD = 'name="csrfmiddlewaretoken"'
-
-
-@pytest.fixture
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

@@ -8,41 +8,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-FIELDS = (
-    "customer_name",
-    "customer_external_id",
-    "external_id",
-    "email",
-    "first_name",
-    "last_name",
-    "phone",
-    "occupation",
-    "is_main",
-)
-MANDATORY_FIELDS = ("customer_name", "customer_external_id", "external_id", "email")
+from contacts.fields import ENGLISH_HEADERS, FRENCH_HEADERS, MANDATORY_FIELDS, SPREADSHEET_FIELDS
 
-ENGLISH_HEADERS: dict[str, str] = {
-    "customer_name": "Customer name",
-    "customer_external_id": "External identification code",
-    "external_id": "Contact's Identifier code",
-    "email": "Contact's Email",
-    "first_name": "Contact's First Name",
-    "last_name": "Contact's Last Name",
-    "phone": "Contact's Telephone Number",
-    "occupation": "Occupation",
-    "is_main": "Main Contact",
-}
-FRENCH_HEADERS: dict[str, str] = {
-    "customer_name": "Nom du client",
-    "customer_external_id": "Code d'identification externe",
-    "external_id": "Identifiant du contact",
-    "email": "Email du contact",
-    "first_name": "Prénom du contact",
-    "last_name": "Nom du contact",
-    "phone": "Téléphone du contact",
-    "occupation": "Fonction",
-    "is_main": "Contact principal",
-}
+FIELDS = SPREADSHEET_FIELDS
 
 # Apostrophe look-alikes that word processors and the help article substitute for "'".
 # (right and left single quotes, modifier apostrophe, grave and acute accents, prime, reversed 9)

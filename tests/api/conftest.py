@@ -2,8 +2,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from customers.models import OrganizationAPIKey
 from tests.factories import OrganizationFactory
+from tests.helpers import client_for
 
 
 @pytest.fixture(autouse=True)
@@ -12,17 +12,6 @@ def _fresh_throttle_counts():
     cache.clear()
     yield
     cache.clear()
-
-
-def api_key_for(organization, name: str = "Tests") -> str:
-    return OrganizationAPIKey.objects.create_key(organization=organization, name=name)[1]
-
-
-def client_for(organization) -> APIClient:
-    """A client that sends a fresh key of `organization` in the X-Api-Key header."""
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=api_key_for(organization))
-    return client
 
 
 @pytest.fixture

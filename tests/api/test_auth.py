@@ -14,8 +14,8 @@ from contacts.api.authentication import INVALID_KEY, MISSING_KEY
 from contacts.management.commands.seed_demo import DEMO_API_KEY_NAME
 from customers.management.commands.create_api_key import NO_SUCH_ORGANIZATION
 from customers.models import Organization, OrganizationAPIKey
-from tests.api.conftest import api_key_for
 from tests.factories import CustomerFactory, OrganizationFactory
+from tests.helpers import api_key_for
 
 pytestmark = pytest.mark.django_db
 

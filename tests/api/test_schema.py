@@ -16,8 +16,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api.conftest import api_key_for
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+from tests.helpers import api_key_for
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ import pytest
 from contacts.importing.rules import CUSTOMER_UNKNOWN
 from contacts.models import Contact
 from customers.models import Customer
-from tests.api.conftest import client_for
 from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

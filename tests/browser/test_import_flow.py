@@ -13,21 +13,14 @@ from contacts.importing.rules import CUSTOMER_UNKNOWN
 from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
 from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL
-from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
+from tests.helpers import HEADERS, contact_row, csv_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FILE_NAME = "acme-contacts.csv"
 CUSTOMER_CODE_COLUMN = "External identification code"
 EMAIL_COLUMN = "Contact's Email"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    """Uploads and committed files go to the test's own folder, not the repository's media/."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 def support_agent(username: str):

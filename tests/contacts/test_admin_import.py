@@ -32,8 +32,8 @@ from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO
 from contacts.management.commands.seed_demo import SUPPORT_GROUP
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.services import CONTACTS_SYNCED
-from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes, xlsx_bytes
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
+from tests.helpers import HEADERS, contact_row, csv_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +42,6 @@ PREVIEW = reverse("admin:contacts_contact_import_preview")
 CONFIRM = reverse("admin:contacts_contact_import_confirm")
 CHANGELIST = reverse("admin:contacts_contact_changelist")
 HISTORY = reverse("admin:contacts_importbatch_changelist")
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 def staff_client(*codenames: str) -> Client:

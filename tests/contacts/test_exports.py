@@ -13,8 +13,8 @@ from contacts.importing.pipeline import preview_import
 from contacts.importing.reading import Table
 from contacts.importing.resources import ContactImportResource
 from contacts.importing.rules import Problem
-from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes
 from tests.factories import CustomerFactory
+from tests.helpers import HEADERS, contact_row, csv_bytes
 
 FORMULAS = ["=1+1", "+33612345678", "-2+3", "@SUM(A1:A2)", "\t=cmd", "\r=cmd", '=HYPERLINK("http://evil")']
 

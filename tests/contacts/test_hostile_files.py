@@ -66,7 +66,6 @@ from contacts.normalization import INVALID_EMAIL, shown
 from tests.contacts.importing.test_reading import FILES, _xlsx_with_sheet_of_spaces
 from tests.contacts.importing.test_reading import csv_bytes as lines_csv
 from tests.contacts.importing.test_reading import xlsx_bytes as sheets_xlsx
-from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes, with_entity_bomb, xlsx_bytes
 from tests.contacts.test_admin_import import (
     CONFIRM,
     PREVIEW,
@@ -78,6 +77,7 @@ from tests.contacts.test_admin_import import (
     uploaded,
 )
 from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import HEADERS, contact_row, csv_bytes, with_entity_bomb, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -407,12 +407,6 @@ READ = [pytest.param(case, id=case.id) for case in CASES if isinstance(case.expe
 
 
 # --- Fixtures and helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 @pytest.fixture

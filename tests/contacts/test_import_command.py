@@ -11,15 +11,14 @@ from contacts.management.commands import import_contacts
 from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import CONTACTS_SYNCED
-from tests.contacts.spreadsheets import contact_row, csv_bytes, xlsx_bytes
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
+from tests.helpers import contact_row, csv_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def limit_settings(settings):
     settings.CONTACT_IMPORTS_PER_MONTH = 1
 
 

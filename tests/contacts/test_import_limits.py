@@ -11,16 +11,15 @@ from contacts.importing.limits import committed_imports_this_month, month_bounds
 from contacts.importing.pipeline import ImportRefused, commit_import, preview_import
 from contacts.models import Contact, ImportBatch
 from tests.conftest import postgresql_only
-from tests.contacts.spreadsheets import contact_row, csv_bytes
 from tests.factories import CustomerFactory, OrganizationFactory, UserFactory
+from tests.helpers import contact_row, csv_bytes
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 MARCH = datetime.datetime(2026, 3, 10, 12, 0, tzinfo=PARIS)
 
 
 @pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def limit_settings(settings):
     settings.TIME_ZONE = "Europe/Paris"
     settings.CONTACT_IMPORTS_PER_MONTH = 1
 

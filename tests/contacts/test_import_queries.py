@@ -5,8 +5,8 @@ from django.test.utils import CaptureQueriesContext
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.rules import RowInput, apply_plan, plan_rows
 from contacts.models import Contact
-from tests.contacts.spreadsheets import contact_row, csv_bytes
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+from tests.helpers import contact_row, csv_bytes
 
 pytestmark = pytest.mark.django_db
 # Locks, savepoints and the batch rows: a few queries whatever the file's size.
@@ -14,11 +14,6 @@ CONSTANT = 3
 # SQLite caps a statement at 999 parameters, so Django cuts 1,000 rows into more, smaller batches
 # (83 contacts per INSERT): a dozen more queries for 1,000 rows, never one per row.
 SMALL_BATCHES = 20 if connection.vendor == "sqlite" else 0
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
 
 
 def file_for(org, size: int) -> bytes:

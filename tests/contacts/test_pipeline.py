@@ -10,16 +10,10 @@ from contacts.importing.resources import BaselineContactResource, ContactImportR
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import CONTACTS_SYNCED
-from tests.contacts.spreadsheets import HEADERS, contact_row, csv_bytes, xlsx_bytes
 from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import HEADERS, contact_row, csv_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
 
 
 def nothing_written() -> tuple[int, int, int]:

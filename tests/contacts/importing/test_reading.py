@@ -32,7 +32,7 @@ from contacts.importing.reading import (
     Table,
     read_table,
 )
-from tests.contacts.spreadsheets import with_entity_bomb
+from tests.helpers import with_entity_bomb
 
 FILES = Path(__file__).resolve().parent / "files"
 CURLY = "\u2019"

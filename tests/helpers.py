@@ -1,4 +1,4 @@
-"""Spreadsheet bytes for import tests: CSV and XLSX built from rows of cell values."""
+"""Helpers shared by the tests: spreadsheet bytes built from rows of cell values, API clients."""
 
 import csv
 import io
@@ -6,7 +6,8 @@ import zipfile
 
 from openpyxl import Workbook
 
-from contacts.importing.columns import ENGLISH_HEADERS, FIELDS
+from contacts.fields import ENGLISH_HEADERS
+from contacts.fields import SPREADSHEET_FIELDS as FIELDS
 
 HEADERS = [ENGLISH_HEADERS[field] for field in FIELDS]
 
@@ -57,3 +58,19 @@ def with_entity_bomb(workbook: bytes, cell: str = "BOMB", sheet: str = "xl/works
                 content = content.replace(f"<t>{cell}</t>".encode(), b"<t>&l9;</t>")
             archive.writestr(info.filename, content)
     return buffer.getvalue()
+
+
+def api_key_for(organization, name: str = "Tests") -> str:
+    """A fresh API key of `organization`, in full (as the client sends it)."""
+    from customers.models import OrganizationAPIKey
+
+    return OrganizationAPIKey.objects.create_key(organization=organization, name=name)[1]
+
+
+def client_for(organization):
+    """An API client that sends a fresh key of `organization` in the X-Api-Key header."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key_for(organization))
+    return client
