@@ -6,7 +6,7 @@ from django.http import HttpResponseRedirect
 
 from contacts.admin_import import ContactImportViews
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.services import (
+from contacts.services.contacts import (
     CONTACTS_SYNCED,
     EDITABLE_FIELDS,
     contact_create,

@@ -31,9 +31,10 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
 from import_export.tmp_storages import MediaStorage
 
+from contacts.fields import CONTACT_FIELDS
 from contacts.importing import exports
 from contacts.importing.columns import ENGLISH_HEADERS
-from contacts.importing.limits import OVERRIDE_PERMISSION, committed_imports_this_month
+from contacts.importing.limits import OVERRIDE_PERMISSION
 from contacts.importing.pipeline import (
     NOTHING_TO_WRITE,
     ImportRefused,
@@ -42,8 +43,8 @@ from contacts.importing.pipeline import (
     preview_import,
 )
 from contacts.importing.reading import EMPTY, TOO_BIG, FileRejected, Table, read_table
-from contacts.importing.rules import CONTACT_FIELDS
 from contacts.models import Contact, ImportBatch
+from contacts.selectors import committed_imports_this_month
 from customers.models import Customer, Organization
 
 IMPORT_PERMISSION = "contacts.import_contacts"

@@ -8,7 +8,7 @@ from rest_framework_api_key.models import APIKey
 
 from contacts.admin import ContactForm, ContactInlineFormSet, ContactsWriteGuardMixin, save_contact_from_form
 from contacts.models import Contact
-from contacts.services import contact_delete
+from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
 

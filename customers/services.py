@@ -3,6 +3,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.locks import lock_organization
 from customers.models import Organization
 
 DISCONNECTED_LOG_MESSAGE = "Disconnected contacts from the invoicing sync (irreversible)."
@@ -13,7 +14,7 @@ def organization_disconnect_contacts(
     *, organization: Organization, by: AbstractBaseUser | None = None
 ) -> Organization:
     """Make the organization's contacts managed here from now on; never undone. Idempotent."""
-    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    locked = lock_organization(organization.pk)
     if locked.contacts_are_managed:
         return locked
     locked.contacts_source = Organization.ContactsSource.MANAGED

@@ -74,3 +74,16 @@ def client_for(organization):
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=api_key_for(organization))
     return client
+
+
+def bulk_row(number: int, customer, external_id: str, email: str, **values):
+    """A row for the bulk rules (contacts.services) naming `customer`; keyword arguments add fields."""
+    from contacts.services.rows import RowInput
+
+    base = {
+        "customer_name": customer.name,
+        "customer_external_id": customer.external_id,
+        "external_id": external_id,
+        "email": email,
+    }
+    return RowInput(row=number, values={**base, **values})

@@ -1,31 +1,21 @@
 """`POST /contacts/bulk`: many contacts in one call, checked by the spreadsheet import's own rules."""
 
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from contacts.api.base import WRITE_ERRORS, OrganizationAPIView
 from contacts.api.serializers import API_NAMES, BulkContactSerializer, ContactSerializer
-from contacts.api.views import WRITE_ERRORS, OrganizationAPIView, contacts_of
-from contacts.importing.rules import Plan, RowInput, apply_plan, plan_rows
+from contacts.fields import FIELDS
 from contacts.models import Contact
-from contacts.services import ensure_contacts_managed
-from customers.models import Customer, Organization
+from contacts.selectors import contacts_of
+from contacts.services.bulk import InvalidRows, contacts_bulk_upsert
+from contacts.services.rows import Plan, RowInput
 
 MAX_ITEMS = 1000
-# API name of an item's key → the import rules' field.
-ITEM_FIELDS = {
-    "customerExternalId": "customer_external_id",
-    "customerName": "customer_name",
-    "externalId": "external_id",
-    "email": "email",
-    "firstName": "first_name",
-    "lastName": "last_name",
-    "phone": "phone",
-    "position": "occupation",
-    "isMain": "is_main",
-}
+# API name of an item's key → the bulk rules' field.
+ITEM_FIELDS = {field.api: field.name for field in FIELDS}
 ROW_LABEL = "item"  # the rules' messages say "items 2 and 5"; items are counted from 0, like the keys
 NOT_A_LIST = "The body must be a JSON array of contacts."
 NO_ITEMS = "The array is empty; send at least one contact."
@@ -132,21 +122,16 @@ class ContactBulk(OrganizationAPIView):
     )
     def post(self, request):
         organization = self.organization
-        ensure_contacts_managed(organization)
         rows = rows_from_body(request.data)
-        with transaction.atomic():
-            # Plan and write under the locks, so the plan is still true when written. The order
-            # (organization, then customers by id) is the one every writer follows: no deadlock with
-            # a file import (organization first) nor with single-contact writes (their customer).
-            Organization.objects.select_for_update().get(pk=organization.pk)
-            plan = plan_rows(organization=organization, rows=rows, row_label=ROW_LABEL)
-            errors = _problems_by_index(plan)
-            if errors:
-                message = INVALID_ITEMS.format(count=plan.totals["invalid"], total=len(rows))
-                return Response({"message": message, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
-            customer_ids = {outcome.customer_id for outcome in plan.outcomes}
-            list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values("pk"))
-            apply_plan(plan=plan, source=Contact.Source.API)
+        try:
+            result = contacts_bulk_upsert(
+                organization=organization, rows=rows, source=Contact.Source.API, row_label=ROW_LABEL
+            )
+        except InvalidRows as invalid:
+            message = INVALID_ITEMS.format(count=invalid.plan.totals["invalid"], total=len(rows))
+            errors = _problems_by_index(invalid.plan)
+            return Response({"message": message, "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+        plan = result.plan
         external_ids = [outcome.values["external_id"] for outcome in plan.outcomes]
         contacts = {c.external_id: c for c in contacts_of(organization).filter(external_id__in=external_ids)}
         totals = plan.totals

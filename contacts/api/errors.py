@@ -23,6 +23,8 @@ BAD_REQUEST = "The request could not be read."
 # (services.integrity_validation_error): a value taken by a concurrent request is a 400, as when the
 # check before the write finds it.
 CONFLICT_CODES = {"contacts_synced", "conflict"}
+# The object the request names was deleted by another request meanwhile.
+GONE_CODES = {"gone"}
 # Messages without a field in the model that belong to one in the API.
 MESSAGE_FIELDS = {EMAIL_TAKEN: "email", EXTERNAL_ID_TAKEN: "externalId"}
 
@@ -60,7 +62,8 @@ def _split_non_field(errors: dict[str, list[str]], default: str) -> tuple[str, d
 
 
 def validation_error_response(error: DjangoValidationError) -> Response:
-    """A services' ValidationError: 409 for the data's state (synced contacts, a race), else 400."""
+    """A services' ValidationError: 409 for the data's state (synced contacts, a race), 404 for an object
+    deleted meanwhile, else 400."""
     if hasattr(error, "error_dict"):
         codes = {e.code for errors in error.error_dict.values() for e in errors}
         raw = {API_NAMES.get(field, field): messages for field, messages in error.message_dict.items()}
@@ -68,11 +71,13 @@ def validation_error_response(error: DjangoValidationError) -> Response:
         codes = {e.code for e in error.error_list}
         raw = {NON_FIELD_ERRORS: list(error.messages)}
     message, errors = _split_non_field(raw, INVALID_VALUES)
-    conflict = bool(codes & CONFLICT_CODES)
-    return Response(
-        error_body(message, errors),
-        status=status.HTTP_409_CONFLICT if conflict else status.HTTP_400_BAD_REQUEST,
-    )
+    if codes & GONE_CODES:
+        code = status.HTTP_404_NOT_FOUND
+    elif codes & CONFLICT_CODES:
+        code = status.HTTP_409_CONFLICT
+    else:
+        code = status.HTTP_400_BAD_REQUEST
+    return Response(error_body(message, errors), status=code)
 
 
 def exception_handler(exc, context) -> Response | None:

@@ -6,25 +6,19 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from contacts.importing.rules import MAIN_CONTACT_INVALID, OCCUPATION_INVALID, parse_main_contact
+from contacts.fields import API_NAMES as FIELD_API_NAMES
 from contacts.models import Contact
 from contacts.normalization import normalize_email, normalize_phone, shown
+from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID, parse_main_contact
 from customers.models import Customer
 
-# Model and import-rule field names → the API's names (for bodies, error keys and bulk items).
+# Model and bulk-rule field names → the API's names (for bodies, error keys and bulk items): the
+# writable fields' from contacts.fields, and the read-only ones.
 API_NAMES = {
     "id": "id",
     "customer": "customerId",
     "customer_id": "customerId",
-    "customer_name": "customerName",
-    "customer_external_id": "customerExternalId",
-    "external_id": "externalId",
-    "email": "email",
-    "first_name": "firstName",
-    "last_name": "lastName",
-    "phone": "phone",
-    "occupation": "position",
-    "is_main": "isMain",
+    **FIELD_API_NAMES,
     "source": "source",
     "created_at": "createdAt",
     "updated_at": "updatedAt",

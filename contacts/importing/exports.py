@@ -17,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from contacts.importing.columns import ENGLISH_HEADERS
 from contacts.importing.reading import Table
 from contacts.importing.resources import ContactImportResource
-from contacts.importing.rules import OCCUPATIONS
+from contacts.services.checks import OCCUPATIONS
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

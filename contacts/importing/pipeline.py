@@ -1,8 +1,10 @@
 """A spreadsheet import from bytes to contacts: read, map the columns, check the rows, commit.
 
 The admin, the `import_contacts` command and the benchmark call `preview_import` (a dry run that
-writes nothing) and `commit_import` (one transaction: the contacts, the ImportBatch row and one
-ImportedContactChange per contact written — all or nothing).
+writes nothing) and `commit_import`: the file's rows go to the bulk write service
+(`contacts.services.bulk`), which owns the transaction, the guard and the locks; the import adds its
+monthly limit, its refusal of a commit that changes nothing, and its record (the ImportBatch row and
+one ImportedContactChange per contact written) to that one transaction: all or nothing.
 """
 
 from __future__ import annotations
@@ -19,23 +21,22 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from contacts.importing import rules
-from contacts.importing.columns import ENGLISH_HEADERS, map_columns
-from contacts.importing.limits import check_monthly_limit, lock_organization
+from contacts import db_bulk
+from contacts.fields import ENGLISH_HEADERS
+from contacts.importing.columns import map_columns
+from contacts.importing.limits import check_monthly_limit
 from contacts.importing.reading import FileRejected, Table, collector_paused, read_table
-from contacts.importing.rules import Plan, Problem, RowInput, apply_plan, plan_rows
 from contacts.models import Contact, ImportBatch, ImportedContactChange
-from contacts.services import ensure_contacts_managed
+from contacts.services.bulk import BulkHooks, InvalidRows, Written, contacts_bulk_upsert
+from contacts.services.contacts import ensure_contacts_managed
+from contacts.services.planning import plan_rows
+from contacts.services.rows import Plan, Problem, RowInput
 from customers.models import Organization
 
 MISSING_COLUMNS = "The file lacks the mandatory column(s) {columns}; add them to the header row."
 NO_DATA_ROWS = "The file has no data rows."
 UNKNOWN_COLUMNS = "These columns are not part of the import and are ignored: {columns}."
 DUPLICATED_COLUMNS = "These columns repeat an earlier column and are ignored: {columns}."
-INVALID_ROWS = (
-    "{count} row(s) are invalid, so nothing was written; fix them, or skip the invalid rows to import "
-    "the others."
-)
 NOTHING_TO_WRITE = "Nothing to import: no row would create or change a contact."
 COMMIT_FAILED = "The import failed and nothing was written: {reason}"
 
@@ -121,13 +122,8 @@ def _file_problem(message: str) -> Problem:
 def _read(
     organization: Organization, data: bytes, filename: str, progress: Progress | None
 ) -> tuple[ImportReport, list[RowInput]]:
-    """Everything before the rules: the organization's state, the file, its columns. No query but one."""
+    """Everything before the rules: the file and its columns. No query."""
     report = ImportReport(organization=organization, filename=os.path.basename(filename or ""), format="")
-    try:
-        ensure_contacts_managed(organization)
-    except ValidationError as error:
-        report.errors.append(_file_problem(error.messages[0]))
-        return report, []
     if progress:
         progress("Reading the file…")
     try:
@@ -159,10 +155,7 @@ def _read(
     return report, rows
 
 
-def _check(report: ImportReport, rows: list[RowInput], progress: Progress | None) -> None:
-    if progress:
-        progress(f"Checking {len(rows):,} rows…")
-    plan = plan_rows(organization=report.organization, rows=rows)
+def _planned(report: ImportReport, plan: Plan) -> None:
     report.plan = plan
     report.totals = plan.totals
     report.warnings.extend(plan.warnings)
@@ -172,11 +165,20 @@ def _check(report: ImportReport, rows: list[RowInput], progress: Progress | None
 def preview_import(
     *, organization: Organization, data: bytes, filename: str, progress: Progress | None = None
 ) -> ImportReport:
-    """A dry run: what the import would do, with every problem found. Writes nothing."""
+    """A dry run: what the import would do, with every problem found. Writes nothing, locks nothing."""
     with collector_paused():
+        try:
+            ensure_contacts_managed(organization)
+        except ValidationError as error:
+            report = ImportReport(
+                organization=organization, filename=os.path.basename(filename or ""), format=""
+            )
+            return _refused(report, error.messages[0])
         report, rows = _read(organization, data, filename, progress)
         if not report.errors:
-            _check(report, rows, progress)
+            if progress:
+                progress(f"Checking {len(rows):,} rows…")
+            _planned(report, plan_rows(organization=organization, rows=rows))
     return report
 
 
@@ -201,77 +203,111 @@ def commit_import(
         report, rows = _read(organization, data, filename, progress)
         if report.errors:
             raise ImportRefused(report.errors[0].message, report)
-        return _commit(
-            report, rows, data, user, skip_invalid, override_reason, now or timezone.now(), progress
+        commit = _ImportCommit(
+            report, data, user, skip_invalid, override_reason, now or timezone.now(), progress
         )
+        return commit.run(rows)
 
 
-def _commit(
-    report: ImportReport,
-    rows: list[RowInput],
-    data: bytes,
-    user,
-    skip_invalid: bool,
-    override_reason: str,
-    now: datetime.datetime,
-    progress: Progress | None,
-) -> ImportReport:
-    stored_name = ""
-    try:
-        with transaction.atomic():
-            # Lock, then count: two commits of one organization pass this point one at a time.
-            locked = lock_organization(report.organization.pk)
-            try:
-                ensure_contacts_managed(locked)
-                reason = check_monthly_limit(
-                    organization=locked, user=user, override_reason=override_reason, now=now
-                )
-            except ValidationError as error:
-                raise ImportRefused(error.messages[0], _refused(report, error.messages[0])) from None
-            _check(report, rows, progress)
-            invalid = report.totals["invalid"]
-            if invalid and not skip_invalid:
-                raise ImportRefused(INVALID_ROWS.format(count=invalid), report)
-            if not report.totals["new"] + report.totals["updated"]:
-                # No batch: an import that changes nothing does not use up the month's import.
-                raise ImportRefused(NOTHING_TO_WRITE, report)
-            if progress:
-                progress("Writing the contacts…")
-            results = apply_plan(plan=report.plan, source=Contact.Source.IMPORT, skip_invalid=skip_invalid)
-            batch = _batch(report, data, user, skip_invalid, reason, now, ImportBatch.Status.COMMITTED)
-            stored_name = batch.file.name
-            batch.save()
-            created, updated = ImportedContactChange.Action.CREATED, ImportedContactChange.Action.UPDATED
-            rules.insert_rows(
-                ImportedContactChange,
-                ["batch_id", "contact_id", "external_id", "action", "previous"],
-                [
-                    (
-                        batch.pk,
-                        written.pk,
-                        written.external_id,
-                        created if written.previous is None else updated,
-                        written.previous,
-                    )
-                    for written in results
-                ],
-                returning=False,
+@dataclass
+class _ImportCommit(BulkHooks):
+    """The import's part of the bulk write: the monthly limit, no empty commits, the batch record."""
+
+    report: ImportReport
+    data: bytes
+    user: object
+    skip_invalid: bool
+    override_reason: str
+    now: datetime.datetime
+    progress: Progress | None
+    reason: str = ""  # the override reason the limit needed ("" when none)
+    stored_name: str = ""  # the committed file's name in storage, once saved
+    row_count: int = 0
+
+    def run(self, rows: list[RowInput]) -> ImportReport:
+        report = self.report
+        self.row_count = len(rows)
+        try:
+            contacts_bulk_upsert(
+                organization=report.organization,
+                rows=rows,
+                source=Contact.Source.IMPORT,
+                skip_invalid=self.skip_invalid,
+                hooks=self,
             )
-    except ImportRefused:
-        raise
-    except (DatabaseError, ValidationError) as error:
-        reason_text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+        except ImportRefused:
+            raise
+        except InvalidRows as invalid:
+            _planned(report, invalid.plan)
+            raise ImportRefused(invalid.messages[0], report) from None
+        except ValidationError as error:
+            if error.code in ("contacts_synced", "monthly_limit", "override_not_allowed"):
+                raise ImportRefused(error.messages[0], _refused(report, error.messages[0])) from None
+            self._failed(error, " ".join(error.messages))
+        except DatabaseError as error:
+            self._failed(error, str(error))
+        report.committed = True
+        return report
+
+    def locked(self, organization: Organization) -> None:
+        self.reason = check_monthly_limit(
+            organization=organization, user=self.user, override_reason=self.override_reason, now=self.now
+        )
+        if self.progress:
+            self.progress(f"Checking {self.row_count:,} rows…")
+
+    def planned(self, plan: Plan) -> None:
+        _planned(self.report, plan)
+        totals = plan.totals
+        if not totals["new"] + totals["updated"]:
+            # No batch: an import that changes nothing does not use up the month's import.
+            raise ImportRefused(NOTHING_TO_WRITE, self.report)
+        if self.progress:
+            self.progress("Writing the contacts…")
+
+    def written(self, plan: Plan, written: list[Written]) -> None:
+        batch = _batch(
+            self.report,
+            self.data,
+            self.user,
+            self.skip_invalid,
+            self.reason,
+            self.now,
+            ImportBatch.Status.COMMITTED,
+        )
+        self.stored_name = batch.file.name
+        batch.save()
+        created, updated = ImportedContactChange.Action.CREATED, ImportedContactChange.Action.UPDATED
+        db_bulk.insert_rows(
+            ImportedContactChange,
+            ["batch_id", "contact_id", "external_id", "action", "previous"],
+            [
+                (batch.pk, w.pk, w.external_id, created if w.previous is None else updated, w.previous)
+                for w in written
+            ],
+            returning=False,
+        )
+        self.report.batch = batch
+
+    def _failed(self, error: Exception, reason_text: str) -> None:
+        """The database refused the writes: rolled back; record the failed attempt, then raise."""
+        report = self.report
         try:
             report.batch = _record_failure(
-                report, data, user, skip_invalid, override_reason, now, stored_name, reason_text
+                report,
+                self.data,
+                self.user,
+                self.skip_invalid,
+                self.override_reason,
+                self.now,
+                self.stored_name,
+                reason_text,
             )
         except DatabaseError:
             logger.exception("Could not record the failed import of %s", report.filename)
         # The batch keeps the whole text; people get its first line (PostgreSQL adds LINE, DETAIL, HINT).
         first_line = (reason_text.strip().splitlines() or [""])[0]
         raise ImportFailed(COMMIT_FAILED.format(reason=first_line), report) from error
-    report.committed, report.batch = True, batch
-    return report
 
 
 def _refused(report: ImportReport, message: str) -> ImportReport:

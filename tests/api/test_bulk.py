@@ -12,7 +12,9 @@ from contacts.api.bulk import (
     NOT_AN_OBJECT,
     TOO_MANY_ITEMS,
 )
-from contacts.importing.rules import (
+from contacts.models import Contact
+from contacts.normalization import INVALID_EMAIL
+from contacts.services.checks import (
     CONTACT_ID_REPEATED,
     CUSTOMER_UNKNOWN,
     MAIN_CONTACT_DEMOTED,
@@ -20,9 +22,7 @@ from contacts.importing.rules import (
     MAIN_CONTACT_LAST_WINS,
     OCCUPATION_INVALID,
 )
-from contacts.models import Contact
-from contacts.normalization import INVALID_EMAIL
-from contacts.services import CONTACTS_SYNCED
+from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,14 +4,15 @@ import json
 import pytest
 from django.utils import timezone
 
+from contacts.api.contacts import EXTERNAL_ID_MISMATCH
 from contacts.api.errors import INVALID_VALUES, NO_SUCH_ENDPOINT
 from contacts.api.lookups import CONTACT_NOT_FOUND
 from contacts.api.parsers import BODY_TOO_LARGE
-from contacts.api.views import EMAIL_REQUIRED, EXTERNAL_ID_MISMATCH
-from contacts.importing.rules import CONTACT_OF_ANOTHER_CUSTOMER, MAIN_CONTACT_INVALID, OCCUPATION_INVALID
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
 from contacts.normalization import IDENTIFIER_UNPRINTABLE, INVALID_EMAIL, INVALID_PHONE, shown
-from contacts.services import CONTACTS_SYNCED
+from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID
+from contacts.services.contacts import CONTACT_OF_ANOTHER_CUSTOMER, CONTACTS_SYNCED
+from contacts.services.contacts import EMAIL_REQUIRED_TO_CREATE as EMAIL_REQUIRED
 from tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -533,7 +534,7 @@ def test_an_unexpected_error_is_a_500_in_json(api, org, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr("contacts.api.views.CustomerList.get", broken)
+    monkeypatch.setattr("contacts.api.customers.CustomerList.get", broken)
     api.raise_request_exception = False
 
     response = api.get("/api/v1/customers")

@@ -2,8 +2,8 @@
 
 import pytest
 
-from contacts.importing.rules import CUSTOMER_UNKNOWN
 from contacts.models import Contact
+from contacts.services.checks import CUSTOMER_UNKNOWN
 from customers.models import Customer
 from tests.factories import ContactFactory, CustomerFactory
 from tests.helpers import client_for

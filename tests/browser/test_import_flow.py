@@ -9,10 +9,10 @@ from playwright.sync_api import expect
 
 from contacts.admin_import import IMPORTED, SKIPPED
 from contacts.importing.exports import ERROR_COLUMN
-from contacts.importing.rules import CUSTOMER_UNKNOWN
 from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
 from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL
+from contacts.services.checks import CUSTOMER_UNKNOWN
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import HEADERS, contact_row, csv_bytes
 

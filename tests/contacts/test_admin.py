@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.services import CONTACTS_SYNCED
+from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

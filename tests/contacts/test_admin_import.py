@@ -27,11 +27,12 @@ from contacts.admin_import import (
 )
 from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
-from contacts.importing.pipeline import INVALID_ROWS, NO_DATA_ROWS, commit_import
+from contacts.importing.pipeline import NO_DATA_ROWS, commit_import
 from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO_BIG
 from contacts.management.commands.seed_demo import SUPPORT_GROUP
 from contacts.models import Contact, ImportBatch, ImportedContactChange
-from contacts.services import CONTACTS_SYNCED
+from contacts.services.bulk import INVALID_ROWS
+from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import HEADERS, contact_row, csv_bytes, xlsx_bytes
 

@@ -12,7 +12,7 @@ from contacts.importing.columns import ENGLISH_HEADERS, FIELDS
 from contacts.importing.pipeline import preview_import
 from contacts.importing.reading import Table
 from contacts.importing.resources import ContactImportResource
-from contacts.importing.rules import Problem
+from contacts.services.rows import Problem
 from tests.factories import CustomerFactory
 from tests.helpers import HEADERS, contact_row, csv_bytes
 

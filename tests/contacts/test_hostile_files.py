@@ -35,13 +35,11 @@ from django.urls import reverse
 from django.utils.html import escape
 from openpyxl.xml import functions as openpyxl_xml
 
-from contacts.importing import pipeline, rules
 from contacts.importing.columns import ENGLISH_HEADERS, MANDATORY_FIELDS
 from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.pipeline import (
     COMMIT_FAILED,
     DUPLICATED_COLUMNS,
-    INVALID_ROWS,
     NO_DATA_ROWS,
     UNKNOWN_COLUMNS,
 )
@@ -59,10 +57,12 @@ from contacts.importing.reading import (
     TOO_BIG,
     TOO_MANY_ROWS,
 )
-from contacts.importing.rules import TOO_LONG
 from contacts.management.commands.import_contacts import INVALID_FILE
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL, shown
+from contacts.services import bulk
+from contacts.services.bulk import INVALID_ROWS
+from contacts.services.checks import TOO_LONG
 from tests.contacts.importing.test_reading import FILES, _xlsx_with_sheet_of_spaces
 from tests.contacts.importing.test_reading import csv_bytes as lines_csv
 from tests.contacts.importing.test_reading import xlsx_bytes as sheets_xlsx
@@ -768,7 +768,7 @@ def test_a_database_error_on_batch_3_of_5_writes_nothing_and_records_a_failed_ba
     door, importer, org, customer, monkeypatch, tmp_path
 ):
     # 10 new contacts written 2 by 2: 5 INSERT statements, and the third one is refused by the database.
-    monkeypatch.setattr(pipeline, "apply_plan", functools.partial(rules.apply_plan, batch_size=2))
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
     data = csv_bytes(valid_rows(customer, 10))
     table = connection.ops.quote_name(Contact._meta.db_table)
     inserts, stored_before_failure = [], []

@@ -10,7 +10,7 @@ from contacts.importing.pipeline import NOTHING_TO_WRITE
 from contacts.management.commands import import_contacts
 from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL
-from contacts.services import CONTACTS_SYNCED
+from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import contact_row, csv_bytes, xlsx_bytes
 

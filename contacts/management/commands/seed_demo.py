@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from contacts.models import Contact
-from contacts.services import contact_create
+from contacts.services.contacts import contact_create
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
 

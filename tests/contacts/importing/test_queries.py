@@ -3,8 +3,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from contacts.importing.pipeline import commit_import, preview_import
-from contacts.importing.rules import RowInput, apply_plan, plan_rows
 from contacts.models import Contact
+from contacts.services import bulk
+from contacts.services.bulk import contacts_bulk_upsert
+from contacts.services.rows import RowInput
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
 from tests.helpers import contact_row, csv_bytes
 
@@ -60,7 +62,9 @@ def test_commit_of_1000_rows_costs_no_more_queries_than_10():
     assert large_count <= small_count + CONSTANT + SMALL_BATCHES
 
 
-def test_api_rows_cost_queries_per_batch_not_per_row():
+def test_api_rows_cost_queries_per_batch_not_per_row(monkeypatch):
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 100)
+
     def run(size: int) -> int:
         org = OrganizationFactory()
         customer = CustomerFactory(organization=org)
@@ -77,9 +81,7 @@ def test_api_rows_cost_queries_per_batch_not_per_row():
         ]
 
         def write():
-            apply_plan(
-                plan=plan_rows(organization=org, rows=rows, row_label="item"), source="api", batch_size=100
-            )
+            contacts_bulk_upsert(organization=org, rows=rows, source="api", row_label="item")
 
         return count_queries(write)
 

@@ -10,7 +10,7 @@ from contacts.models import (
     Contact,
 )
 from contacts.normalization import INVALID_PHONE
-from contacts.services import (
+from contacts.services.contacts import (
     CONTACTS_SYNCED,
     CUSTOMER_OF_ANOTHER_ORGANIZATION,
     MAIN_CONTACT_CONFLICT,

@@ -7,9 +7,9 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 
 from contacts.importing import limits
-from contacts.importing.limits import committed_imports_this_month, month_bounds
 from contacts.importing.pipeline import ImportRefused, commit_import, preview_import
 from contacts.models import Contact, ImportBatch
+from contacts.selectors import committed_imports_this_month, month_bounds
 from tests.conftest import postgresql_only
 from tests.factories import CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import contact_row, csv_bytes

@@ -8,9 +8,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from contacts.importing.columns import FIELDS
-from contacts.importing.rules import RowInput, parse_main_contact, plan_rows
 from contacts.models import Contact
 from contacts.normalization import normalize_email, normalize_phone
+from contacts.services.checks import parse_main_contact
+from contacts.services.planning import plan_rows
+from contacts.services.rows import RowInput
 from tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,12 +4,14 @@ import pytest
 import tablib
 from django.db import DatabaseError
 
-from contacts.importing import pipeline, reading, rules
+from contacts import db_bulk
+from contacts.importing import pipeline, reading
 from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
 from contacts.importing.resources import BaselineContactResource, ContactImportResource
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL
-from contacts.services import CONTACTS_SYNCED
+from contacts.services import bulk
+from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory
 from tests.helpers import HEADERS, contact_row, csv_bytes, xlsx_bytes
 
@@ -181,7 +183,7 @@ def test_strict_commit_with_an_invalid_row_writes_nothing(org):
     with pytest.raises(ImportRefused) as caught:
         commit_import(organization=org, data=data, filename="c.csv")
 
-    assert str(caught.value) == pipeline.INVALID_ROWS.format(count=1)
+    assert str(caught.value) == bulk.INVALID_ROWS.format(count=1)
     assert caught.value.report.totals["invalid"] == 1
     assert nothing_written() == (0, 0, 0)
 
@@ -202,7 +204,7 @@ def test_skip_invalid_writes_the_valid_rows_and_records_the_errors(org):
 def test_a_database_failure_mid_way_rolls_back_and_records_a_failed_batch(org, monkeypatch):
     customer = CustomerFactory(organization=org)
     data = csv_bytes([contact_row(customer, f"C-{n}", f"p{n}@b.example") for n in range(3)])
-    original = rules.insert_rows
+    original = db_bulk.insert_rows
     calls = []
 
     def failing_second_call(model, *args, **kwargs):
@@ -211,7 +213,7 @@ def test_a_database_failure_mid_way_rolls_back_and_records_a_failed_batch(org, m
             raise DatabaseError("disk I/O error")
         return original(model, *args, **kwargs)
 
-    monkeypatch.setattr(rules, "insert_rows", failing_second_call)
+    monkeypatch.setattr(db_bulk, "insert_rows", failing_second_call)
 
     with pytest.raises(ImportFailed) as caught:
         commit_import(organization=org, data=data, filename="c.csv")
@@ -253,57 +255,6 @@ def test_to_json_has_the_command_shape(org):
 
 def dataset(rows: list[list[str]]):
     return tablib.Dataset(*rows, headers=HEADERS)
-
-
-def test_resource_dry_run_totals_match_the_plan_and_write_nothing(org):
-    customer = CustomerFactory(organization=org)
-    same = ContactFactory(customer=customer)
-    rows = [
-        contact_row(customer, "C-1", "a@b.example"),
-        contact_row(
-            customer, same.external_id, same.email, first_name=same.first_name, last_name=same.last_name
-        ),
-        contact_row(customer, "C-3", "bob@acme"),
-    ]
-    resource = ContactImportResource(organization=org)
-
-    result = resource.import_data(dataset(rows), dry_run=True)
-
-    assert dict(result.totals) == {"new": 1, "update": 0, "delete": 0, "skip": 1, "error": 0, "invalid": 1}
-    assert result.total_rows == 3
-    (invalid,) = result.invalid_rows
-    assert (invalid.number, invalid.error_dict) == (
-        4,
-        {"Contact's Email": [INVALID_EMAIL.format(value="bob@acme")]},
-    )
-    assert resource.plan.totals == {"rows": 3, "new": 1, "updated": 0, "unchanged": 1, "invalid": 1}
-    assert Contact.objects.count() == 1
-
-
-def test_resource_import_writes_with_the_bulk_rules(org):
-    customer = CustomerFactory(organization=org)
-    resource = ContactImportResource(organization=org)
-
-    result = resource.import_data(
-        dataset([contact_row(customer, "C-1", "A@B.example", is_main="oui")]), dry_run=False
-    )
-
-    assert result.totals["new"] == 1
-    contact = Contact.objects.get()
-    assert (contact.email, contact.is_main, contact.source) == ("a@b.example", True, "import")
-
-
-def test_resource_refuses_a_synced_organization_as_a_base_error(synced_org):
-    customer = CustomerFactory(organization=synced_org)
-
-    result = ContactImportResource(organization=synced_org).import_data(
-        dataset([contact_row(customer, "C-1", "a@b.example")]), dry_run=False
-    )
-
-    assert [str(e.error.messages[0]) for e in result.base_errors] == [
-        CONTACTS_SYNCED.format(organization=synced_org.name)
-    ]
-    assert Contact.objects.count() == 0
 
 
 def test_resource_exports_contacts_in_the_template_layout(org):

@@ -1,25 +1,14 @@
 import pytest
-from django.core.exceptions import ValidationError
-from django.utils import timezone
 
-from contacts.importing import rules
-from contacts.importing.rules import RowInput, apply_plan, plan_rows
-from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
+from contacts.models import EMAIL_TAKEN
 from contacts.normalization import IDENTIFIER_UNPRINTABLE, INVALID_EMAIL, INVALID_PHONE
-from contacts.services import CONTACTS_SYNCED
+from contacts.services import checks, planning
+from contacts.services.planning import plan_rows
+from contacts.services.rows import RowInput
 from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import bulk_row as row
 
 pytestmark = pytest.mark.django_db
-
-
-def row(number: int, customer, external_id: str, email: str, **values) -> RowInput:
-    base = {
-        "customer_name": customer.name,
-        "customer_external_id": customer.external_id,
-        "external_id": external_id,
-        "email": email,
-    }
-    return RowInput(row=number, values={**base, **values})
 
 
 def only_errors(plan) -> list[tuple[int, str, str]]:
@@ -64,19 +53,19 @@ def test_new_contact_values_are_cleaned(org):
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"customer_external_id": ""}, "customer_external_id", rules.CUSTOMER_ID_REQUIRED),
-        ({"customer_name": "  "}, "customer_name", rules.CUSTOMER_NAME_REQUIRED),
-        ({"external_id": ""}, "external_id", rules.CONTACT_ID_REQUIRED),
-        ({"external_id": "x" * 101}, "external_id", rules.TOO_LONG.format(length=101, limit=100)),
+        ({"customer_external_id": ""}, "customer_external_id", checks.CUSTOMER_ID_REQUIRED),
+        ({"customer_name": "  "}, "customer_name", checks.CUSTOMER_NAME_REQUIRED),
+        ({"external_id": ""}, "external_id", checks.CONTACT_ID_REQUIRED),
+        ({"external_id": "x" * 101}, "external_id", checks.TOO_LONG.format(length=101, limit=100)),
         ({"email": "bob@acme"}, "email", INVALID_EMAIL.format(value="bob@acme")),
-        ({"first_name": "y" * 151}, "first_name", rules.TOO_LONG.format(length=151, limit=150)),
+        ({"first_name": "y" * 151}, "first_name", checks.TOO_LONG.format(length=151, limit=150)),
         ({"phone": "12"}, "phone", INVALID_PHONE.format(value="12")),
         (
             {"occupation": "Boss"},
             "occupation",
-            rules.OCCUPATION_INVALID.format(value="Boss", allowed="ACCOUNTING, SALES, PURCHASER, PAYER"),
+            checks.OCCUPATION_INVALID.format(value="Boss", allowed="ACCOUNTING, SALES, PURCHASER, PAYER"),
         ),
-        ({"is_main": "maybe"}, "is_main", rules.MAIN_CONTACT_INVALID.format(value="maybe")),
+        ({"is_main": "maybe"}, "is_main", checks.MAIN_CONTACT_INVALID.format(value="maybe")),
     ],
 )
 def test_a_broken_value_makes_the_row_invalid(org, changes, field, message):
@@ -104,7 +93,7 @@ def test_unknown_customer_is_an_error_even_if_another_organization_has_it(org):
 
     plan = plan_rows(organization=org, rows=[row(3, elsewhere, "C-1", "a@b.example")])
 
-    message = rules.CUSTOMER_UNKNOWN.format(organization=org.name, value="CUST-X")
+    message = checks.CUSTOMER_UNKNOWN.format(organization=org.name, value="CUST-X")
     assert only_errors(plan) == [(3, "customer_external_id", message)]
 
 
@@ -128,7 +117,7 @@ def test_customer_name_differing_is_a_warning_naming_the_rows(org):
 
     plan = plan_rows(organization=org, rows=rows)
 
-    message = rules.CUSTOMER_NAME_DIFFERS.format(
+    message = checks.CUSTOMER_NAME_DIFFERS.format(
         value="Acme Ltd", stored="Acme", rows="rows 2 and 3", code="AC-1"
     )
     assert [(w.row, w.field, w.message) for w in plan.warnings] == [(2, "customer_name", message)]
@@ -145,7 +134,7 @@ def test_identifier_on_several_rows_is_an_error_on_each_of_them(org):
 
     plan = plan_rows(organization=org, rows=rows)
 
-    message = rules.CONTACT_ID_REPEATED.format(value="C-1", rows="rows 2 and 5")
+    message = checks.CONTACT_ID_REPEATED.format(value="C-1", rows="rows 2 and 5")
     assert only_errors(plan) == [(2, "external_id", message), (5, "external_id", message)]
     assert [o.status for o in plan.outcomes] == ["invalid", "new", "invalid"]
 
@@ -157,7 +146,7 @@ def test_identifier_of_another_customers_contact_is_an_error(org):
 
     plan = plan_rows(organization=org, rows=[row(2, customer, "C-1", "a@b.example")])
 
-    message = rules.CONTACT_OF_ANOTHER_CUSTOMER.format(value="C-1", code="OTHER-1")
+    message = checks.CONTACT_OF_ANOTHER_CUSTOMER.format(value="C-1", code="OTHER-1")
     assert only_errors(plan) == [(2, "external_id", message)]
 
 
@@ -188,7 +177,7 @@ def test_email_used_earlier_in_the_file_is_an_error_on_the_later_row(org):
 
     plan = plan_rows(organization=org, rows=rows)
 
-    assert only_errors(plan) == [(3, "email", rules.EMAIL_USED_EARLIER.format(row_label="row", row=2))]
+    assert only_errors(plan) == [(3, "email", checks.EMAIL_USED_EARLIER.format(row_label="row", row=2))]
 
 
 @pytest.mark.parametrize("value", ["SALES", "sales", "Purchaser", "payer", ""])
@@ -322,7 +311,9 @@ def test_several_main_contacts_for_a_customer_the_last_wins_with_a_warning(org):
     plan = plan_rows(organization=org, rows=rows)
 
     assert [o.values["is_main"] for o in plan.outcomes] == [False, False, True]
-    message = rules.MAIN_CONTACT_LAST_WINS.format(code="AC-1", rows="rows 2, 3 and 4", row_label="row", row=4)
+    message = checks.MAIN_CONTACT_LAST_WINS.format(
+        code="AC-1", rows="rows 2, 3 and 4", row_label="row", row=4
+    )
     assert [(w.row, w.field, w.message) for w in plan.warnings] == [(4, "is_main", message)]
 
 
@@ -345,16 +336,7 @@ def test_api_items_are_labelled_as_items(org):
 
     plan = plan_rows(organization=org, rows=rows, row_label="item")
 
-    assert plan.errors[0].message == rules.CONTACT_ID_REPEATED.format(value="C-1", rows="items 0 and 1")
-
-
-def test_synced_organization_is_refused(synced_org):
-    customer = CustomerFactory(organization=synced_org)
-
-    with pytest.raises(ValidationError) as caught:
-        plan_rows(organization=synced_org, rows=[row(2, customer, "C-1", "a@b.example")])
-
-    assert caught.value.messages == [CONTACTS_SYNCED.format(organization=synced_org.name)]
+    assert plan.errors[0].message == checks.CONTACT_ID_REPEATED.format(value="C-1", rows="items 0 and 1")
 
 
 def test_whole_organization_lookup_gives_the_same_plan_as_the_in_lookup(org, monkeypatch):
@@ -366,166 +348,13 @@ def test_whole_organization_lookup_gives_the_same_plan_as_the_in_lookup(org, mon
     rows = [row(2, customer, "C-1", "a@b.example"), row(3, customer, "C-2", "new@b.example")]
     small = plan_rows(organization=org, rows=rows)
 
-    monkeypatch.setattr(rules, "IN_LOOKUP_LIMIT", 0)
+    monkeypatch.setattr(planning, "IN_LOOKUP_LIMIT", 0)
     large = plan_rows(organization=org, rows=rows)
 
     assert [(o.status, o.previous) for o in large.outcomes] == [
         (o.status, o.previous) for o in small.outcomes
     ]
     assert [o.status for o in large.outcomes] == ["new", "updated"]
-
-
-# Writing
-
-
-def test_apply_creates_and_updates_with_the_source_and_a_fresh_updated_at(org):
-    customer = CustomerFactory(organization=org)
-    existing = ContactFactory(customer=customer, email="old@b.example")
-    before = timezone.now()
-    plan = plan_rows(
-        organization=org,
-        rows=[
-            row(2, customer, "C-NEW", "new@b.example", first_name="Nina"),
-            row(3, customer, existing.external_id, "changed@b.example"),
-        ],
-    )
-
-    results = apply_plan(plan=plan, source=Contact.Source.IMPORT)
-
-    created = Contact.objects.get(external_id="C-NEW")
-    existing.refresh_from_db()
-    assert (created.first_name, created.source, created.organization_id) == ("Nina", "import", org.pk)
-    assert (existing.email, existing.source) == ("changed@b.example", "import")
-    assert existing.updated_at >= before
-    assert sorted((w.external_id, w.previous) for w in results) == [
-        ("C-NEW", None),
-        (existing.external_id, {"email": "old@b.example"}),
-    ]
-
-
-def test_unchanged_rows_write_nothing(org):
-    customer = CustomerFactory(organization=org)
-    contact = ContactFactory(customer=customer)
-    stamp = contact.updated_at
-    plan = plan_rows(
-        organization=org,
-        rows=[
-            row(2, customer, contact.external_id, contact.email, first_name=contact.first_name),
-        ],
-    )
-
-    results = apply_plan(plan=plan, source="import")
-
-    contact.refresh_from_db()
-    assert results == []
-    assert (contact.updated_at, contact.source) == (stamp, "manual")
-
-
-def test_new_main_contact_demotes_the_stored_one(org):
-    customer = CustomerFactory(organization=org)
-    current = ContactFactory(customer=customer, is_main=True)
-    plan = plan_rows(organization=org, rows=[row(2, customer, "C-NEW", "new@b.example", is_main="1")])
-
-    results = apply_plan(plan=plan, source="import")
-
-    current.refresh_from_db()
-    assert current.is_main is False
-    assert Contact.objects.get(external_id="C-NEW").is_main is True
-    assert ({"is_main": True}, current.pk) in [(w.previous, w.pk) for w in results]
-
-
-def test_promoting_an_existing_contact_demotes_the_stored_main_listed_in_the_file(org):
-    customer = CustomerFactory(organization=org)
-    current = ContactFactory(customer=customer, is_main=True)
-    other = ContactFactory(customer=customer)
-    plan = plan_rows(
-        organization=org,
-        rows=[
-            row(2, customer, current.external_id, current.email, first_name=current.first_name),
-            row(3, customer, other.external_id, other.email, first_name=other.first_name, is_main="1"),
-        ],
-    )
-
-    assert [(o.status, o.previous) for o in plan.outcomes] == [
-        ("updated", {"is_main": True}),
-        ("updated", {"is_main": False}),
-    ]
-    apply_plan(plan=plan, source="import")
-
-    current.refresh_from_db()
-    other.refresh_from_db()
-    assert (current.is_main, other.is_main) == (False, True)
-
-
-def test_existing_main_contact_updated_without_main_column_stays_main(org):
-    customer = CustomerFactory(organization=org)
-    main = ContactFactory(customer=customer, is_main=True)
-    promoted_elsewhere = ContactFactory(customer=CustomerFactory(organization=org))
-    plan = plan_rows(
-        organization=org,
-        rows=[
-            row(2, main.customer, main.external_id, "changed@b.example"),
-            row(3, promoted_elsewhere.customer, promoted_elsewhere.external_id, "p@b.example", is_main="1"),
-        ],
-    )
-
-    apply_plan(plan=plan, source="import")
-
-    main.refresh_from_db()
-    promoted_elsewhere.refresh_from_db()
-    assert (main.is_main, main.email, promoted_elsewhere.is_main) == (True, "changed@b.example", True)
-
-
-def test_strict_apply_with_an_invalid_row_writes_nothing(org):
-    customer = CustomerFactory(organization=org)
-    plan = plan_rows(
-        organization=org,
-        rows=[row(2, customer, "C-1", "a@b.example"), row(3, customer, "C-2", "broken")],
-    )
-
-    with pytest.raises(ValidationError) as caught:
-        apply_plan(plan=plan, source="import")
-
-    assert caught.value.messages == [rules.INVALID_ROWS.format(count=1)]
-    assert Contact.objects.count() == 0
-
-
-def test_skip_invalid_writes_the_valid_rows(org):
-    customer = CustomerFactory(organization=org)
-    plan = plan_rows(
-        organization=org,
-        rows=[row(2, customer, "C-1", "a@b.example"), row(3, customer, "C-2", "broken")],
-    )
-
-    apply_plan(plan=plan, source="api", skip_invalid=True)
-
-    assert list(Contact.objects.values_list("external_id", "source")) == [("C-1", "api")]
-
-
-def test_concurrent_write_becomes_a_validation_error_and_rolls_back(org):
-    customer = CustomerFactory(organization=org)
-    plan = plan_rows(
-        organization=org,
-        rows=[row(2, customer, "C-1", "a@b.example"), row(3, customer, "C-2", "b@b.example")],
-    )
-    ContactFactory(customer=customer, external_id="C-2")  # written by someone else meanwhile
-
-    with pytest.raises(ValidationError) as caught:
-        apply_plan(plan=plan, source="import", batch_size=1)
-
-    assert caught.value.messages == [EXTERNAL_ID_TAKEN]
-    assert list(Contact.objects.values_list("external_id", flat=True)) == ["C-2"]
-
-
-def test_apply_refuses_an_organization_synced_again_since_the_plan(org):
-    customer = CustomerFactory(organization=org)
-    plan = plan_rows(organization=org, rows=[row(2, customer, "C-1", "a@b.example")])
-    type(org).objects.filter(pk=org.pk).update(contacts_source="invoicing", contacts_disconnected_at=None)
-
-    with pytest.raises(ValidationError):
-        apply_plan(plan=plan, source="import")
-
-    assert Contact.objects.count() == 0
 
 
 def test_stored_main_listed_with_a_blank_main_cell_loses_to_an_earlier_row_claiming_it(org):
@@ -541,27 +370,6 @@ def test_stored_main_listed_with_a_blank_main_cell_loses_to_an_earlier_row_claim
     assert [o.values["is_main"] for o in plan.outcomes] == [True, False]
     assert plan.outcomes[1].previous == {"is_main": True}
     assert plan.warnings == []
-
-
-def test_apply_returns_the_ids_codes_and_previous_values_it_wrote(org):
-    customer = CustomerFactory(organization=org)
-    existing = ContactFactory(customer=customer, email="old@b.example", is_main=True)
-    plan = plan_rows(
-        organization=org,
-        rows=[
-            row(2, customer, "C-NEW", "c@b.example"),
-            row(3, customer, "C-MAIN", "m@b.example", is_main="yes"),
-        ],
-    )
-
-    results = apply_plan(plan=plan, source="api")
-
-    by_code = {w.external_id: w for w in results}
-    assert set(by_code) == {"C-NEW", "C-MAIN", existing.external_id}
-    for written in results:
-        assert Contact.objects.get(pk=written.pk).external_id == written.external_id
-    assert by_code["C-NEW"].previous is None
-    assert by_code[existing.external_id].previous == {"is_main": True}
 
 
 def test_an_identifier_code_with_a_line_break_is_refused_like_the_api_refuses_it(org):
@@ -596,4 +404,4 @@ def test_nul_characters_are_row_errors_and_never_reach_the_database(org):
         (3, "external_id"),
         (4, "first_name"),
     ]
-    assert plan.errors[2].message == rules.NUL_IN_VALUE
+    assert plan.errors[2].message == checks.NUL_IN_VALUE

@@ -1,0 +1,162 @@
+"""Writes of many contacts at once: the spreadsheet import and the API's bulk endpoint call this.
+
+`contacts_bulk_upsert` owns the transaction, the managed-organization guard, the locks and the
+plan/apply, each taken once: lock the organization, check it is managed, resolve and lock the customers
+the rows name (ascending ids), read their contacts under those locks, plan, write. A plan made from
+rows read under the same locks that single-contact writers take can never write back a stale value;
+an update writes only the fields its row changes.
+
+What a caller adds to the write (the import's monthly limit and its batch record) comes in through
+`BulkHooks`, called inside the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts import db_bulk
+from contacts.fields import CONTACT_FIELDS
+from contacts.locks import lock_customers, lock_organization
+from contacts.models import Contact
+from contacts.services.contacts import ensure_contacts_managed, integrity_validation_error
+from contacts.services.planning import plan_rows, read_customers, row_texts
+from contacts.services.rows import Plan, RowInput, RowOutcome
+from customers.models import Organization
+
+INVALID_ROWS = (
+    "{count} row(s) are invalid, so nothing was written; fix them, or skip the invalid rows to import "
+    "the others."
+)
+BATCH_SIZE = 1000
+
+
+class InvalidRows(ValidationError):
+    """Some rows are invalid and the caller did not ask to skip them: nothing was written."""
+
+    def __init__(self, plan: Plan):
+        invalid = plan.totals["invalid"]
+        super().__init__(INVALID_ROWS.format(count=invalid), code="invalid_rows")
+        self.plan = plan
+
+
+class Written(NamedTuple):
+    """A contact the write changed, and the values it replaced (None: it created the contact)."""
+
+    pk: int
+    external_id: str
+    previous: dict | None
+
+
+@dataclass
+class BulkResult:
+    plan: Plan
+    written: list[Written]
+
+
+class BulkHooks:
+    """What a caller adds to a bulk write, inside its transaction and under its locks; raising refuses."""
+
+    def locked(self, organization: Organization) -> None:
+        """The organization is locked and managed here; nothing is planned yet."""
+
+    def planned(self, plan: Plan) -> None:
+        """The plan is made (and valid, or invalid rows are skipped); nothing is written yet."""
+
+    def written(self, plan: Plan, written: list[Written]) -> None:
+        """The contacts are written; the transaction is still open."""
+
+
+def contacts_bulk_upsert(
+    *,
+    organization: Organization,
+    rows: list[RowInput],
+    source: str,
+    row_label: str = "row",
+    skip_invalid: bool = False,
+    hooks: BulkHooks | None = None,
+) -> BulkResult:
+    """Create or update the contacts the rows describe, all or nothing.
+
+    Raises ValidationError while the organization's contacts are synced, InvalidRows when a row is
+    invalid (unless `skip_invalid`), whatever the hooks raise, and a ValidationError ("unique" or
+    "conflict") when the database refuses a write.
+    """
+    hooks = hooks or BulkHooks()
+    try:
+        with transaction.atomic():
+            locked = lock_organization(organization.pk)
+            ensure_contacts_managed(locked)
+            hooks.locked(locked)
+            texts = row_texts(rows)
+            customers = read_customers(locked, texts)
+            lock_customers(organization_id=locked.pk, customer_ids=(pk for pk, _name in customers.values()))
+            plan = plan_rows(
+                organization=locked, rows=rows, row_label=row_label, texts=texts, customers=customers
+            )
+            if plan.totals["invalid"] and not skip_invalid:
+                raise InvalidRows(plan)
+            hooks.planned(plan)
+            written = apply_plan(plan, source=source)
+            hooks.written(plan, written)
+    except IntegrityError as error:
+        raise integrity_validation_error(error) from error
+    return BulkResult(plan=plan, written=written)
+
+
+def apply_plan(plan: Plan, *, source: str) -> list[Written]:
+    """Write the plan's new and updated rows (the caller holds the locks and the transaction).
+
+    Demoted main contacts that no row updates are returned too, with previous {"is_main": True}.
+    """
+    now = timezone.now()
+    new = [o for o in plan.outcomes if o.status == "new"]
+    updated = [o for o in plan.outcomes if o.status == "updated"]
+    _demote_mains(plan, new, updated, now)
+    _update(updated, source, now)
+    written = [Written(o.contact_id, o.values["external_id"], o.previous) for o in updated]
+    ids = _insert(plan.organization, new, source, now)
+    written.extend(Written(pk, o.values["external_id"], None) for o, pk in zip(new, ids, strict=True))
+    written.extend(Written(d["id"], d["external_id"], {"is_main": True}) for d in plan.demotions)
+    return written
+
+
+def _demote_mains(plan: Plan, new: list[RowOutcome], updated: list[RowOutcome], now) -> None:
+    """Unset the main contact of the customers that gain one (first: the partial unique index refuses
+    two mains even for an instant)."""
+    gaining_main = {d["customer_id"] for d in plan.demotions}
+    gaining_main.update(o.customer_id for o in new if o.values["is_main"])
+    gaining_main.update(o.customer_id for o in updated if o.previous.get("is_main") is False)
+    customer_ids = sorted(gaining_main)
+    for start in range(0, len(customer_ids), BATCH_SIZE):
+        Contact.objects.filter(customer_id__in=customer_ids[start : start + BATCH_SIZE], is_main=True).update(
+            is_main=False, updated_at=now
+        )
+
+
+def _update(updated: list[RowOutcome], source: str, now) -> None:
+    """Each row writes only the fields it changes: rows are grouped by the set of fields they change."""
+    groups: dict[tuple[str, ...], list[RowOutcome]] = defaultdict(list)
+    for outcome in updated:
+        groups[tuple(name for name in CONTACT_FIELDS if name in outcome.previous)].append(outcome)
+    for changed, outcomes in groups.items():
+        db_bulk.update_rows(
+            Contact,
+            [*changed, "source", "updated_at"],
+            [(*(o.values[name] for name in changed), source, now, o.contact_id) for o in outcomes],
+            batch_size=BATCH_SIZE,
+        )
+
+
+def _insert(organization: Organization, new: list[RowOutcome], source: str, now) -> list[int]:
+    columns = ["organization_id", "customer_id", *CONTACT_FIELDS, "source", "created_at", "updated_at"]
+    rows = [
+        (organization.pk, o.customer_id, *(o.values[name] for name in CONTACT_FIELDS), source, now, now)
+        for o in new
+    ]
+    return db_bulk.insert_rows(Contact, columns, rows, batch_size=BATCH_SIZE)

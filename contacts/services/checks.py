@@ -1,0 +1,345 @@
+"""The checks of one row, field by field, with their messages beside them; then the main contacts.
+
+`RowChecks` holds what the checks of one plan share: the stored data read up front, and what earlier
+rows claimed (emails, identifier codes, main contacts). It never queries the database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+
+from contacts.fields import CONTACT_FIELDS
+from contacts.models import EMAIL_TAKEN, Contact
+from contacts.normalization import identifier_problem, normalize_email, normalize_phone, shown
+from contacts.services.contacts import CONTACT_OF_ANOTHER_CUSTOMER
+from contacts.services.rows import (
+    STORED_FIELDS,
+    Problem,
+    RowInput,
+    RowOutcome,
+    StoredContact,
+    comparable_name,
+    row_list,
+)
+from customers.models import Organization
+
+BLANK_CONTACT = {name: "" for name in CONTACT_FIELDS} | {"is_main": False}
+MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in CONTACT_FIELDS if name != "is_main"}
+TRUE_WORDS = frozenset({"1", "yes", "true", "oui", "x"})
+FALSE_WORDS = frozenset({"0", "no", "false", "non"})
+OCCUPATIONS = tuple(Contact.Occupation.values)
+# A file of one region's numbers uses the same metadata patterns 100,000 times: keep them compiled
+# rather than rely on the re module's small cache (about 10% of a phone number's parsing).
+phonenumbers.enable_pattern_cache()
+# Phones repeated in a file (a switchboard for a whole customer) are read once; a cache of every phone
+# of a 100,000-row file would cost more memory than the 2 µs a common one takes to read again.
+PHONE_CACHE_SIZE = 10_000
+
+TOO_LONG = "This value is too long ({length} characters); at most {limit} are allowed."
+NUL_IN_VALUE = "This value holds a NUL character, which cannot be stored; remove it."
+CUSTOMER_ID_REQUIRED = "The customer's external identification code is required."
+CUSTOMER_NAME_REQUIRED = "The customer name is required."
+CONTACT_ID_REQUIRED = "The contact's identifier code is required."
+CUSTOMER_UNKNOWN = 'No customer of {organization} has the external identification code "{value}".'
+CUSTOMER_NAME_DIFFERS = (
+    'The customer name "{value}" differs from the stored name "{stored}" ({rows}); the contact is '
+    'attached to the customer with code "{code}" and the customer name is not changed.'
+)
+CONTACT_ID_REPEATED = (
+    'The identifier code "{value}" is used more than once ({rows}); keep one row per contact.'
+)
+EMAIL_USED_EARLIER = "Another contact of this customer already uses this email address ({row_label} {row})."
+OCCUPATION_INVALID = '"{value}" is not an occupation; use one of {allowed}, or leave it blank.'
+MAIN_CONTACT_INVALID = (
+    '"{value}" is not a main contact value; write 1, yes, true, oui or x for the main contact, '
+    "and 0, no, false, non or nothing otherwise."
+)
+
+
+def repeated_identifiers(rows: list[RowInput], texts: list[dict[str, str]]) -> tuple[dict, dict]:
+    """Each identifier code's first row, and every row of the codes given more than once."""
+    first_rows: dict[str, int] = {}
+    repeated_rows: dict[str, list[int]] = {}
+    for row, t in zip(rows, texts, strict=True):
+        external_id = t.get("external_id")
+        if external_id:
+            first = first_rows.setdefault(external_id, row.row)
+            if first != row.row:
+                repeated_rows.setdefault(external_id, [first]).append(row.row)
+    return first_rows, repeated_rows
+
+
+class RowChecks:
+    """Checks rows one by one against the stored data and the rows before them."""
+
+    def __init__(
+        self,
+        organization: Organization,
+        customers: dict[str, tuple[int, str]],
+        stored_contacts: list[StoredContact],
+        repeated_rows: dict[str, list[int]],
+        row_label: str,
+    ) -> None:
+        self.organization = organization
+        self.region = organization.default_phone_region
+        self.customers = customers
+        self.repeated_rows = repeated_rows
+        self.row_label = row_label
+        self.by_external_id = {c["external_id"]: c for c in stored_contacts}
+        self.stored_by_id = {c["id"]: c for c in stored_contacts}
+        # customer id -> lower-cased email -> contact id, to find a clash without the contact itself.
+        self.stored_emails: dict[int, dict[str, int]] = defaultdict(dict)
+        self.stored_mains: dict[int, StoredContact] = {}
+        for contact in stored_contacts:
+            self.stored_emails[contact["customer_id"]][contact["email"].lower()] = contact["id"]
+            if contact["is_main"]:
+                self.stored_mains[contact["customer_id"]] = contact
+        self.code_of_customer = {pk: code for code, (pk, _name) in customers.items()}
+        self.name_mismatches: dict[tuple[str, str], list[int]] = defaultdict(list)
+        self.file_emails: dict[tuple[int, str], int] = {}
+        self.phone_cache: dict[str, str | ValidationError] = {}
+        self.main_claims: list[RowOutcome] = []  # outcomes whose row says "main contact"
+
+    def check(self, row: RowInput, t: dict[str, str]) -> RowOutcome:
+        """What this row would do: its values after the write, or its errors."""
+        errors: list[Problem] = []
+        customer_id = self.customer(row.row, t, errors)
+        stored = self.identifier(row.row, t, customer_id, errors)
+        if stored is not None:
+            values: dict[str, object] = {name: stored[name] for name in CONTACT_FIELDS}
+        else:
+            values = {**BLANK_CONTACT, "external_id": t.get("external_id", "")}
+        if "email" in t or stored is None:
+            self.email(row.row, t.get("email", ""), customer_id, stored, values, errors)
+        for name in ("first_name", "last_name"):
+            if name in t:
+                self.name(row.row, name, t[name], values, errors)
+        if "phone" in t:
+            self.phone(row.row, t["phone"], values, errors)
+        if "occupation" in t:
+            self.occupation(row.row, t["occupation"], values, errors)
+        claims_main = "is_main" in row.values and self.main_contact(
+            row.row, row.values["is_main"], values, errors
+        )
+        outcome = RowOutcome(
+            row=row.row,
+            status="invalid" if errors else "",
+            values=values,
+            previous=None,
+            contact_id=stored["id"] if stored else None,
+            customer_id=customer_id,
+            errors=errors,
+        )
+        if claims_main:
+            self.main_claims.append(outcome)
+        return outcome
+
+    # --- The customer ---------------------------------------------------------------------------
+    def customer(self, row: int, t: dict[str, str], errors: list[Problem]) -> int | None:
+        """The customer's id, from its code; a differing name is only a warning (names_warnings)."""
+        customer_id = stored_name = None
+        code = t.get("customer_external_id", "")
+        if not code:
+            errors.append(Problem(row, "customer_external_id", CUSTOMER_ID_REQUIRED))
+        elif code not in self.customers:
+            message = CUSTOMER_UNKNOWN.format(organization=self.organization.name, value=shown(code))
+            errors.append(Problem(row, "customer_external_id", message))
+        else:
+            customer_id, stored_name = self.customers[code]
+        if "customer_name" in t:
+            name = t["customer_name"]
+            if not name:
+                errors.append(Problem(row, "customer_name", CUSTOMER_NAME_REQUIRED))
+            elif customer_id is not None and comparable_name(name) != comparable_name(stored_name):
+                self.name_mismatches[(code, name)].append(row)
+        return customer_id
+
+    def name_warnings(self) -> list[Problem]:
+        """One warning per customer name that differs from the stored one, listing its rows."""
+        warnings = []
+        for (code, name), rows in self.name_mismatches.items():
+            message = CUSTOMER_NAME_DIFFERS.format(
+                value=shown(name),
+                stored=shown(self.customers[code][1]),
+                rows=row_list(rows, self.row_label),
+                code=shown(code),
+            )
+            warnings.append(Problem(rows[0], "customer_name", message))
+        return warnings
+
+    # --- The contact's identifier code ----------------------------------------------------------
+    def identifier(
+        self, row: int, t: dict[str, str], customer_id: int | None, errors: list[Problem]
+    ) -> StoredContact | None:
+        """The stored contact this row updates, if any (never one of another customer)."""
+        external_id = t.get("external_id", "")
+        limit = MAX_LENGTHS["external_id"]
+        if not external_id:
+            errors.append(Problem(row, "external_id", CONTACT_ID_REQUIRED))
+            return None
+        if len(external_id) > limit:
+            errors.append(Problem(row, "external_id", TOO_LONG.format(length=len(external_id), limit=limit)))
+            return None
+        if unprintable := identifier_problem(external_id):
+            errors.append(Problem(row, "external_id", unprintable))
+            return None
+        if external_id in self.repeated_rows:
+            rows = row_list(self.repeated_rows[external_id], self.row_label)
+            message = CONTACT_ID_REPEATED.format(value=shown(external_id), rows=rows)
+            errors.append(Problem(row, "external_id", message))
+        stored = self.by_external_id.get(external_id)
+        if stored is not None and customer_id is not None and stored["customer_id"] != customer_id:
+            other = stored["customer__external_id"]
+            message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=shown(external_id), code=shown(other))
+            errors.append(Problem(row, "external_id", message))
+            return None
+        return stored
+
+    # --- Email, names, phone, occupation --------------------------------------------------------
+    def email(
+        self,
+        row: int,
+        raw: str,
+        customer_id: int | None,
+        stored: StoredContact | None,
+        values: dict,
+        errors: list[Problem],
+    ) -> None:
+        try:
+            email = normalize_email(raw)
+        except ValidationError as invalid:
+            errors.append(Problem(row, "email", invalid.messages[0]))
+            return
+        values["email"] = email
+        if customer_id is None:
+            return
+        owner = self.stored_emails[customer_id].get(email)
+        if owner is not None and (stored is None or owner != stored["id"]):
+            errors.append(Problem(row, "email", EMAIL_TAKEN))
+        earlier = self.file_emails.setdefault((customer_id, email), row)
+        if earlier != row:
+            message = EMAIL_USED_EARLIER.format(row_label=self.row_label, row=earlier)
+            errors.append(Problem(row, "email", message))
+
+    def name(self, row: int, name: str, text: str, values: dict, errors: list[Problem]) -> None:
+        if len(text) > MAX_LENGTHS[name]:
+            errors.append(Problem(row, name, TOO_LONG.format(length=len(text), limit=MAX_LENGTHS[name])))
+        elif "\x00" in text:
+            errors.append(Problem(row, name, NUL_IN_VALUE))
+        else:
+            values[name] = text
+
+    def phone(self, row: int, raw: str, values: dict, errors: list[Problem]) -> None:
+        phone = self.phone_cache.get(raw)
+        if phone is None:
+            try:
+                phone = normalize_phone(raw, self.region)
+            except ValidationError as invalid:
+                phone = invalid
+            if len(self.phone_cache) < PHONE_CACHE_SIZE:
+                self.phone_cache[raw] = phone
+        if isinstance(phone, ValidationError):
+            errors.append(Problem(row, "phone", phone.messages[0]))
+        else:
+            values["phone"] = phone
+
+    def occupation(self, row: int, text: str, values: dict, errors: list[Problem]) -> None:
+        occupation = text.upper()
+        if occupation and occupation not in OCCUPATIONS:
+            message = OCCUPATION_INVALID.format(value=shown(text), allowed=", ".join(OCCUPATIONS))
+            errors.append(Problem(row, "occupation", message))
+        else:
+            values["occupation"] = occupation
+
+    # --- Main contact ----------------------------------------------------------------------------
+    def main_contact(self, row: int, raw: object, values: dict, errors: list[Problem]) -> bool:
+        """True when the row makes its contact main; a blank cell keeps the stored value."""
+        try:
+            is_main = parse_main_contact(raw)
+        except ValueError:
+            errors.append(Problem(row, "is_main", MAIN_CONTACT_INVALID.format(value=shown(cell_text(raw)))))
+            return False
+        if is_main is None:
+            return False
+        values["is_main"] = is_main
+        return is_main
+
+
+def cell_text(value: object) -> str:
+    """A raw value (JSON's numbers and booleans too) as the trimmed text the checks read."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value).strip()
+
+
+def parse_main_contact(value: object) -> bool | None:
+    """True, False, or None for a blank value; raises ValueError for anything else."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = cell_text(value).lower()
+    if not text:
+        return None
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(text)
+
+
+MAIN_CONTACT_LAST_WINS = (
+    'Several contacts are made main contact of customer "{code}" ({rows}); the last one, '
+    "{row_label} {row}, is kept as the main contact."
+)
+MAIN_CONTACT_DEMOTED = (
+    'The contact "{contact}" ({email}) stops being the main contact of customer "{code}": {row_label} '
+    "{row} makes another contact main."
+)
+
+
+def settle_main_contacts(
+    checks: RowChecks, outcomes: list[RowOutcome], warnings: list[Problem]
+) -> list[dict]:
+    """The last valid row saying "main contact" wins and demotes the stored main; returns demotions."""
+    claims: dict[int, list[RowOutcome]] = defaultdict(list)
+    for outcome in checks.main_claims:
+        if outcome.status != "invalid":
+            claims[outcome.customer_id].append(outcome)
+    valid_by_contact = {
+        o.contact_id: o for o in outcomes if o.contact_id is not None and o.status != "invalid"
+    }
+    label, codes = checks.row_label, checks.code_of_customer
+    demotions = []
+    for customer_id, claimants in claims.items():
+        winner = claimants[-1]
+        if len(claimants) > 1:
+            for loser in claimants[:-1]:
+                loser.values["is_main"] = False
+            rows = row_list([o.row for o in claimants], label)
+            message = MAIN_CONTACT_LAST_WINS.format(
+                code=codes[customer_id], rows=rows, row_label=label, row=winner.row
+            )
+            warnings.append(Problem(winner.row, "is_main", message))
+        current = checks.stored_mains.get(customer_id)
+        if current is None or current["id"] == winner.contact_id:
+            continue
+        in_file = valid_by_contact.get(current["id"])
+        if in_file is not None:
+            in_file.values["is_main"] = False
+            continue
+        demotions.append({name: current[name] for name in STORED_FIELDS})
+        message = MAIN_CONTACT_DEMOTED.format(
+            contact=shown(current["external_id"]),
+            email=current["email"],
+            code=shown(codes[customer_id]),
+            row_label=label,
+            row=winner.row,
+        )
+        warnings.append(Problem(winner.row, "is_main", message))
+    return demotions

@@ -1,0 +1,112 @@
+"""What many rows would do to the stored contacts: the checks of the spreadsheet import and the bulk API.
+
+`plan_rows` resolves every lookup up front (one query for the customers, one for the contacts), checks
+each row field by field in memory (`checks`, where each field's check has its messages beside it) and
+says what it would do; it writes nothing and takes no lock (the bulk service takes them before calling
+it). Rows arrive as `RowInput` values: nothing here knows about files or JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from django.db.models import Q
+
+from contacts.fields import CONTACT_FIELDS
+from contacts.models import Contact
+from contacts.services.checks import RowChecks, cell_text, repeated_identifiers, settle_main_contacts
+from contacts.services.rows import Plan, RowInput, RowOutcome, StoredContact
+from customers.models import Customer, Organization
+
+# Above this many lookup values, reading the whole organization is cheaper (and stays within every
+# database's limit on query parameters) than a giant IN list.
+IN_LOOKUP_LIMIT = 900
+
+
+def row_texts(rows: list[RowInput]) -> list[dict[str, str]]:
+    """Each row's values as trimmed texts (a file's rows are already)."""
+    return [
+        row.values
+        if row.trimmed
+        else {
+            key: value.strip() if value.__class__ is str else cell_text(value)
+            for key, value in row.values.items()
+        }
+        for row in rows
+    ]
+
+
+# --- Reading what the rows name: one query each ---------------------------------------------------
+
+
+def read_customers(organization: Organization, texts: list[dict[str, str]]) -> dict[str, tuple[int, str]]:
+    """The organization's customers the rows name: code -> (id, name)."""
+    # A NUL can name nothing stored (and PostgreSQL refuses it even in a query): left out of lookups.
+    codes = {code for t in texts if (code := t.get("customer_external_id")) and "\x00" not in code}
+    customers = Customer.objects.filter(organization=organization)
+    if len(codes) <= IN_LOOKUP_LIMIT:
+        customers = customers.filter(external_id__in=codes)
+    return {
+        code: (pk, name)
+        for pk, code, name in customers.values_list("id", "external_id", "name").iterator(chunk_size=5000)
+        if code in codes
+    }
+
+
+def read_contacts(
+    organization: Organization, external_ids: Collection[str], customer_ids: set[int]
+) -> list[StoredContact]:
+    """The organization's contacts named by the rows, or of a customer named by the rows."""
+    contacts = Contact.objects.filter(organization=organization)
+    if len(external_ids) + len(customer_ids) <= IN_LOOKUP_LIMIT:
+        contacts = contacts.filter(Q(external_id__in=external_ids) | Q(customer_id__in=customer_ids))
+    return [
+        StoredContact(*values)
+        for values in contacts.values_list(*StoredContact.__slots__).iterator(chunk_size=5000)
+        if values[2] in external_ids or values[1] in customer_ids
+    ]
+
+
+def plan_rows(
+    *,
+    organization: Organization,
+    rows: list[RowInput],
+    row_label: str = "row",
+    texts: list[dict[str, str]] | None = None,
+    customers: dict[str, tuple[int, str]] | None = None,
+) -> Plan:
+    """Check every row against the rules and the stored data; writes nothing.
+
+    `row_label` names a row in messages: "row" for files, "item" for the API. `texts` and `customers`
+    are given when the caller already read them (the bulk service, which locks the customers between
+    reading them and reading their contacts).
+    """
+    texts = row_texts(rows) if texts is None else texts
+    customers = read_customers(organization, texts) if customers is None else customers
+    first_rows, repeated_rows = repeated_identifiers(rows, texts)
+    customer_ids = {pk for pk, _name in customers.values()}
+    named = {code for code in first_rows if "\x00" not in code}
+    stored_contacts = read_contacts(organization, named, customer_ids)
+    checks = RowChecks(organization, customers, stored_contacts, repeated_rows, row_label)
+    del stored_contacts  # the checks keep what they need; the list would hold every row until the end
+    outcomes = [checks.check(row, t) for row, t in zip(rows, texts, strict=True)]
+    warnings = checks.name_warnings()
+    demotions = settle_main_contacts(checks, outcomes, warnings)
+    _set_statuses(outcomes, checks.stored_by_id)
+    warnings.sort(key=lambda problem: problem.row or 0)
+    return Plan(organization=organization, outcomes=outcomes, warnings=warnings, demotions=demotions)
+
+
+def _set_statuses(outcomes: list[RowOutcome], stored_by_id: dict[int, StoredContact]) -> None:
+    for outcome in outcomes:
+        if outcome.status == "invalid":
+            continue
+        if outcome.contact_id is None:
+            outcome.status = "new"
+            continue
+        stored = stored_by_id[outcome.contact_id]
+        previous = {name: stored[name] for name in CONTACT_FIELDS if outcome.values[name] != stored[name]}
+        if previous:
+            outcome.status, outcome.previous = "updated", previous
+        else:
+            outcome.status = "unchanged"
