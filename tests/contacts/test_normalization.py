@@ -11,9 +11,11 @@ from contacts.normalization import (
     EMAIL_REQUIRED,
     INVALID_EMAIL,
     INVALID_PHONE,
+    UNDELIVERABLE_EMAIL,
     _e164_of_common_form,
     _e164_parsed,
     _valid,
+    deliverable,
     normalize_email,
     normalize_phone,
     shown,
@@ -141,6 +143,33 @@ def test_addresses_taken_without_djangos_validator_are_ones_it_accepts(user, lab
 
     if COMMON_EMAIL.fullmatch(email):
         validate_email(email)  # raises if the shortcut took an address Django refuses
+        assert deliverable(email)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["ops@localhost", "x@[127.0.0.1]", '"ann"@client.example', "a" * 65 + "@client.example"],
+)
+def test_addresses_django_takes_but_mail_cannot_be_sent_to_are_refused(raw):
+    validate_email(raw)  # Django's syntax check alone lets them through
+
+    with pytest.raises(ValidationError) as error:
+        normalize_email(raw)
+
+    assert error.value.messages == [UNDELIVERABLE_EMAIL.format(value=shown(raw))]
+
+
+@pytest.mark.parametrize("raw", ["x@[IPv6:2001:db8::1]", '"a b"@client.example', "ann@client.example."])
+def test_other_forms_mail_providers_refuse_are_refused_too(raw):
+    with pytest.raises(ValidationError):
+        normalize_email(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["a@b.co", "o'brien@client.example", "jean@exämple.fr", "a" * 64 + "@x.example"]
+)
+def test_unusual_but_deliverable_addresses_are_kept(raw):
+    assert normalize_email(raw) == raw.lower()
 
 
 def test_a_plus_followed_by_zero_is_left_to_the_full_parser():
