@@ -5,9 +5,13 @@ lock (the customer's, through contacts.locks), and reads the contact again under
 read before another request changed it would write stale values back.
 """
 
+import hashlib
+from collections.abc import Collection
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.locks import lock_customer
@@ -26,7 +30,34 @@ CONTACT_OF_ANOTHER_CUSTOMER = (
     'The identifier code "{value}" belongs to a contact of another customer (code "{code}"); '
     "a contact cannot be moved to another customer."
 )
+CONTACT_CHANGED = _(
+    "This contact changed since you read it (its version is no longer the one in If-Match); read it "
+    "again and send your change with its new ETag."
+)
+CONTACT_NOT_THERE = _("There is no such contact to match If-Match: it does not exist (yet).")
+ONLY_OCCUPATION_WHILE_SYNCED = _(
+    "The contacts of {organization} are synced from the invoicing system: only a contact's occupation "
+    "can be changed here, not {fields}. Disconnect them from the invoicing sync to change the rest."
+)
 EDITABLE_FIELDS = CONTACT_FIELDS
+# What the platform lets clients change while the invoicing system still owns the contacts.
+EDITABLE_WHILE_SYNCED = frozenset({"occupation"})
+ANY_VERSION = "*"
+VERSIONED_FIELDS = ("pk", "customer_id", *CONTACT_FIELDS, "source", "created_at", "updated_at")
+
+
+def contact_version(contact: Contact) -> str:
+    """A fingerprint of the contact as stored: any change to it (by any writer) changes it."""
+    values = "\x1f".join(repr(getattr(contact, name)) for name in VERSIONED_FIELDS)
+    return hashlib.sha256(values.encode()).hexdigest()[:20]
+
+
+def _check_version(contact: Contact, expected_versions: Collection[str] | None) -> None:
+    """None: no expectation; else the contact must be at one of these versions ("*": any)."""
+    if expected_versions is None or ANY_VERSION in expected_versions:
+        return
+    if contact_version(contact) not in expected_versions:
+        raise ValidationError(CONTACT_CHANGED, code="stale")
 
 
 def ensure_contacts_managed(organization: Organization) -> None:
@@ -121,24 +152,39 @@ def _locked_again(contact: Contact) -> Contact:
     return fresh
 
 
+def _ensure_changes_allowed(organization: Organization, changed: list[str]) -> None:
+    """While synced, only the occupation may change (the platform's rule); anything else is refused."""
+    refused = [name for name in changed if name not in EDITABLE_WHILE_SYNCED]
+    if organization.contacts_are_managed or not refused:
+        return
+    fields = ", ".join(Contact._meta.get_field(name).verbose_name for name in refused)
+    message = ONLY_OCCUPATION_WHILE_SYNCED.format(organization=organization.name, fields=fields)
+    raise ValidationError(message, code="contacts_synced")
+
+
 @transaction.atomic
-def contact_update(*, contact: Contact, **changes) -> Contact:
+def contact_update(
+    *, contact: Contact, expected_versions: Collection[str] | None = None, **changes
+) -> Contact:
     """Change some of `EDITABLE_FIELDS`; making it main demotes the customer's current main.
 
     Only the fields whose stored form changes are written (sending the same values again is a no-op
-    that keeps `updated_at`); the contact is read again under its customer's lock first. Returns the
-    contact as stored, and refreshes `contact` with it.
+    that keeps `updated_at`); the contact is read again under its customer's lock first, and compared
+    with `expected_versions` (contact_version; an HTTP If-Match) when they are given. While the
+    organization's contacts are synced, only the occupation may change. Returns the contact as
+    stored, and refreshes `contact` with it.
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     fresh = _locked_again(contact)
-    ensure_contacts_managed(fresh.organization)
+    _check_version(fresh, expected_versions)
     stored = {name: getattr(fresh, name) for name in EDITABLE_FIELDS}
     for name, value in changes.items():
         setattr(fresh, name, value)
     fresh.full_clean()  # normalizes: emails lower-cased, phones in E.164, names trimmed
     changed = [name for name in EDITABLE_FIELDS if getattr(fresh, name) != stored[name]]
+    _ensure_changes_allowed(fresh.organization, changed)
     if changed:
         promoted = "is_main" in changed and fresh.is_main
         _write(fresh, promoted=promoted, update_fields=[*changed, "updated_at"])
@@ -154,13 +200,19 @@ def contact_make_main(*, contact: Contact) -> Contact:
 
 @transaction.atomic
 def contact_upsert(
-    *, organization: Organization, customer: Customer, external_id: str, values: dict, source: str
+    *,
+    organization: Organization,
+    customer: Customer,
+    external_id: str,
+    values: dict,
+    source: str,
+    expected_versions: Collection[str] | None = None,
 ) -> tuple[Contact, bool]:
     """Create the contact with this identifier code, or update it with `values`; True when created.
 
-    Under the customer's lock, two identical calls run one after the other: create, then no-op.
+    Under the customer's lock, two identical calls run one after the other: create, then no-op. With
+    `expected_versions`, only an existing contact at one of them is updated (never created).
     """
-    ensure_contacts_managed(organization)
     lock_customer(customer.pk)
     contact = (
         Contact.objects.filter(organization=organization, external_id=external_id)
@@ -171,7 +223,10 @@ def contact_upsert(
         message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=external_id, code=contact.customer.external_id)
         raise ValidationError({"external_id": message}, code="moved")
     if contact is not None:
-        return contact_update(contact=contact, **values), False
+        return contact_update(contact=contact, expected_versions=expected_versions, **values), False
+    if expected_versions is not None:
+        raise ValidationError(CONTACT_NOT_THERE, code="stale")
+    ensure_contacts_managed(organization)
     if "email" not in values:
         raise ValidationError({"email": EMAIL_REQUIRED_TO_CREATE}, code="required")
     values = {"external_id": external_id, **values}
@@ -179,7 +234,8 @@ def contact_upsert(
 
 
 @transaction.atomic
-def contact_delete(*, contact: Contact) -> None:
+def contact_delete(*, contact: Contact, expected_versions: Collection[str] | None = None) -> None:
     fresh = _locked_again(contact)
+    _check_version(fresh, expected_versions)
     ensure_contacts_managed(fresh.organization)
     fresh.delete()
