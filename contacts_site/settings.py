@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "contacts.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -118,14 +119,20 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS > 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if env.bool("DJANGO_BEHIND_PROXY", default=False):
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Every line says which request it belongs to (X-Request-Id, echoed to the client).
+    "filters": {"request_id": {"()": "contacts.api.middleware.RequestIdLogFilter"}},
+    "formatters": {"request": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "request"}
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
@@ -139,6 +146,10 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # REST API (contacts/api): per-organization API keys, JSON only, errors as {"message", "errors"}.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")  # per API key
+# Requests with a wrong API key allowed per client address; past it, 429 until the window ends.
+API_AUTH_FAILURE_RATE = env.str("API_AUTH_FAILURE_RATE", default="60/min")
+# How long a POST's Idempotency-Key keeps its response for retries.
+IDEMPOTENCY_KEY_HOURS = env.int("API_IDEMPOTENCY_KEY_HOURS", default=24)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["contacts.api.authentication.OrganizationAPIKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["contacts.api.authentication.HasOrganizationAPIKey"],
@@ -149,6 +160,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "contacts.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # `?format=` is no filter of ours: an unknown parameter like any other (a 400).
+    "URL_FORMAT_OVERRIDE": None,
+    # The client address that wrong keys are counted by: REMOTE_ADDR, or behind the proxy the address
+    # it saw (the last of X-Forwarded-For); never a header a client could set to dodge the count.
+    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Contacts API",
@@ -162,6 +178,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"PositionEnum": "contacts.models.Contact.Occupation"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "contacts.api.schema.postprocess",
+    ],
     # Swagger UI from our own static files: the docs page loads nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,8 +1,14 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote, unquote
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
@@ -11,6 +17,17 @@ from contacts.models import Contact
 from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
+
+NEW_KEY_SESSION = "new_api_key"
+NEW_KEY_TITLE = _("The new API key")
+STORE_IT = _(
+    "Copy this key now and store it safely (in the client's secret store): it is shown on this page "
+    "once and cannot be shown again; only its hash is kept."
+)
+ALREADY_SHOWN = _(
+    "This key was already shown once and cannot be shown again. If it was lost, revoke it and create "
+    "a new one."
+)
 
 
 def count_of(model, parent_field: str) -> Coalesce:
@@ -170,10 +187,21 @@ if admin.site.is_registered(APIKey):
 
 @admin.register(OrganizationAPIKey)
 class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
-    """Creating a key shows it once, in a message (the library's save_model); only its hash is kept."""
+    """A new key is shown once, on a page rendered here from the session, then forgotten: never in a
+    message (the library's save_model puts it in the messages cookie, signed but readable), a URL
+    or a log. Only its hash is kept."""
 
-    list_display = ("name", "organization", "prefix", "created", "last_used_at", "expiry_date", "revoked")
-    list_filter = ("organization", "revoked")
+    list_display = (
+        "name",
+        "organization",
+        "prefix",
+        "read_only",
+        "created",
+        "last_used_at",
+        "expiry_date",
+        "revoked",
+    )
+    list_filter = ("organization", "read_only", "revoked")
     list_select_related = ("organization",)
     search_fields = ("name", "prefix", "organization__name", "organization__slug")
     actions = ["revoke"]
@@ -181,6 +209,49 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = (*super().get_readonly_fields(request, obj), "last_used_at")
         return fields if obj is None else (*fields, "organization")
+
+    def get_urls(self):
+        reveal = path(
+            "<path:object_id>/new-key/",
+            self.admin_site.admin_view(self.new_key_view),
+            name="customers_organizationapikey_new_key",
+        )
+        return [reveal, *super().get_urls()]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        key = OrganizationAPIKey.objects.assign_key(obj)
+        obj.save()
+        # Server-side only (the session's row, not its cookie), until the next page shows it once.
+        request.session[NEW_KEY_SESSION] = {"pk": obj.pk, "key": key}
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return HttpResponseRedirect(
+            reverse("admin:customers_organizationapikey_new_key", args=[quote(obj.pk)])
+        )
+
+    @method_decorator(never_cache)
+    def new_key_view(self, request, object_id):
+        api_key = self.get_object(request, unquote(object_id))
+        if api_key is None or not self.has_view_permission(request, api_key):
+            raise Http404
+        stored = request.session.get(NEW_KEY_SESSION)
+        key = None
+        if stored and stored.get("pk") == api_key.pk:
+            key = stored["key"]
+            del request.session[NEW_KEY_SESSION]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": NEW_KEY_TITLE,
+            "opts": self.model._meta,
+            "api_key": api_key,
+            "key": key,
+            "already_shown": ALREADY_SHOWN,
+            "store_it": STORE_IT,
+        }
+        return TemplateResponse(request, "admin/customers/organizationapikey/new_key.html", context)
 
     @admin.action(permissions=["change"], description="Revoke the selected API keys (cannot be undone)")
     def revoke(self, request, queryset):

@@ -121,6 +121,11 @@ class OrganizationAPIKey(AbstractAPIKey):
     LAST_USED_PRECISION_SECONDS = 60
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    read_only = models.BooleanField(
+        "read-only",
+        default=False,
+        help_text="A read-only key can list and read customers and contacts, not write them.",
+    )
     last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
 
     objects = OrganizationAPIKeyManager()
@@ -135,3 +140,28 @@ class OrganizationAPIKey(AbstractAPIKey):
             return
         OrganizationAPIKey.objects.filter(pk=self.pk).update(last_used_at=now)
         self.last_used_at = now
+
+
+class IdempotentRequest(models.Model):
+    """A POST sent with an `Idempotency-Key` header, and the response it got, replayed to retries.
+
+    Scoped to the API key: two keys may use the same Idempotency-Key. `status` is null while the
+    first request is being answered.
+    """
+
+    api_key = models.ForeignKey(OrganizationAPIKey, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.JSONField(null=True, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["api_key", "key"], name="idempotency_key_unique_per_api_key")
+        ]
+        indexes = [models.Index(fields=["api_key", "created_at"], name="idempotency_key_age_idx")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,22 +1,51 @@
-"""API keys: `X-Api-Key: KEY` or `Authorization: Api-Key KEY`; a key acts for its organization only."""
+"""API keys: `X-Api-Key: KEY` or `Authorization: Api-Key KEY`; a key acts for its organization only.
+
+Wrong keys are counted per client address (`API_AUTH_FAILURE_RATE`): past the rate, every request
+from that address that carries a key is a 429 until the window ends, so keys cannot be guessed at
+the server's speed. The count is reserved before the key is looked up and given back when the key
+is right, so that concurrent guesses cannot slip past the limit between a check and a count.
+"""
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.throttling import BaseThrottle
 from rest_framework_api_key.permissions import KeyParser
 
+from contacts.api.ratelimits import configured, digest, give_back, hit, peek
+from contacts.api.throttling import RateLimited, remember_window
 from customers.models import Organization, OrganizationAPIKey
 
 KEY_HEADER = "X-Api-Key"
-INVALID_KEY = "This API key is not valid: it is wrong, revoked or expired."
-MISSING_KEY = f"Send your API key in the {KEY_HEADER} header (or as Authorization: Api-Key KEY)."
+FAILURE_SCOPE = "auth-failures"
+INVALID_KEY = _("This API key is not valid: it is wrong, revoked or expired.")
+MISSING_KEY = _("Send your API key in the X-Api-Key header (or as Authorization: Api-Key KEY).")
+TOO_MANY_FAILURES = _(
+    "Too many requests with a wrong API key came from your address; retry in {wait} second(s)."
+)
+READ_ONLY_KEY = _(
+    "This API key is read-only: it can list and read, not create, change or delete. Use a key "
+    "that is not read-only for writes."
+)
 
 
 def key_from_request(request: HttpRequest) -> str | None:
     key = request.META.get("HTTP_X_API_KEY") or KeyParser().get_from_authorization(request)
     return (key or "").strip() or None
+
+
+def client_address(request) -> str:
+    """The client's IP address (behind a proxy, the one the proxy saw: REST_FRAMEWORK["NUM_PROXIES"])."""
+    return BaseThrottle().get_ident(request) or "unknown"
+
+
+def failure_window_headers(request) -> None:
+    """A request without a valid key still says where its address stands against the failure rate."""
+    window = peek(configured("API_AUTH_FAILURE_RATE"), FAILURE_SCOPE, digest(client_address(request)))
+    remember_window(request, window)
 
 
 class APIKeyUser:
@@ -30,7 +59,7 @@ class APIKeyUser:
         self.pk = self.id = api_key.pk
 
     def __str__(self) -> str:
-        return f"API key {self.api_key.prefix} of {self.api_key.organization.slug}"
+        return f"API key {self.api_key.name!r} of {self.api_key.organization.slug}"
 
 
 class OrganizationAPIKeyAuthentication(BaseAuthentication):
@@ -38,12 +67,19 @@ class OrganizationAPIKeyAuthentication(BaseAuthentication):
         key = key_from_request(request)
         if key is None:
             return None
+        rate = configured("API_AUTH_FAILURE_RATE")
+        address = digest(client_address(request))
+        window = hit(rate, FAILURE_SCOPE, address)
+        remember_window(request, window)
+        if window.exceeded:
+            raise RateLimited(window.reset, TOO_MANY_FAILURES.format(wait=window.reset))
         try:
             api_key = OrganizationAPIKey.objects.get_from_key(key)
         except OrganizationAPIKey.DoesNotExist:
             raise exceptions.AuthenticationFailed(INVALID_KEY) from None
         if api_key.has_expired:
             raise exceptions.AuthenticationFailed(INVALID_KEY)
+        give_back(rate, FAILURE_SCOPE, address)
         api_key.record_use()
         return APIKeyUser(api_key), api_key
 
@@ -53,10 +89,18 @@ class OrganizationAPIKeyAuthentication(BaseAuthentication):
 
 
 class HasOrganizationAPIKey(BasePermission):
+    """A valid key; a read-only one for reads only. OPTIONS (what a URL allows) needs no key."""
+
     message = MISSING_KEY
 
     def has_permission(self, request, view) -> bool:
-        return isinstance(request.auth, OrganizationAPIKey)
+        if request.method == "OPTIONS":
+            return True
+        if not isinstance(request.auth, OrganizationAPIKey):
+            return False
+        if request.auth.read_only and request.method not in SAFE_METHODS:
+            raise exceptions.PermissionDenied(READ_ONLY_KEY)
+        return True
 
 
 def request_organization(request) -> Organization:

@@ -5,7 +5,10 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from contacts.api.base import WRITE_ERRORS, OrganizationAPIView
+from contacts.api.base import OrganizationAPIView
+from contacts.api.idempotency import idempotent
+from contacts.api.names import UNKNOWN_FIELD, unknown_names
+from contacts.api.schema import WRITE_ERRORS, errors
 from contacts.api.serializers import API_NAMES, BulkContactSerializer, ContactSerializer
 from contacts.fields import FIELDS
 from contacts.models import Contact
@@ -43,6 +46,8 @@ def rows_from_body(data) -> list[RowInput]:
         if not isinstance(item, dict):
             errors[str(index)] = [NOT_AN_OBJECT]
             continue
+        for name, messages in unknown_names(item, ITEM_FIELDS, template=UNKNOWN_FIELD).items():
+            errors[f"{index}.{name}"] = messages
         values = {}
         for key, field in ITEM_FIELDS.items():
             if key not in item:
@@ -108,18 +113,22 @@ class ContactBulk(OrganizationAPIView):
     pagination_class = None
 
     @extend_schema(
+        operation_id="bulkUpsertContacts",
         summary="Create or update up to 1,000 contacts (all or nothing)",
         description=(
             "Each item names its customer by `customerExternalId` and its contact by `externalId`: an "
             "unknown `externalId` creates the contact, a known one updates the fields the item carries "
-            "(fields left out keep their stored values). Items are checked with exactly the spreadsheet "
-            "import's rules and messages; when several items make a contact main for the same customer, "
-            "the last one wins (with a warning). If any item is invalid, nothing is saved and the 400 "
-            'response lists the problems keyed `"INDEX.field"` (items counted from 0).'
+            "(fields left out keep their stored values; `email` is required for a new contact only). "
+            "Items are checked with exactly the spreadsheet import's rules and messages; when several "
+            "items make a contact main for the same customer, the last one wins (with a warning). If "
+            "any item is invalid (an unknown field included), nothing is saved and the 400 response "
+            'lists the problems keyed `"INDEX.field"` (items counted from 0). Refused with 409 while '
+            "your contacts are synced from the invoicing system."
         ),
         request=BulkContactSerializer(many=True),
-        responses={200: BULK_RESULT, **WRITE_ERRORS},
+        responses={200: BULK_RESULT, **WRITE_ERRORS, **errors(422)},
     )
+    @idempotent
     def post(self, request):
         organization = self.organization
         rows = rows_from_body(request.data)

@@ -1,70 +1,64 @@
 """Contacts, one at a time: views parse, call a service of contacts.services.contacts, serialize."""
 
-import datetime
-import re
-
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from contacts.api.base import (
-    CONTACT_REF,
-    CUSTOMER_REF,
-    READ_ERRORS,
-    WRITE_ERRORS,
-    OrganizationAPIView,
-    query_filters,
-)
+from contacts.api.base import OrganizationAPIView, etag, query_filters
+from contacts.api.filters import ContactFilters
+from contacts.api.idempotency import idempotent
 from contacts.api.lookups import contact_for, ref_filter
-from contacts.api.serializers import ContactSerializer, ContactUpsertSerializer, ContactWriteSerializer
+from contacts.api.schema import CONTACT_REF, CUSTOMER_REF, READ_ERRORS, WRITE_ERRORS, errors
+from contacts.api.serializers import (
+    ContactSerializer,
+    ContactUpdateSerializer,
+    ContactUpsertSerializer,
+    ContactWriteSerializer,
+)
 from contacts.models import Contact
 from contacts.selectors import contacts_of
-from contacts.services.contacts import contact_create, contact_delete, contact_update, contact_upsert
+from contacts.services.contacts import (
+    contact_create,
+    contact_delete,
+    contact_update,
+    contact_upsert,
+    contact_version,
+)
 from customers.models import Customer
 
-EXTERNAL_ID_MISMATCH = 'The body\'s externalId "{body}" differs from the one in the URL, "{url}".'
-UPDATED_SINCE_OUT_OF_RANGE = "This date is out of range."
+EXTERNAL_ID_MISMATCH = _('The body\'s externalId "{body}" differs from the one in the URL, "{url}".')
+# Writes to one contact may answer 412 when If-Match is stale.
+CONTACT_WRITE_ERRORS = {**WRITE_ERRORS, **errors(412)}
+SYNCED_RULE = (
+    "While your organization's contacts are synced from the invoicing system, only `position` can "
+    "change (anything else is a 409)."
+)
+VERSIONS = (
+    "The response's `ETag` is the contact's version: send it back in `If-Match` to write only if "
+    "nobody changed the contact since you read it (412 otherwise)."
+)
 
 
-class UpdatedSinceField(serializers.DateTimeField):
-    """A date and time whose offset's `+` may arrive as a space: a URL's bare `+` is one."""
-
-    BARE_PLUS = re.compile(r"(T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}(?::?\d{2})?)$")
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            value = self.BARE_PLUS.sub(r"\1+\2", value)
-        return super().to_internal_value(value)
-
-
-class ContactFilters(serializers.Serializer):
-    email = serializers.CharField(required=False, help_text="Exact email address (case does not matter).")
-    externalId = serializers.CharField(required=False, help_text="Exact identifier code of the contact.")
-    customerExternalId = serializers.CharField(required=False, help_text="The customer's external code.")
-    updatedSince = UpdatedSinceField(
-        required=False,
-        default_timezone=datetime.UTC,
-        help_text=(
-            "Only contacts changed at or after this ISO 8601 date and time, e.g. 2026-01-01T00:00:00Z; "
-            "without an offset it is UTC, like every date of the API. Write + as %2B in a URL (a bare + "
-            "in an offset is read as one anyway)."
-        ),
-    )
-
-    def validate_updatedSince(self, value):
-        try:
-            value.timestamp()
-        except (OverflowError, ValueError):
-            raise serializers.ValidationError(UPDATED_SINCE_OUT_OF_RANGE) from None
-        return value
+def contact_response(contact: Contact, code: int = status.HTTP_200_OK) -> Response:
+    """A contact with its version (ETag), and its URL (Location) when created."""
+    headers = {"ETag": etag(contact_version(contact))}
+    if code == status.HTTP_201_CREATED:
+        headers["Location"] = reverse(
+            "api:customer-contact", kwargs={"id": contact.customer_id, "contactId": contact.pk}
+        )
+    return Response(ContactSerializer(contact).data, status=code, headers=headers)
 
 
 class CustomerContacts(OrganizationAPIView):
     serializer_class = ContactSerializer
 
     @extend_schema(
+        operation_id="listCustomerContacts",
         summary="List a customer's contacts",
+        description="The contacts of one of your customers, by id order, `limit` at a time.",
         parameters=[CUSTOMER_REF],
         responses={200: ContactSerializer(many=True), **READ_ERRORS},
     )
@@ -72,11 +66,19 @@ class CustomerContacts(OrganizationAPIView):
         return self.page(contacts_of(self.organization).filter(customer=self.customer()))
 
     @extend_schema(
+        operation_id="createContact",
         summary="Create a contact",
+        description=(
+            "Creates a contact of this customer; `externalId` and `email` are required. `isMain: true` "
+            "makes it the customer's main contact and demotes the previous one. The answer's `Location` "
+            "is the new contact's URL. To create or update by your own identifier code in one call, "
+            "use PUT on `.../contacts/external:CODE`."
+        ),
         parameters=[CUSTOMER_REF],
         request=ContactWriteSerializer,
-        responses={201: ContactSerializer, **WRITE_ERRORS},
+        responses={201: ContactSerializer, **WRITE_ERRORS, **errors(422)},
     )
+    @idempotent
     def post(self, request, id):
         customer = self.customer()
         body = self.parsed(ContactWriteSerializer)
@@ -86,10 +88,7 @@ class CustomerContacts(OrganizationAPIView):
             source=Contact.Source.API,
             **body.service_values(),
         )
-        location = f"{request.path}/{contact.pk}"
-        return Response(
-            ContactSerializer(contact).data, status=status.HTTP_201_CREATED, headers={"Location": location}
-        )
+        return contact_response(contact, status.HTTP_201_CREATED)
 
 
 class CustomerContactDetail(OrganizationAPIView):
@@ -100,35 +99,47 @@ class CustomerContactDetail(OrganizationAPIView):
         return contact_for(customer=customer or self.customer(), ref=self.kwargs["contactId"])
 
     @extend_schema(
+        operation_id="getContact",
         summary="Get a contact",
+        description=VERSIONS,
         parameters=[CUSTOMER_REF, CONTACT_REF],
         responses={200: ContactSerializer, **READ_ERRORS},
     )
     def get(self, request, id, contactId):
-        return Response(ContactSerializer(self.contact()).data)
+        return contact_response(self.contact())
 
     @extend_schema(
+        operation_id="updateContact",
         summary="Change some of a contact's fields",
+        description=(
+            "Only the fields you send change; the others keep their stored values (`email` is not "
+            f"needed). `null` clears `phone`, `position` and the names. {SYNCED_RULE} {VERSIONS}"
+        ),
         parameters=[CUSTOMER_REF, CONTACT_REF],
-        request=ContactWriteSerializer(partial=True),
-        responses={200: ContactSerializer, **WRITE_ERRORS},
+        request=ContactUpdateSerializer,
+        responses={200: ContactSerializer, **CONTACT_WRITE_ERRORS},
     )
     def patch(self, request, id, contactId):
         contact = self.contact()
-        body = self.parsed(ContactWriteSerializer, partial=True)
-        return Response(ContactSerializer(contact_update(contact=contact, **body.service_values())).data)
+        body = self.parsed(ContactUpdateSerializer, partial=True)
+        changed = contact_update(
+            contact=contact, expected_versions=self.expected_versions(), **body.service_values()
+        )
+        return contact_response(changed)
 
     @extend_schema(
+        operation_id="upsertContact",
         summary="Create or update a contact by its identifier code (idempotent)",
         description=(
-            "With `external:EXTERNAL_ID`, creates the contact if the organization has none with this "
-            "identifier code (201), otherwise updates it (200). Fields left out keep their stored values "
-            "(blank for a new contact); sending the same body again changes nothing. With an internal "
-            "id, updates that contact."
+            "With `external:CODE`, creates the contact if your organization has none with this "
+            "identifier code (201, with its URL in `Location`; `email` is then required), otherwise "
+            "updates it (200; `email` may be left out). Fields left out keep their stored values (blank "
+            "for a new contact); sending the same body again changes nothing. With an internal id, "
+            f"updates that contact and never creates. {SYNCED_RULE} {VERSIONS}"
         ),
         parameters=[CUSTOMER_REF, CONTACT_REF],
         request=ContactUpsertSerializer,
-        responses={200: ContactSerializer, 201: ContactSerializer, **WRITE_ERRORS},
+        responses={200: ContactSerializer, 201: ContactSerializer, **CONTACT_WRITE_ERRORS},
     )
     def put(self, request, id, contactId):
         customer = self.customer()
@@ -147,27 +158,35 @@ class CustomerContactDetail(OrganizationAPIView):
             external_id=external_id,
             values=values,
             source=Contact.Source.API,
+            expected_versions=self.expected_versions(),
         )
-        return Response(
-            ContactSerializer(contact).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        return contact_response(contact, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(
+        operation_id="deleteContact",
         summary="Delete a contact",
+        description=f"Deletes the contact for good. {VERSIONS}",
         parameters=[CUSTOMER_REF, CONTACT_REF],
         request=None,
-        responses={204: None, **WRITE_ERRORS},
+        responses={204: None, **CONTACT_WRITE_ERRORS},
     )
     def delete(self, request, id, contactId):
-        contact_delete(contact=self.contact())
+        contact_delete(contact=self.contact(), expected_versions=self.expected_versions())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ContactList(OrganizationAPIView):
     serializer_class = ContactSerializer
+    filters = ContactFilters
 
     @extend_schema(
+        operation_id="listContacts",
         summary="List your organization's contacts",
+        description=(
+            "Every contact of your organization by id order, `limit` at a time, optionally filtered. "
+            "To sync changes, keep the time of your last call and pass it as `updatedSince`. An empty, "
+            "repeated or unknown parameter is a 400 (it would otherwise match everything)."
+        ),
         parameters=[ContactFilters],
         responses={200: ContactSerializer(many=True), **READ_ERRORS},
     )

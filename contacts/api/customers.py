@@ -1,23 +1,26 @@
 """Customers: read-only here (they come from the invoicing system)."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
 from rest_framework.response import Response
 
-from contacts.api.base import CUSTOMER_REF, READ_ERRORS, OrganizationAPIView, query_filters
+from contacts.api.base import OrganizationAPIView, query_filters
+from contacts.api.filters import CustomerFilters
+from contacts.api.schema import CUSTOMER_REF, READ_ERRORS
 from contacts.api.serializers import CustomerSerializer
 from customers.models import Customer
 
 
-class CustomerFilters(serializers.Serializer):
-    externalId = serializers.CharField(required=False, help_text="Exact external identification code.")
-
-
 class CustomerList(OrganizationAPIView):
     serializer_class = CustomerSerializer
+    filters = CustomerFilters
 
     @extend_schema(
+        operation_id="listCustomers",
         summary="List your customers",
+        description=(
+            "Your organization's customers as they come from your invoicing system (read-only here), "
+            "by id order, `limit` at a time."
+        ),
         parameters=[CustomerFilters],
         responses={200: CustomerSerializer(many=True), **READ_ERRORS},
     )
@@ -34,7 +37,9 @@ class CustomerDetail(OrganizationAPIView):
     pagination_class = None
 
     @extend_schema(
+        operation_id="getCustomer",
         summary="Get a customer",
+        description="One customer, by internal id or `external:CODE` (its code in your invoicing system).",
         parameters=[CUSTOMER_REF],
         responses={200: CustomerSerializer, **READ_ERRORS},
     )

@@ -25,6 +25,8 @@ BAD_REQUEST = "The request could not be read."
 CONFLICT_CODES = {"contacts_synced", "conflict"}
 # The object the request names was deleted by another request meanwhile.
 GONE_CODES = {"gone"}
+# If-Match named a version the contact no longer has (or a contact that does not exist).
+STALE_CODES = {"stale"}
 # Messages without a field in the model that belong to one in the API.
 MESSAGE_FIELDS = {EMAIL_TAKEN: "email", EXTERNAL_ID_TAKEN: "externalId"}
 
@@ -63,7 +65,7 @@ def _split_non_field(errors: dict[str, list[str]], default: str) -> tuple[str, d
 
 def validation_error_response(error: DjangoValidationError) -> Response:
     """A services' ValidationError: 409 for the data's state (synced contacts, a race), 404 for an object
-    deleted meanwhile, else 400."""
+    deleted meanwhile, 412 for a stale If-Match, else 400."""
     if hasattr(error, "error_dict"):
         codes = {e.code for errors in error.error_dict.values() for e in errors}
         raw = {API_NAMES.get(field, field): messages for field, messages in error.message_dict.items()}
@@ -73,6 +75,8 @@ def validation_error_response(error: DjangoValidationError) -> Response:
     message, errors = _split_non_field(raw, INVALID_VALUES)
     if codes & GONE_CODES:
         code = status.HTTP_404_NOT_FOUND
+    elif codes & STALE_CODES:
+        code = status.HTTP_412_PRECONDITION_FAILED
     elif codes & CONFLICT_CODES:
         code = status.HTTP_409_CONFLICT
     else:

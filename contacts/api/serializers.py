@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contacts.api.names import UNKNOWN_FIELD, unknown_names
 from contacts.fields import API_NAMES as FIELD_API_NAMES
 from contacts.models import Contact
 from contacts.normalization import normalize_email, normalize_phone, shown
@@ -50,6 +51,9 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+POSITION_SCHEMA = {"type": "string", "enum": [*Contact.Occupation.values, None], "nullable": True}
+
+
 class ContactSerializer(serializers.ModelSerializer):
     externalId = serializers.CharField(source="external_id")
     customerId = serializers.IntegerField(source="customer_id")
@@ -85,10 +89,20 @@ class ContactSerializer(serializers.ModelSerializer):
         """E.164, e.g. +33612345678."""
         return contact.phone or None
 
+    @extend_schema_field(POSITION_SCHEMA)
     def get_position(self, contact: Contact) -> str | None:
+        """The occupation: ACCOUNTING, SALES, PURCHASER, PAYER, or null."""
         return contact.occupation or None
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": [*Contact.Occupation.values, "", None],
+        "nullable": True,
+        "description": 'The occupation; null or "" for none (any case is accepted: "sales").',
+    }
+)
 class PositionField(serializers.ChoiceField):
     """ACCOUNTING, SALES, PURCHASER or PAYER (any case); null or "" for none."""
 
@@ -135,8 +149,30 @@ def _text(**kwargs) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, allow_null=True, **kwargs)
 
 
-class ContactWriteSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer):
+    """A body with a name this serializer does not know is refused, naming it (no silent no-op)."""
+
+    read_only_names: tuple[str, ...] = ()
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            problems = unknown_names(
+                data, self.fields, template=UNKNOWN_FIELD, read_only=self.read_only_names
+            )
+            if problems:
+                raise serializers.ValidationError(problems)
+        return super().to_internal_value(data)
+
+
+READ_ONLY_NAMES = tuple(
+    name for name in ContactSerializer.Meta.fields if name not in FIELD_API_NAMES.values()
+)
+
+
+class ContactWriteSerializer(StrictSerializer):
     """A contact's writable fields. Values are checked and normalized by the contact services."""
+
+    read_only_names = READ_ONLY_NAMES
 
     externalId = serializers.CharField(
         help_text="Your reference for the contact, unique in your organization."
@@ -170,9 +206,23 @@ class ContactWriteSerializer(serializers.Serializer):
         return values
 
 
+class ContactUpdateSerializer(ContactWriteSerializer):
+    """The fields to change; those left out keep their stored values."""
+
+    externalId = serializers.CharField(required=False, help_text="A new identifier code for the contact.")
+    email = serializers.CharField(required=False)
+
+
 class ContactUpsertSerializer(ContactWriteSerializer):
+    """A contact by its identifier code: `email` is needed to create it, not to update it."""
+
     externalId = serializers.CharField(
         required=False, help_text="Optional here: the identifier code is the one in the URL."
+    )
+    email = serializers.CharField(
+        required=False,
+        help_text="Required when the call creates the contact (201); when it updates one (200), "
+        "left out keeps the stored address.",
     )
 
 
@@ -180,10 +230,17 @@ class BulkContactSerializer(serializers.Serializer):
     """One item of a bulk call: checked with exactly the spreadsheet import's rules."""
 
     customerExternalId = serializers.CharField(help_text="The customer's external identification code.")
-    externalId = serializers.CharField()
-    email = serializers.CharField()
+    customerName = serializers.CharField(
+        required=False, help_text="Checked against the stored name: a different one is a warning."
+    )
+    externalId = serializers.CharField(
+        help_text="The contact's identifier code: known, it updates; new, it creates."
+    )
+    email = serializers.CharField(
+        required=False, help_text="Required for a new contact; left out, an update keeps the stored one."
+    )
     firstName = _text()
     lastName = _text()
     phone = _text()
     position = PositionField(required=False)
-    isMain = serializers.BooleanField(required=False, allow_null=True)
+    isMain = MainContactField(required=False, allow_null=True)

@@ -1,22 +1,36 @@
-from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+"""`API_THROTTLE_RATE` requests per API key, counted exactly across server processes (ratelimits.py)."""
 
+from rest_framework.exceptions import APIException, Throttled
+from rest_framework.throttling import BaseThrottle
+
+from contacts.api.ratelimits import Window, configured, digest, hit
 from customers.models import OrganizationAPIKey
 
+KEY_SCOPE = "key"
 
-class APIKeyRateThrottle(SimpleRateThrottle):
-    """`API_THROTTLE_RATE` requests per API key (e.g. "600/min"); beyond it, 429 with Retry-After.
 
-    Counts live in the default cache: with several server processes, CACHE_URL names a shared one (Redis).
-    """
+class RateLimited(Throttled):
+    """A 429 with `Retry-After: wait` and our own message (DRF's would append its own sentence)."""
 
-    scope = "api_key"
+    def __init__(self, wait: int, detail: str):
+        APIException.__init__(self, detail)
+        self.wait = wait
 
-    def get_rate(self) -> str:
-        # Read at each request rather than at import, so that the setting can change in tests.
-        return settings.API_THROTTLE_RATE
 
-    def get_cache_key(self, request, view) -> str | None:
+def remember_window(request, window: Window) -> None:
+    """Keep where the request's counter stands for the response's RateLimit-* headers."""
+    request._request.rate_limit_window = window
+
+
+class APIKeyRateThrottle(BaseThrottle):
+    """Beyond the rate, 429 with Retry-After: the seconds until the key's window ends."""
+
+    def allow_request(self, request, view) -> bool:
         if not isinstance(request.auth, OrganizationAPIKey):
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+            return True
+        self.window = hit(configured("API_THROTTLE_RATE"), KEY_SCOPE, digest(request.auth.pk))
+        remember_window(request, self.window)
+        return not self.window.exceeded
+
+    def wait(self) -> int:
+        return self.window.reset

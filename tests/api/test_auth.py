@@ -10,8 +10,11 @@ from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from contacts.api.authentication import INVALID_KEY, MISSING_KEY
+from contacts.api.authentication import INVALID_KEY, MISSING_KEY, READ_ONLY_KEY, TOO_MANY_FAILURES
+from contacts.api.base import TOO_MANY_REQUESTS
 from contacts.management.commands.seed_demo import DEMO_API_KEY_NAME
+from contacts.models import Contact
+from customers.admin import ALREADY_SHOWN
 from customers.management.commands.create_api_key import NO_SUCH_ORGANIZATION
 from customers.models import Organization, OrganizationAPIKey
 from tests.factories import CustomerFactory, OrganizationFactory
@@ -131,10 +134,96 @@ def test_throttling_is_per_key_and_answers_429_with_retry_after(client, settings
 
     assert statuses == [200, 200, 429]
     assert throttled.status_code == 429
-    assert 0 < int(throttled.headers["Retry-After"]) <= 60
-    assert set(throttled.json()) == {"message", "errors"}
-    assert "throttled" in throttled.json()["message"].lower()
+    wait = int(throttled.headers["Retry-After"])
+    assert 0 < wait <= 60
+    assert throttled.json() == {
+        "message": TOO_MANY_REQUESTS.format(limit=2, period=60, wait=wait),
+        "errors": {},
+    }
     assert client.get(CUSTOMERS, HTTP_X_API_KEY=other_key).status_code == 200
+
+
+def test_every_answer_to_a_key_carries_its_rate_limit_headers(client, settings, org):
+    settings.API_THROTTLE_RATE = "3/min"
+    key = api_key_for(org)
+
+    responses = [
+        client.get(CUSTOMERS, HTTP_X_API_KEY=key),
+        client.get(f"{CUSTOMERS}/999999", HTTP_X_API_KEY=key),  # a 404
+        client.post(CUSTOMERS, {}, HTTP_X_API_KEY=key),  # a 405
+        client.get(CUSTOMERS, HTTP_X_API_KEY=key),  # a 429
+    ]
+
+    assert [r.status_code for r in responses] == [200, 404, 405, 429]
+    assert [r.headers["RateLimit-Remaining"] for r in responses] == ["2", "1", "0", "0"]
+    for response in responses:
+        assert response.headers["RateLimit-Limit"] == "3"
+        assert response.headers["RateLimit-Policy"] == "3;w=60"
+        assert 0 < int(response.headers["RateLimit-Reset"]) <= 60
+
+
+def test_wrong_keys_from_one_address_are_throttled_then_even_a_right_key_waits(client, settings, org):
+    settings.API_AUTH_FAILURE_RATE = "3/min"
+    key = api_key_for(org)
+
+    wrong = [client.get(CUSTOMERS, HTTP_X_API_KEY=f"nope.{n}").status_code for n in range(4)]
+    right = client.get(CUSTOMERS, HTTP_X_API_KEY=key)
+    elsewhere = client.get(CUSTOMERS, HTTP_X_API_KEY=key, REMOTE_ADDR="192.0.2.7")
+
+    assert wrong == [401, 401, 401, 429]
+    assert right.status_code == 429
+    wait = int(right.headers["Retry-After"])
+    assert 0 < wait <= 60
+    assert right.json()["message"] == TOO_MANY_FAILURES.format(wait=wait)
+    assert elsewhere.status_code == 200
+
+
+def test_right_keys_do_not_count_against_the_address(client, settings, org):
+    settings.API_AUTH_FAILURE_RATE = "2/min"
+    key = api_key_for(org)
+
+    statuses = [client.get(CUSTOMERS, HTTP_X_API_KEY=key).status_code for _ in range(5)]
+    failed = client.get(CUSTOMERS, HTTP_X_API_KEY="nope.1")
+
+    assert statuses == [200] * 5
+    assert failed.status_code == 401
+    assert failed.headers["RateLimit-Remaining"] == "1"
+    assert failed.headers["RateLimit-Limit"] == "2"
+
+
+def test_a_request_without_key_says_where_its_address_stands(client, settings):
+    settings.API_AUTH_FAILURE_RATE = "5/min"
+
+    response = client.get(CUSTOMERS)
+
+    assert response.status_code == 401
+    assert (response.headers["RateLimit-Limit"], response.headers["RateLimit-Remaining"]) == ("5", "5")
+
+
+def test_a_read_only_key_reads_but_every_write_is_a_403(client, org):
+    customer = CustomerFactory(organization=org)
+    key = OrganizationAPIKey.objects.create_key(organization=org, name="BI", read_only=True)[1]
+    contacts = f"{CUSTOMERS}/{customer.pk}/contacts"
+    body = {"externalId": "K-1", "email": "ann@client.example"}
+
+    read = client.get(contacts, HTTP_X_API_KEY=key)
+    writes = [
+        client.post(contacts, body, content_type="application/json", HTTP_X_API_KEY=key),
+        client.put(f"{contacts}/external:K-1", body, content_type="application/json", HTTP_X_API_KEY=key),
+        client.post("/api/v1/contacts/bulk", [], content_type="application/json", HTTP_X_API_KEY=key),
+    ]
+
+    assert read.status_code == 200
+    assert [(w.status_code, w.json()["message"]) for w in writes] == [(403, READ_ONLY_KEY)] * 3
+    assert Contact.objects.count() == 0
+
+
+def test_create_api_key_read_only_makes_a_read_only_key(capsys, org):
+    call_command("create_api_key", organization=org.slug, name="BI", read_only=True)
+
+    key = capsys.readouterr().out.strip()
+    stored = OrganizationAPIKey.objects.get_from_key(key)
+    assert stored.read_only is True
 
 
 def test_create_api_key_command_prints_the_key_alone_on_stdout(capsys, org, client):
@@ -159,22 +248,33 @@ def test_create_api_key_for_an_unknown_organization_fails_and_creates_nothing():
     assert OrganizationAPIKey.objects.count() == 0
 
 
-def test_admin_shows_a_new_key_once_and_stores_its_hash(superuser_client, org, client):
+def test_admin_shows_a_new_key_once_on_a_page_never_in_a_cookie_or_url(superuser_client, org, client):
     response = superuser_client.post(
-        "/admin/customers/organizationapikey/add/", {"name": "ERP", "organization": org.pk}
+        "/admin/customers/organizationapikey/add/", {"name": "ERP", "organization": org.pk, "read_only": "on"}
     )
 
     assert response.status_code == 302
     stored = OrganizationAPIKey.objects.get(organization=org)
-    [message] = [str(m) for m in get_messages(response.wsgi_request) if " is: " in str(m)]
-    key = message.split(" is: ")[1].split(". ")[0]
+    assert stored.read_only is True
+    assert [str(m) for m in get_messages(response.wsgi_request)] == []
+    cookies = "".join(morsel.value for morsel in response.cookies.values())
+    page = superuser_client.get(response.headers["Location"])
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"].startswith("max-age=0")
+    key = page.context["key"]
     assert key.startswith(stored.prefix + ".")
-    assert client.get(CUSTOMERS, HTTP_X_API_KEY=key).status_code == 200
-    # Shown on the page after the creation, never again.
+    assert OrganizationAPIKey.objects.get_from_key(key) == stored
     secret = key.split(".", 1)[1]
-    assert superuser_client.get("/admin/customers/organizationapikey/").content.decode().count(secret) == 1
-    page = superuser_client.get(f"/admin/customers/organizationapikey/{stored.pk}/change/")
-    assert secret not in page.content.decode()
+    assert secret in page.content.decode()
+    assert secret not in response.headers["Location"] + cookies
+    assert secret not in "".join(morsel.value for morsel in page.cookies.values())
+    # Shown once: the same page again, the list and the key's own page never show it.
+    again = superuser_client.get(response.headers["Location"])
+    assert secret not in again.content.decode()
+    assert str(ALREADY_SHOWN) in again.content.decode()
+    assert secret not in superuser_client.get("/admin/customers/organizationapikey/").content.decode()
+    change = superuser_client.get(f"/admin/customers/organizationapikey/{stored.pk}/change/")
+    assert secret not in change.content.decode()
 
 
 def test_admin_revoke_action_revokes_the_selected_keys(superuser_client, org, client):
@@ -239,25 +339,31 @@ def _redis_answers() -> bool:
 
 
 @pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379")
-def test_with_a_redis_cache_the_counts_are_shared_by_every_server_process(client, settings, org):
-    database = redis.Redis(host="127.0.0.1", port=6379, db=15)
+def test_with_a_redis_cache_the_counts_are_in_redis_under_names_without_key_material(client, settings, org):
+    database = redis.Redis(host="127.0.0.1", port=6379, db=5)
     prefix = f"throttle-test-{uuid.uuid4().hex}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
+            "LOCATION": "redis://127.0.0.1:6379/5",
             "KEY_PREFIX": prefix,
         }
     }
     settings.API_THROTTLE_RATE = "2/min"
     key = api_key_for(org)
+    stored_key = OrganizationAPIKey.objects.get(organization=org)
     try:
         statuses = [client.get(CUSTOMERS, HTTP_X_API_KEY=key).status_code for _ in range(3)]
+        client.get(CUSTOMERS, HTTP_X_API_KEY=f"{stored_key.prefix}.wrong-secret")
 
-        # What another worker would read: the key's count is in Redis, not in this process.
-        stored = database.keys(f"{prefix}:*throttle_api_key_*")
+        # What another worker would read: the counts are in Redis, not in this process.
+        names = [name.decode() for name in database.keys(f"{prefix}:*")]
         assert statuses == [200, 200, 429]
-        assert len(stored) == 1
+        assert len([n for n in names if ":ratelimit:key:" in n]) == 1
+        assert len([n for n in names if ":ratelimit:auth-failures:" in n]) == 1
+        for material in (key, key.split(".", 1)[1], stored_key.prefix, stored_key.hashed_key):
+            assert all(material not in name for name in names)
+        assert all(database.ttl(name) > 0 for name in names)
     finally:
         for name in database.keys(f"{prefix}:*"):
             database.delete(name)

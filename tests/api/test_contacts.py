@@ -11,7 +11,11 @@ from contacts.api.parsers import BODY_TOO_LARGE
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
 from contacts.normalization import IDENTIFIER_UNPRINTABLE, INVALID_EMAIL, INVALID_PHONE, shown
 from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID
-from contacts.services.contacts import CONTACT_OF_ANOTHER_CUSTOMER, CONTACTS_SYNCED
+from contacts.services.contacts import (
+    CONTACT_OF_ANOTHER_CUSTOMER,
+    CONTACTS_SYNCED,
+    ONLY_OCCUPATION_WHILE_SYNCED,
+)
 from contacts.services.contacts import EMAIL_REQUIRED_TO_CREATE as EMAIL_REQUIRED
 from tests.factories import ContactFactory, CustomerFactory
 
@@ -272,17 +276,24 @@ def test_writes_are_refused_with_409_while_contacts_are_synced(synced_api, synce
     customer = CustomerFactory(organization=synced_org)
     contact = ContactFactory(customer=customer, is_main=False)
     before = snapshot()
-    message = CONTACTS_SYNCED.format(organization=synced_org.name)
+    synced = CONTACTS_SYNCED.format(organization=synced_org.name)
+    only_occupation = ONLY_OCCUPATION_WHILE_SYNCED.format(organization=synced_org.name, fields="main contact")
 
     responses = [
         synced_api.post(url(customer), {"externalId": "K-9", "email": "new@client.example"}),
         synced_api.patch(url(customer, contact.pk), {"isMain": True}),
         synced_api.put(url(customer, "external:K-9"), {"email": "new@client.example"}),
-        synced_api.put(url(customer, f"external:{contact.external_id}"), {"email": contact.email}),
+        synced_api.put(url(customer, f"external:{contact.external_id}"), {"isMain": True}),
         synced_api.delete(url(customer, contact.pk)),
     ]
 
-    assert [(r.status_code, r.json()["message"]) for r in responses] == [(409, message)] * 5
+    assert [(r.status_code, r.json()["message"]) for r in responses] == [
+        (409, synced),
+        (409, only_occupation),
+        (409, synced),
+        (409, only_occupation),
+        (409, synced),
+    ]
     assert snapshot() == before
     # Reading is allowed.
     assert synced_api.get(url(customer, contact.pk)).status_code == 200
@@ -543,8 +554,23 @@ def test_an_unexpected_error_is_a_500_in_json(api, org, monkeypatch):
     assert set(response.json()) == {"message", "errors"}
 
 
-def test_options_is_a_405_in_json(api, org):
-    response = api.options("/api/v1/contacts/bulk")
+@pytest.mark.parametrize(
+    ("route", "allowed"),
+    [
+        ("/api/v1/contacts/bulk", {"POST", "OPTIONS"}),
+        ("/api/v1/customers/1/contacts/2", {"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"}),
+    ],
+)
+def test_options_answers_what_allow_lists_without_a_key(client, route, allowed):
+    response = client.options(route)
+
+    assert response.status_code == 204
+    assert set(response.headers["Allow"].split(", ")) == allowed
+
+
+def test_a_method_the_url_does_not_take_is_a_405_in_json_with_allow(api, org):
+    response = api.get("/api/v1/contacts/bulk")
 
     assert response.status_code == 405
     assert set(response.json()) == {"message", "errors"}
+    assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}

@@ -4,8 +4,8 @@ from customers.models import Organization, OrganizationAPIKey
 
 NO_SUCH_ORGANIZATION = 'No organization has the slug "{slug}".'
 CREATED = (
-    'API key "{name}" created for {organization} (prefix {prefix}). It is printed once, on the next '
-    "line: store it now, it cannot be shown again."
+    'API key "{name}" created for {organization} (prefix {prefix}{read_only}). It is printed once, on '
+    "the next line: store it now, it cannot be shown again."
 )
 NAME_REQUIRED = "The key needs a name of 1 to {limit} characters (--name)."
 
@@ -16,8 +16,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--organization", required=True, metavar="SLUG")
         parser.add_argument("--name", required=True, help="What the key is for, e.g. the client's ERP.")
+        parser.add_argument(
+            "--read-only", action="store_true", help="The key can list and read, not write (403)."
+        )
 
-    def handle(self, *args, organization: str, name: str, **options):
+    def handle(self, *args, organization: str, name: str, read_only: bool = False, **options):
         org = Organization.objects.filter(slug=organization).first()
         if org is None:
             raise CommandError(NO_SUCH_ORGANIZATION.format(slug=organization), returncode=2)
@@ -25,7 +28,14 @@ class Command(BaseCommand):
         limit = OrganizationAPIKey._meta.get_field("name").max_length
         if not name or len(name) > limit:
             raise CommandError(NAME_REQUIRED.format(limit=limit), returncode=2)
-        api_key, key = OrganizationAPIKey.objects.create_key(organization=org, name=name)
+        api_key, key = OrganizationAPIKey.objects.create_key(organization=org, name=name, read_only=read_only)
         # The explanation goes to stderr so that `KEY=$(... create_api_key ...)` captures the key alone.
-        self.stderr.write(CREATED.format(name=api_key.name, organization=org.name, prefix=api_key.prefix))
+        self.stderr.write(
+            CREATED.format(
+                name=api_key.name,
+                organization=org.name,
+                prefix=api_key.prefix,
+                read_only=", read-only" if read_only else "",
+            )
+        )
         self.stdout.write(key)
