@@ -40,8 +40,8 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = API_NAMES.get(str(key), str(key))
-            for sub, messages in _flatten(value, f"{prefix}{name}.").items():
+            # Keys are the client's own names (API names, or an unknown name it sent): kept as they are.
+            for sub, messages in _flatten(value, f"{prefix}{key}.").items():
                 flat.setdefault(sub, []).extend(messages)
         return flat
     if isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):

@@ -48,7 +48,7 @@ VERSIONED_FIELDS = ("pk", "customer_id", *CONTACT_FIELDS, "source", "created_at"
 
 def contact_version(contact: Contact) -> str:
     """A fingerprint of the contact as stored: any change to it (by any writer) changes it."""
-    values = "\x1f".join(repr(getattr(contact, name)) for name in VERSIONED_FIELDS)
+    values = "\x1f".join(str(getattr(contact, name)) for name in VERSIONED_FIELDS)
     return hashlib.sha256(values.encode()).hexdigest()[:20]
 
 

@@ -11,13 +11,18 @@ from contacts.models import (
 )
 from contacts.normalization import INVALID_PHONE
 from contacts.services.contacts import (
+    CONTACT_CHANGED,
+    CONTACT_NOT_THERE,
     CONTACTS_SYNCED,
     CUSTOMER_OF_ANOTHER_ORGANIZATION,
     MAIN_CONTACT_CONFLICT,
+    ONLY_OCCUPATION_WHILE_SYNCED,
     contact_create,
     contact_delete,
     contact_make_main,
     contact_update,
+    contact_upsert,
+    contact_version,
     integrity_error_message,
     integrity_validation_error,
 )
@@ -141,6 +146,107 @@ def test_contact_of_a_synced_organization_cannot_be_changed_or_deleted(synced_or
 
     contact.refresh_from_db()
     assert contact.first_name == "Before"
+
+
+def test_the_occupation_of_a_synced_organizations_contact_can_change(synced_org):
+    contact = ContactFactory(customer__organization=synced_org, occupation="")
+
+    contact_update(contact=contact, occupation="PAYER")
+
+    contact.refresh_from_db()
+    assert contact.occupation == "PAYER"
+
+
+def test_nothing_but_the_occupation_changes_while_synced(synced_org):
+    contact = ContactFactory(customer__organization=synced_org, first_name="Before", occupation="")
+
+    with pytest.raises(ValidationError) as error:
+        contact_update(contact=contact, occupation="SALES", first_name="After", is_main=True)
+
+    fields = "first name, main contact"
+    expected = ONLY_OCCUPATION_WHILE_SYNCED.format(organization=synced_org.name, fields=fields)
+    assert error.value.messages == [expected]
+    assert error.value.code == "contacts_synced"
+    contact.refresh_from_db()
+    assert (contact.first_name, contact.occupation, contact.is_main) == ("Before", "", False)
+
+
+def test_an_upsert_of_a_synced_contact_changes_its_occupation_but_creates_nothing(synced_org):
+    contact = ContactFactory(customer__organization=synced_org, occupation="")
+    customer = contact.customer
+
+    updated, created = contact_upsert(
+        organization=synced_org,
+        customer=customer,
+        external_id=contact.external_id,
+        values={"occupation": "SALES", "email": contact.email},
+        source=Contact.Source.API,
+    )
+    with pytest.raises(ValidationError) as error:
+        contact_upsert(
+            organization=synced_org,
+            customer=customer,
+            external_id="NEW",
+            values={"occupation": "SALES", "email": "new@client.example"},
+            source=Contact.Source.API,
+        )
+
+    assert (updated.occupation, created) == ("SALES", False)
+    assert error.value.messages == [CONTACTS_SYNCED.format(organization=synced_org.name)]
+    assert Contact.objects.count() == 1
+
+
+def test_the_version_changes_with_any_stored_value(org):
+    contact = ContactFactory(customer__organization=org)
+    before = contact_version(contact)
+
+    contact_update(contact=contact, phone="06 12 34 56 78")
+
+    assert contact_version(Contact.objects.get(pk=contact.pk)) != before
+    assert contact_version(Contact.objects.get(pk=contact.pk)) == contact_version(contact)
+
+
+def test_a_write_expecting_a_version_the_contact_no_longer_has_changes_nothing(org):
+    contact = ContactFactory(customer__organization=org, first_name="Before")
+    read = contact_version(contact)
+    contact_update(contact=contact, last_name="Meanwhile")
+
+    with pytest.raises(ValidationError) as changing:
+        contact_update(contact=contact, expected_versions=[read], first_name="After")
+    with pytest.raises(ValidationError) as deleting:
+        contact_delete(contact=contact, expected_versions=[read])
+
+    assert changing.value.messages == deleting.value.messages == [CONTACT_CHANGED]
+    assert changing.value.code == "stale"
+    contact.refresh_from_db()
+    assert contact.first_name == "Before"
+
+
+def test_a_write_expecting_the_current_version_or_any_goes_through(org):
+    contact = ContactFactory(customer__organization=org)
+
+    contact_update(contact=contact, expected_versions=[contact_version(contact)], first_name="One")
+    contact_update(contact=contact, expected_versions=["*"], first_name="Two")
+
+    contact.refresh_from_db()
+    assert contact.first_name == "Two"
+
+
+def test_an_upsert_expecting_a_version_never_creates(org):
+    customer = CustomerFactory(organization=org)
+
+    with pytest.raises(ValidationError) as error:
+        contact_upsert(
+            organization=org,
+            customer=customer,
+            external_id="NEW",
+            values={"email": "new@client.example"},
+            source=Contact.Source.API,
+            expected_versions=["*"],
+        )
+
+    assert error.value.messages == [CONTACT_NOT_THERE]
+    assert not Contact.objects.exists()
 
 
 def test_customer_of_another_organization_is_refused(org):
