@@ -1,7 +1,15 @@
 """Helpers shared by the tests: spreadsheet bytes built from rows of cell values, API clients."""
 
+import contextlib
 import csv
 import io
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
 import zipfile
 
 from openpyxl import Workbook
@@ -87,3 +95,54 @@ def bulk_row(number: int, customer, external_id: str, email: str, **values):
         "email": email,
     }
     return RowInput(row=number, values={**base, **values})
+
+
+@contextlib.contextmanager
+def gunicorn_server(*, workers: int = 3, env: dict[str, str] | None = None, timeout: float = 30.0):
+    """gunicorn serving the project on a free loopback port, with the repository's gunicorn.conf.py;
+    yields (host, port) and always stops it. `env` adds settings (DATABASE_URL, CACHE_URL...)."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **os.environ,
+        "DJANGO_ENV_FILE": "",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "insecure-key-for-tests-only-" + "x" * 40,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    gunicorn = pathlib.Path(sys.executable).parent / "gunicorn"
+    command = [str(gunicorn), "contacts_site.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    server = subprocess.Popen(
+        command,
+        cwd=root,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn stopped: {server.stderr.read().decode()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not start in time") from None
+                time.sleep(0.1)
+        yield "127.0.0.1", port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        server.stderr.close()
