@@ -114,6 +114,7 @@ class ContactBulk(OrganizationAPIView):
 
     @extend_schema(
         operation_id="bulkUpsertContacts",
+        tags=["contacts"],
         summary="Create or update up to 1,000 contacts (all or nothing)",
         description=(
             "Each item names its customer by `customerExternalId` and its contact by `externalId`: an "

@@ -57,6 +57,7 @@ class CustomerContacts(OrganizationAPIView):
 
     @extend_schema(
         operation_id="listCustomerContacts",
+        tags=["contacts"],
         summary="List a customer's contacts",
         description="The contacts of one of your customers, by id order, `limit` at a time.",
         parameters=[CUSTOMER_REF],
@@ -67,6 +68,7 @@ class CustomerContacts(OrganizationAPIView):
 
     @extend_schema(
         operation_id="createContact",
+        tags=["contacts"],
         summary="Create a contact",
         description=(
             "Creates a contact of this customer; `externalId` and `email` are required. `isMain: true` "
@@ -100,6 +102,7 @@ class CustomerContactDetail(OrganizationAPIView):
 
     @extend_schema(
         operation_id="getContact",
+        tags=["contacts"],
         summary="Get a contact",
         description=VERSIONS,
         parameters=[CUSTOMER_REF, CONTACT_REF],
@@ -110,6 +113,7 @@ class CustomerContactDetail(OrganizationAPIView):
 
     @extend_schema(
         operation_id="updateContact",
+        tags=["contacts"],
         summary="Change some of a contact's fields",
         description=(
             "Only the fields you send change; the others keep their stored values (`email` is not "
@@ -129,6 +133,7 @@ class CustomerContactDetail(OrganizationAPIView):
 
     @extend_schema(
         operation_id="upsertContact",
+        tags=["contacts"],
         summary="Create or update a contact by its identifier code (idempotent)",
         description=(
             "With `external:CODE`, creates the contact if your organization has none with this "
@@ -164,6 +169,7 @@ class CustomerContactDetail(OrganizationAPIView):
 
     @extend_schema(
         operation_id="deleteContact",
+        tags=["contacts"],
         summary="Delete a contact",
         description=f"Deletes the contact for good. {VERSIONS}",
         parameters=[CUSTOMER_REF, CONTACT_REF],
@@ -181,6 +187,7 @@ class ContactList(OrganizationAPIView):
 
     @extend_schema(
         operation_id="listContacts",
+        tags=["contacts"],
         summary="List your organization's contacts",
         description=(
             "Every contact of your organization by id order, `limit` at a time, optionally filtered. "

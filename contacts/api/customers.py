@@ -16,6 +16,7 @@ class CustomerList(OrganizationAPIView):
 
     @extend_schema(
         operation_id="listCustomers",
+        tags=["customers"],
         summary="List your customers",
         description=(
             "Your organization's customers as they come from your invoicing system (read-only here), "
@@ -38,6 +39,7 @@ class CustomerDetail(OrganizationAPIView):
 
     @extend_schema(
         operation_id="getCustomer",
+        tags=["customers"],
         summary="Get a customer",
         description="One customer, by internal id or `external:CODE` (its code in your invoicing system).",
         parameters=[CUSTOMER_REF],

@@ -179,6 +179,9 @@ def _add_headers(operation: dict, method: str) -> None:
 def postprocess(result, generator, request, public):
     """drf-spectacular's last step: the headers and links of every operation (SPECTACULAR_SETTINGS)."""
     result.setdefault("components", {})["headers"] = HEADER_COMPONENTS
+    for name, component in result["components"].get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False  # an unknown field is a 400 (names.py)
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
             _add_headers(operation, method)

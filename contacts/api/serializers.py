@@ -145,6 +145,11 @@ def _django_checked(check, value):
         raise serializers.ValidationError(error.messages) from None
 
 
+@extend_schema_field({"type": "string", "format": "email"})
+class EmailText(serializers.CharField):
+    """An email address, checked by contacts.normalization (the import's rule and messages)."""
+
+
 def _text(**kwargs) -> serializers.CharField:
     return serializers.CharField(required=False, allow_blank=True, allow_null=True, **kwargs)
 
@@ -177,7 +182,7 @@ class ContactWriteSerializer(StrictSerializer):
     externalId = serializers.CharField(
         help_text="Your reference for the contact, unique in your organization."
     )
-    email = serializers.CharField()
+    email = EmailText()
     firstName = _text()
     lastName = _text()
     phone = _text(help_text="Any usual form; stored as E.164. Without a country code, read in your country.")
@@ -210,7 +215,7 @@ class ContactUpdateSerializer(ContactWriteSerializer):
     """The fields to change; those left out keep their stored values."""
 
     externalId = serializers.CharField(required=False, help_text="A new identifier code for the contact.")
-    email = serializers.CharField(required=False)
+    email = EmailText(required=False)
 
 
 class ContactUpsertSerializer(ContactWriteSerializer):
@@ -219,7 +224,7 @@ class ContactUpsertSerializer(ContactWriteSerializer):
     externalId = serializers.CharField(
         required=False, help_text="Optional here: the identifier code is the one in the URL."
     )
-    email = serializers.CharField(
+    email = EmailText(
         required=False,
         help_text="Required when the call creates the contact (201); when it updates one (200), "
         "left out keeps the stored address.",
@@ -236,7 +241,7 @@ class BulkContactSerializer(serializers.Serializer):
     externalId = serializers.CharField(
         help_text="The contact's identifier code: known, it updates; new, it creates."
     )
-    email = serializers.CharField(
+    email = EmailText(
         required=False, help_text="Required for a new contact; left out, an update keeps the stored one."
     )
     firstName = _text()
