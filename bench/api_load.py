@@ -70,7 +70,7 @@ for o in range(%(orgs)d):
         for i, cu in enumerate(customers) for n in range(%(contacts)d)])
     keys[org.slug] = [
         OrganizationAPIKey.objects.create_key(organization=org, name=f"bench {k}")[1] for k in range(8)]
-json.dump(keys, sys.stdout)
+print("KEYS=" + json.dumps(keys))
 """
 
 
@@ -92,7 +92,8 @@ def prepare(database: str) -> dict[str, list[str]]:
     subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
     code = SEED % {"orgs": ORGANIZATIONS, "customers": CUSTOMERS, "contacts": CONTACTS_PER_CUSTOMER}
     out = subprocess.run([*manage, "shell", "-c", code], env=env, check=True, cwd=ROOT, capture_output=True)
-    return json.loads(out.stdout)
+    line = next(line for line in out.stdout.decode().splitlines() if line.startswith("KEYS="))
+    return json.loads(line.removeprefix("KEYS="))
 
 
 class Client:

@@ -162,6 +162,54 @@ def _ensure_changes_allowed(organization: Organization, changed: list[str]) -> N
     raise ValidationError(message, code="contacts_synced")
 
 
+# A contact never changes customer nor organization: their foreign keys need no existence query.
+FIXED_FIELDS = ("customer", "organization")
+# The fields a uniqueness rule reads: checked before writing only when one of them changes.
+UNIQUE_FIELDS = {"email", "external_id"}
+
+
+def _clean_changes(fresh: Contact, stored: dict) -> list[str]:
+    """Normalize and check `fresh` (every problem at once, like full_clean); the fields that change.
+
+    Like Model.full_clean, but without the two queries that check the unchanged foreign keys, and
+    the uniqueness queries only when an email or identifier code changes (the database holds those
+    rules anyway; integrity_validation_error words its refusals the same way).
+    """
+    errors: dict = {}
+    for check in (lambda: fresh.clean_fields(exclude=FIXED_FIELDS), fresh.clean):
+        try:
+            check()
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+    changed = [name for name in EDITABLE_FIELDS if getattr(fresh, name) != stored[name]]
+    if UNIQUE_FIELDS & set(changed):
+        for check in (fresh.validate_unique, fresh.validate_constraints):
+            try:
+                check(exclude=set(errors))
+            except ValidationError as error:
+                errors = error.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+    return changed
+
+
+def _update_locked(fresh: Contact, expected_versions: Collection[str] | None, changes: dict) -> Contact:
+    """contact_update's work, once the customer is locked and `fresh` read under that lock."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
+    _check_version(fresh, expected_versions)
+    stored = {name: getattr(fresh, name) for name in EDITABLE_FIELDS}
+    for name, value in changes.items():
+        setattr(fresh, name, value)
+    changed = _clean_changes(fresh, stored)  # normalizes: emails lower-cased, phones in E.164, names trimmed
+    _ensure_changes_allowed(fresh.organization, changed)
+    if changed:
+        promoted = "is_main" in changed and fresh.is_main
+        _write(fresh, promoted=promoted, update_fields=[*changed, "updated_at"])
+    return fresh
+
+
 @transaction.atomic
 def contact_update(
     *, contact: Contact, expected_versions: Collection[str] | None = None, **changes
@@ -174,20 +222,7 @@ def contact_update(
     organization's contacts are synced, only the occupation may change. Returns the contact as
     stored, and refreshes `contact` with it.
     """
-    unknown = set(changes) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
-    fresh = _locked_again(contact)
-    _check_version(fresh, expected_versions)
-    stored = {name: getattr(fresh, name) for name in EDITABLE_FIELDS}
-    for name, value in changes.items():
-        setattr(fresh, name, value)
-    fresh.full_clean()  # normalizes: emails lower-cased, phones in E.164, names trimmed
-    changed = [name for name in EDITABLE_FIELDS if getattr(fresh, name) != stored[name]]
-    _ensure_changes_allowed(fresh.organization, changed)
-    if changed:
-        promoted = "is_main" in changed and fresh.is_main
-        _write(fresh, promoted=promoted, update_fields=[*changed, "updated_at"])
+    fresh = _update_locked(_locked_again(contact), expected_versions, changes)
     for name in (*EDITABLE_FIELDS, "updated_at"):
         setattr(contact, name, getattr(fresh, name))
     return fresh
@@ -223,7 +258,8 @@ def contact_upsert(
         message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=external_id, code=contact.customer.external_id)
         raise ValidationError({"external_id": message}, code="moved")
     if contact is not None:
-        return contact_update(contact=contact, expected_versions=expected_versions, **values), False
+        # Read under the customer's lock just above: no need for contact_update's own lock and read.
+        return _update_locked(contact, expected_versions, values), False
     if expected_versions is not None:
         raise ValidationError(CONTACT_NOT_THERE, code="stale")
     ensure_contacts_managed(organization)

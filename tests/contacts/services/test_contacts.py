@@ -346,3 +346,27 @@ def test_a_value_taken_meanwhile_is_a_validation_error_and_two_mains_a_conflict(
     error = integrity_validation_error(IntegrityError(database_says))
 
     assert (error.code, error.messages) == (code, [message])
+
+
+def test_an_update_that_changes_no_unique_field_checks_no_uniqueness_before_writing(
+    org, django_assert_num_queries
+):
+    contact = ContactFactory(customer__organization=org)
+
+    # Lock the customer, read the contact again, UPDATE; and the savepoints of two atomic blocks.
+    with django_assert_num_queries(7):
+        contact_update(contact=contact, first_name="Quick")
+
+
+def test_an_update_to_a_taken_email_is_refused_before_writing(org):
+    contact = ContactFactory(customer__organization=org)
+    ContactFactory(customer=contact.customer, email="taken@client.example")
+
+    with pytest.raises(ValidationError) as error:
+        contact_update(contact=contact, email="TAKEN@client.example", phone="12")
+
+    # As full_clean says it: the rule on lower(email) is the model's, not one field's.
+    assert error.value.message_dict == {
+        "__all__": [EMAIL_TAKEN],
+        "phone": [INVALID_PHONE.format(value="12")],
+    }
