@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 
@@ -98,9 +99,13 @@ def bulk_row(number: int, customer, external_id: str, email: str, **values):
 
 
 @contextlib.contextmanager
-def gunicorn_server(*, workers: int = 3, env: dict[str, str] | None = None, timeout: float = 30.0):
+def gunicorn_server(
+    *, workers: int = 3, env: dict[str, str] | None = None, timeout: float = 30.0, log_path=None
+):
     """gunicorn serving the project on a free loopback port, with the repository's gunicorn.conf.py;
-    yields (host, port) and always stops it. `env` adds settings (DATABASE_URL, CACHE_URL...)."""
+    yields (host, port) and always stops it. `env` adds settings (DATABASE_URL, CACHE_URL...); the
+    server's output goes to `log_path` (a temporary file by default): a pipe nobody reads would fill up
+    and block the workers."""
     root = pathlib.Path(__file__).resolve().parent.parent
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -117,32 +122,33 @@ def gunicorn_server(*, workers: int = 3, env: dict[str, str] | None = None, time
     }
     gunicorn = pathlib.Path(sys.executable).parent / "gunicorn"
     command = [str(gunicorn), "contacts_site.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    server = subprocess.Popen(
-        command,
-        cwd=root,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"gunicorn stopped: {server.stderr.read().decode()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start in time") from None
-                time.sleep(0.1)
-        yield "127.0.0.1", port
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
+    opened = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115
+    with opened as log:
+        server = subprocess.Popen(
+            command, cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        server.stderr.close()
+            _wait_until_listening(server, port, timeout, log)
+            yield "127.0.0.1", port
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+def _wait_until_listening(server: subprocess.Popen, port: int, timeout: float, log) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"gunicorn stopped: {log.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not start in time") from None
+            time.sleep(0.1)

@@ -83,6 +83,17 @@ def _current(rate: Rate, scope: str, ident: str) -> tuple[str, int]:
     return f"ratelimit:{scope}:{ident}:{window}", reset
 
 
+def _redis_client(cache: RedisCache):
+    """One client per cache and process: RedisCache.get_client builds a new one at each call (1 ms of
+    setting up its 170 response callbacks; 3 ms a request at 3 calls, measured on this machine)."""
+    client = getattr(cache, "_ratelimit_client", None)
+    if client is None:
+        backend = cache._cache
+        client = backend._client(connection_pool=backend._get_connection_pool(write=True))
+        cache._ratelimit_client = client
+    return client
+
+
 def _add(name: str, amount: int, ttl: int) -> int:
     """Add `amount` to the counter `name` (created at 0, expiring after `ttl` s); its new value."""
     cache = caches["default"]
@@ -90,8 +101,7 @@ def _add(name: str, amount: int, ttl: int) -> int:
         key = cache.make_and_validate_key(name)
         # Django's RedisCache.incr checks EXISTS then INCRBY (two round trips, and a counter created
         # between them would never expire): one MULTI/EXEC instead.
-        client = cache._cache.get_client(key, write=True)
-        pipeline = client.pipeline(transaction=True)
+        pipeline = _redis_client(cache).pipeline(transaction=True)
         pipeline.incrby(key, amount)
         pipeline.expire(key, ttl)
         return int(pipeline.execute()[0])
@@ -120,7 +130,11 @@ def give_back(rate: Rate, scope: str, ident: str) -> None:
 def peek(rate: Rate, scope: str, ident: str) -> Window:
     """Where `ident`'s window stands, without counting anything."""
     name, reset = _current(rate, scope, ident)
-    stored = caches["default"].get(name)
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        stored = _redis_client(cache).get(cache.make_and_validate_key(name))
+    else:
+        stored = cache.get(name)
     return Window(rate=rate, count=int(stored or 0), reset=reset)
 
 
