@@ -187,6 +187,7 @@ def single_put(address, key: str, count: int) -> list[float]:
 def run_mix(address, keys: dict, clients: int, seconds: float, seed: int) -> list[tuple[str, int, float]]:
     kinds, weights = list(MIX), list(MIX.values())
     results: list[tuple[str, int, float]] = []
+    samples: dict = {}
     lock = threading.Lock()
     slugs = sorted(keys)
     deadline = time.monotonic() + seconds
@@ -198,13 +199,17 @@ def run_mix(address, keys: dict, clients: int, seconds: float, seed: int) -> lis
         mine = []
         while time.monotonic() < deadline:
             kind = rng.choices(kinds, weights)[0]
-            status, elapsed, _ = client.request(kind)
+            status, elapsed, content = client.request(kind)
             mine.append((kind, status, elapsed))
+            if status >= 400:
+                samples.setdefault((kind, status), content[:300])
         with lock:
             results.extend(mine)
 
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
         list(pool.map(worker, range(clients)))
+    for (kind, status), content in sorted(samples.items()):
+        print(f"  e.g. {kind} → {status}: {content.decode(errors='replace')}")
     return results
 
 
@@ -270,11 +275,15 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--database", default="contacts_api_bench")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--server-log", help="Write gunicorn's output (with DJANGO_LOG_LEVEL=INFO: each request's time)."
+    )
     options = parser.parse_args()
     print(f"Seeding {options.database}…", flush=True)
     keys = prepare(options.database)
     try:
-        with gunicorn_server(workers=options.workers, env=_env(options.database)) as address:
+        env = _env(options.database) | ({"DJANGO_LOG_LEVEL": "INFO"} if options.server_log else {})
+        with gunicorn_server(workers=options.workers, env=env, log_path=options.server_log) as address:
             run_mix(address, keys, options.clients, 3, seed=99)  # warm-up: imports, connections
             single = single_put(address, keys["bench-0"][0], options.single_puts)
             print(f"Running {options.clients} clients for {options.seconds:.0f} s…", flush=True)

@@ -18,17 +18,6 @@ from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
 
-NEW_KEY_SESSION = "new_api_key"
-NEW_KEY_TITLE = _("The new API key")
-STORE_IT = _(
-    "Copy this key now and store it safely (in the client's secret store): it is shown on this page "
-    "once and cannot be shown again; only its hash is kept."
-)
-ALREADY_SHOWN = _(
-    "This key was already shown once and cannot be shown again. If it was lost, revoke it and create "
-    "a new one."
-)
-
 
 def count_of(model, parent_field: str) -> Coalesce:
     """How many `model` rows point at the outer row; a subquery, so list pages need no GROUP BY join."""
@@ -191,6 +180,17 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
     message (the library's save_model puts it in the messages cookie, signed but readable), a URL
     or a log. Only its hash is kept."""
 
+    NEW_KEY_SESSION = "new_api_key"
+    NEW_KEY_TITLE = _("The new API key")
+    STORE_IT = _(
+        "Copy this key now and store it safely (in the client's secret store): it is shown on this page "
+        "once and cannot be shown again; only its hash is kept."
+    )
+    ALREADY_SHOWN = _(
+        "This key was already shown once and cannot be shown again. If it was lost, revoke it and "
+        "create a new one."
+    )
+
     list_display = (
         "name",
         "organization",
@@ -225,7 +225,7 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
         key = OrganizationAPIKey.objects.assign_key(obj)
         obj.save()
         # Server-side only (the session's row, not its cookie), until the next page shows it once.
-        request.session[NEW_KEY_SESSION] = {"pk": obj.pk, "key": key}
+        request.session[self.NEW_KEY_SESSION] = {"pk": obj.pk, "key": key}
 
     def response_add(self, request, obj, post_url_continue=None):
         return HttpResponseRedirect(
@@ -237,19 +237,19 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
         api_key = self.get_object(request, unquote(object_id))
         if api_key is None or not self.has_view_permission(request, api_key):
             raise Http404
-        stored = request.session.get(NEW_KEY_SESSION)
+        stored = request.session.get(self.NEW_KEY_SESSION)
         key = None
         if stored and stored.get("pk") == api_key.pk:
             key = stored["key"]
-            del request.session[NEW_KEY_SESSION]
+            del request.session[self.NEW_KEY_SESSION]
         context = {
             **self.admin_site.each_context(request),
-            "title": NEW_KEY_TITLE,
+            "title": self.NEW_KEY_TITLE,
             "opts": self.model._meta,
             "api_key": api_key,
             "key": key,
-            "already_shown": ALREADY_SHOWN,
-            "store_it": STORE_IT,
+            "already_shown": self.ALREADY_SHOWN,
+            "store_it": self.STORE_IT,
         }
         return TemplateResponse(request, "admin/customers/organizationapikey/new_key.html", context)
 

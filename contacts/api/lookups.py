@@ -53,16 +53,24 @@ def _describe(ref: str) -> str:
 
 def _get(queryset: QuerySet, ref: str, message: str):
     lookup = ref_filter(ref)
-    found = queryset.filter(**lookup).first() if lookup is not None else None
+    # One row at most (the lookups are unique): no ORDER BY, which for contacts would join the
+    # customer to sort by its name.
+    found = next(iter(queryset.filter(**lookup).order_by()[:1]), None) if lookup is not None else None
     if found is None:
         raise NotFound(message.format(ref=_describe(ref)))
     return found
 
 
 def customer_for(*, organization: Organization, ref: str) -> Customer:
-    return _get(Customer.objects.filter(organization=organization), ref, CUSTOMER_NOT_FOUND)
+    customer = _get(Customer.objects.filter(organization=organization), ref, CUSTOMER_NOT_FOUND)
+    customer.organization = organization
+    return customer
 
 
 def contact_for(*, customer: Customer, ref: str) -> Contact:
+    """The customer's contact `ref`, with its customer and organization (already read) attached."""
     queryset = Contact.objects.filter(organization_id=customer.organization_id, customer=customer)
-    return _get(queryset.select_related("customer", "organization"), ref, CONTACT_NOT_FOUND)
+    contact = _get(queryset, ref, CONTACT_NOT_FOUND)
+    contact.customer = customer
+    contact.organization = customer.organization
+    return contact

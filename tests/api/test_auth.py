@@ -14,7 +14,7 @@ from contacts.api.authentication import INVALID_KEY, MISSING_KEY, READ_ONLY_KEY,
 from contacts.api.base import TOO_MANY_REQUESTS
 from contacts.management.commands.seed_demo import DEMO_API_KEY_NAME
 from contacts.models import Contact
-from customers.admin import ALREADY_SHOWN
+from customers.admin import OrganizationAPIKeyAdmin
 from customers.management.commands.create_api_key import NO_SUCH_ORGANIZATION
 from customers.models import Organization, OrganizationAPIKey
 from tests.factories import CustomerFactory, OrganizationFactory
@@ -271,7 +271,7 @@ def test_admin_shows_a_new_key_once_on_a_page_never_in_a_cookie_or_url(superuser
     # Shown once: the same page again, the list and the key's own page never show it.
     again = superuser_client.get(response.headers["Location"])
     assert secret not in again.content.decode()
-    assert str(ALREADY_SHOWN) in again.content.decode()
+    assert str(OrganizationAPIKeyAdmin.ALREADY_SHOWN) in again.content.decode()
     assert secret not in superuser_client.get("/admin/customers/organizationapikey/").content.decode()
     change = superuser_client.get(f"/admin/customers/organizationapikey/{stored.pk}/change/")
     assert secret not in change.content.decode()
