@@ -134,7 +134,7 @@ class Client:
         if kind == "list customers":
             return self.send("GET", "/api/v1/customers?limit=50")
         if kind == "put upsert":
-            body = {"phone": f"06 {rng.randrange(10, 99)} 34 56 78", "isMain": rng.random() < 0.2}
+            body = {"phone": f"06 12 34 56 {rng.randrange(10, 99)}", "isMain": rng.random() < 0.2}
             return self.send("PUT", self.contact_path(), body)
         if kind == "patch":
             body = {"firstName": f"N{rng.randrange(10**6)}"} if rng.random() < 0.6 else {"isMain": True}
@@ -166,6 +166,34 @@ class Client:
             n = rng.randrange(CONTACTS_PER_CUSTOMER, CONTACTS_PER_CUSTOMER + 2)  # those bulk calls create
             return self.send("DELETE", f"/api/v1/customers/external:C{o}-{c}/contacts/external:K{o}-{c}-{n}")
         raise ValueError(kind)
+
+
+def server_processes(port: int, database: str) -> tuple[list[int], list[int]]:
+    """The gunicorn processes serving `port`, and the PostgreSQL backends of `database`."""
+    pids, backends = [], []
+    for entry in pathlib.Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if "gunicorn" in command and f"127.0.0.1:{port}" in command:
+            pids.append(int(entry.name))
+    with psycopg.connect(ADMIN_URL) as connection:
+        rows = connection.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database])
+        backends = [row[0] for row in rows]
+    return pids, backends
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (those that ended meanwhile count for nothing)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -287,9 +315,17 @@ def main() -> int:
             run_mix(address, keys, options.clients, 3, seed=99)  # warm-up: imports, connections
             single = single_put(address, keys["bench-0"][0], options.single_puts)
             print(f"Running {options.clients} clients for {options.seconds:.0f} s…", flush=True)
-            started = time.monotonic()
+            workers, backends = server_processes(address[1], options.database)
+            started, load = time.monotonic(), os.getloadavg()[0]
+            before = cpu_seconds(workers), cpu_seconds(backends)
             results = run_mix(address, keys, options.clients, options.seconds, seed=1)
             elapsed = time.monotonic() - started
+            app, database = cpu_seconds(workers) - before[0], cpu_seconds(backends) - before[1]
+        print(
+            f"CPU a request: {app / len(results) * 1000:.1f} ms in gunicorn, "
+            f"{database / len(results) * 1000:.1f} ms in PostgreSQL; load average at the start "
+            f"{load:.1f} on {os.cpu_count()} cores"
+        )
         ok = report(results, elapsed, single, check_invariants(options.database))
     finally:
         if not options.keep_database:
