@@ -1,19 +1,12 @@
 """The spreadsheet import in the admin: upload, dry-run preview, confirm, downloads and the history.
 
-Flow: the upload is kept in django-import-export's temporary storage (MediaStorage: under MEDIA_ROOT,
-never served) and the browser only carries its random name, the organization and the file's sha256.
-The session remembers which uploads this user made, so a name from elsewhere is refused; the sha256
-is checked against the stored bytes at every step. Preview and confirm both run the pipeline on the
-stored bytes, so what is committed is exactly what was previewed.
+Flow: the upload is kept by contacts.importing.uploads and the browser only carries its key. Preview
+and confirm both run the pipeline on the stored bytes, so what is committed is exactly what was previewed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-import re
-from datetime import timedelta
 
 from django import forms
 from django.conf import settings
@@ -29,7 +22,6 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.text import Truncator
 from django.views.decorators.http import require_GET, require_POST
-from import_export.tmp_storages import MediaStorage
 
 from contacts.importing import exports
 from contacts.importing.columns import ENGLISH_HEADERS
@@ -43,21 +35,15 @@ from contacts.importing.pipeline import (
 )
 from contacts.importing.reading import EMPTY, TOO_BIG, FileRejected, Table, read_table
 from contacts.importing.rules import CONTACT_FIELDS
+from contacts.importing.uploads import PREVIEW_NAME, SHA256, forget_upload, keep_upload, load_upload
 from contacts.models import Contact, ImportBatch
 from customers.models import Customer, Organization
 
 IMPORT_PERMISSION = "contacts.import_contacts"
 HISTORY_PERMISSIONS = ("contacts.view_importbatch", IMPORT_PERMISSION)
 
-PREVIEW_FOLDER = "contact-import-previews"
-PREVIEW_LIFETIME = timedelta(days=1)
-SESSION_KEY = "contact_import_previews"
-SESSION_KEEP = 20  # uploads remembered per session
 PAGE_SIZE = 50  # rows of each kind shown per page of the preview
 ACCEPTED_EXTENSIONS = ".csv,.xlsx,.xls"
-# MediaStorage names files with uuid4().hex; anything else did not come from us.
-PREVIEW_NAME = re.compile(r"[0-9a-f]{32}")
-SHA256 = re.compile(r"[0-9a-f]{64}")
 
 PREVIEW_EXPIRED = (
     "This preview is no longer available (it expired, or the file was uploaded from another session); "
@@ -86,72 +72,6 @@ def can_see_history(request) -> bool:
 
 def managed_organizations():
     return Organization.objects.filter(contacts_source=Organization.ContactsSource.MANAGED)
-
-
-# --- The uploaded file between preview and confirm -------------------------------------------------
-
-
-def _storage(name: str | None = None) -> MediaStorage:
-    return MediaStorage(name=name, MEDIA_FOLDER=PREVIEW_FOLDER)
-
-
-def keep_upload(request, *, data: bytes, filename: str, organization: Organization) -> dict:
-    """Store the upload for the preview; returns the key the browser carries: file, organization, sha256."""
-    storage = _storage()
-    storage.save(data)
-    key = {"file": storage.name, "organization": organization.pk, "sha256": hashlib.sha256(data).hexdigest()}
-    uploads = request.session.get(SESSION_KEY, {})
-    uploads[storage.name] = {
-        "filename": os.path.basename(filename)[:255],
-        "organization": organization.pk,
-        "sha256": key["sha256"],
-    }
-    # Oldest first (dicts keep insertion order): forget all but the last few.
-    request.session[SESSION_KEY] = dict(list(uploads.items())[-SESSION_KEEP:])
-    _sweep_old_uploads()
-    return key
-
-
-def load_upload(request, key: dict) -> tuple[bytes, str] | None:
-    """The stored bytes and original file name for a key from the browser, or None if it is not ours."""
-    name = key["file"]
-    if not PREVIEW_NAME.fullmatch(name):
-        return None
-    entry = request.session.get(SESSION_KEY, {}).get(name)
-    if entry is None or entry["organization"] != key["organization"].pk or entry["sha256"] != key["sha256"]:
-        return None
-    try:
-        data = _storage(name).read()
-    except FileNotFoundError:
-        return None
-    if hashlib.sha256(data).hexdigest() != key["sha256"]:
-        return None
-    return data, entry["filename"]
-
-
-def forget_upload(request, name: str) -> None:
-    uploads = request.session.get(SESSION_KEY, {})
-    if uploads.pop(name, None) is not None:
-        request.session[SESSION_KEY] = uploads
-    with contextlib.suppress(FileNotFoundError):
-        _storage(name).remove()
-
-
-def _sweep_old_uploads() -> None:
-    """Delete previews nobody confirmed within PREVIEW_LIFETIME."""
-    storage = _storage()._storage
-    try:
-        _dirs, files = storage.listdir(PREVIEW_FOLDER)
-    except FileNotFoundError:
-        return
-    cutoff = timezone.now() - PREVIEW_LIFETIME
-    for name in files:
-        path_name = f"{PREVIEW_FOLDER}/{name}"
-        try:
-            if storage.get_modified_time(path_name) < cutoff:
-                storage.delete(path_name)
-        except FileNotFoundError:
-            continue
 
 
 # --- Forms -------------------------------------------------------------------------------------------
@@ -255,7 +175,7 @@ class ContactImportViews:
             if form.is_valid():
                 upload = form.cleaned_data["file"]
                 key = keep_upload(
-                    request,
+                    request.session,
                     data=upload.read(),
                     filename=upload.name,
                     organization=form.cleaned_data["organization"],
@@ -277,7 +197,7 @@ class ContactImportViews:
         if not form.is_valid():
             return None
         key = form.cleaned_data
-        loaded = load_upload(request, key)
+        loaded = load_upload(request.session, key)
         if loaded is None:
             return None
         return key, *loaded
@@ -365,7 +285,7 @@ class ContactImportViews:
             # Nothing was written; back to the preview, which shows why.
             messages.error(request, str(refusal))
             return HttpResponseRedirect(self._preview_url(key))
-        forget_upload(request, key["file"])
+        forget_upload(request.session, key["file"])
         totals = report.totals
         skipped = SKIPPED.format(invalid=totals["invalid"]) if totals["invalid"] else ""
         summary = IMPORTED.format(file=filename, skipped=skipped, **totals)

@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
-from contacts.admin_import import PREVIEW_FOLDER
+from contacts.importing.uploads import PREVIEW_FOLDER
 from contacts.models import Contact, ImportBatch
 from customers.models import OrganizationAPIKey
 from tests.contacts.test_admin_import import CONFIRM, PREVIEW, UPLOAD, staff_client, uploaded
