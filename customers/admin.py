@@ -6,7 +6,8 @@ from django.template.response import TemplateResponse
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from contacts.admin import ContactForm, ContactInlineFormSet, ContactsWriteGuardMixin, save_contact_from_form
+from contacts.admin.contacts import ContactsWriteGuardMixin, save_contact_from_form
+from contacts.admin.forms import ContactForm, ContactInlineFormSet
 from contacts.models import Contact
 from contacts.services import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey

@@ -17,7 +17,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from contacts.admin_import import IMPORTED, NO_ORGANIZATION, PAGE_SIZE, PREVIEW_EXPIRED
+from contacts.admin.imports import IMPORTED, NO_ORGANIZATION, PAGE_SIZE, PREVIEW_EXPIRED
 from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
 from contacts.importing.pipeline import INVALID_ROWS, NO_DATA_ROWS, commit_import
