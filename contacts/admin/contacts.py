@@ -7,30 +7,36 @@ from django.http import HttpResponseRedirect
 
 from contacts.admin.forms import ContactForm
 from contacts.admin.imports import ContactImportViews
+from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
-from contacts.services import CONTACTS_SYNCED, EDITABLE_FIELDS, contact_create, contact_delete, contact_update
+from contacts.services import CONTACTS_SYNCED, contact_create, contact_delete, contact_update
 
 
 def save_contact_from_form(obj: Contact, form: forms.ModelForm, change: bool) -> None:
     """Write an admin form's contact through the services (shared by the contact and customer pages)."""
     if change:
-        contact_update(contact=obj, **{f: getattr(obj, f) for f in EDITABLE_FIELDS if f in form.changed_data})
+        contact_update(contact=obj, **{f: getattr(obj, f) for f in CONTACT_FIELDS if f in form.changed_data})
         return
     created = contact_create(
         organization=obj.customer.organization,
         customer=obj.customer,
         source=Contact.Source.MANUAL,
-        **{f: getattr(obj, f) for f in EDITABLE_FIELDS},
+        **{f: getattr(obj, f) for f in CONTACT_FIELDS},
     )
     obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
     obj._state.adding = False
+
+
+def contacts_writable(owner) -> bool:
+    """Whether the contacts of `owner` (a contact or a customer; None on an add page) may be written here."""
+    return owner is None or owner.organization.contacts_are_managed
 
 
 class ContactsWriteGuardMixin:
     """Contacts of an organization still synced from invoicing are read-only; races become messages."""
 
     def contacts_editable(self, obj) -> bool:
-        return obj is None or obj.organization.contacts_are_managed
+        return contacts_writable(obj)
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and self.contacts_editable(obj)

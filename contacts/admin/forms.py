@@ -5,10 +5,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
+from contacts.fields import CONTACT_FIELDS
 from contacts.importing.reading import EMPTY, TOO_BIG
 from contacts.importing.uploads import PREVIEW_NAME, SHA256
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.services import EDITABLE_FIELDS, ensure_contacts_managed
+from contacts.services import ensure_contacts_managed
 from customers.models import Organization
 
 ACCEPTED_EXTENSIONS = ".csv,.xlsx,.xls"
@@ -19,7 +20,7 @@ class ContactForm(forms.ModelForm):
 
     class Meta:
         model = Contact
-        fields = ("customer", *EDITABLE_FIELDS)
+        fields = ("customer", *CONTACT_FIELDS)
 
     def clean(self):
         cleaned = super().clean()

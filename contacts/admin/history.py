@@ -4,16 +4,16 @@ import os
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from contacts.admin.imports import _attachment, _stem, can_see_history, download
+from contacts.admin.imports import can_see_history, download, error_report_download, yes_no
+from contacts.fields import CONTACT_FIELDS
 from contacts.importing import exports
 from contacts.importing.reading import FileRejected, Table, read_table
-from contacts.importing.rules import CONTACT_FIELDS
 from contacts.models import Contact, ImportBatch
 
 
@@ -55,7 +55,7 @@ def _was(name: str, value) -> str:
     """`last name "Martin"`: a replaced value as the batch page shows it."""
     label = Contact._meta.get_field(name).verbose_name
     if isinstance(value, bool):
-        return f"{label}: {'yes' if value else 'no'}"
+        return f"{label}: {yes_no(value)}"
     return f'{label} "{value}"' if value not in ("", None) else f"{label} (blank)"
 
 
@@ -155,7 +155,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
     def override(self, batch: ImportBatch):
         reason = batch.override_reason
         if not reason:
-            return "—"
+            return self.empty_value_display
         return format_html('<span title="{}">{}</span>', reason, Truncator(reason).chars(40))
 
     @admin.display(description="file", ordering="file_name")
@@ -171,7 +171,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
     @admin.display(description="error report")
     def error_report(self, batch: ImportBatch):
         if not batch.invalid and not batch.errors and not batch.failure_reason:
-            return "—"
+            return self.empty_value_display
         return format_html_join(
             " ",
             '<a href="{}">{}</a>',
@@ -194,7 +194,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         """What the import did to each contact and the values it replaced (what an undo would restore)."""
         changes = list(batch.changes.order_by("pk")[: self.SHOWN_PROBLEMS + 1])
         if not changes:
-            return "—"
+            return self.empty_value_display
         lines = format_html_join(
             "",
             "<li>{} {}{}</li>",
@@ -208,7 +208,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def _problem_list(self, problems: list[dict]):
         if not problems:
-            return "—"
+            return self.empty_value_display
         shown = format_html_join(
             "", "<li>{}</li>", ((stored_problem_label(p),) for p in problems[: self.SHOWN_PROBLEMS])
         )
@@ -229,13 +229,12 @@ class ImportBatchAdmin(admin.ModelAdmin):
         with batch.file.open("rb") as stored:
             content = stored.read()
         # Served as an opaque download whatever its name: never rendered by the browser.
-        response = HttpResponse(content, content_type="application/octet-stream")
-        response["Content-Disposition"] = _attachment(batch.file_name or os.path.basename(batch.file.name))
-        return response
+        filename = batch.file_name or os.path.basename(batch.file.name)
+        return download(content, content_type="application/octet-stream", filename=filename)
 
     def error_report_view(self, request, pk: int, format: str):
         batch = self._batch(request, pk)
         if format not in exports.FORMATS:
             raise Http404
         content = batch_error_report(batch, format=format)
-        return download(content, format=format, filename=f"{_stem(batch.file_name)}-errors.{format}")
+        return error_report_download(content, format=format, source=batch.file_name)

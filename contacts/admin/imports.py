@@ -21,8 +21,8 @@ from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
+from contacts.fields import ENGLISH_HEADERS
 from contacts.importing import exports
-from contacts.importing.columns import ENGLISH_HEADERS
 from contacts.importing.limits import OVERRIDE_PERMISSION, committed_imports_this_month
 from contacts.importing.pipeline import (
     NOTHING_TO_WRITE,
@@ -57,12 +57,16 @@ LIMIT_REACHED_NOTICE = (
 
 
 def can_import(request) -> bool:
-    return request.user.is_active and request.user.is_staff and request.user.has_perm(IMPORT_PERMISSION)
+    return _active_staff_with(request.user, IMPORT_PERMISSION)
 
 
 def can_see_history(request) -> bool:
-    user = request.user
-    return user.is_active and user.is_staff and any(user.has_perm(perm) for perm in HISTORY_PERMISSIONS)
+    return _active_staff_with(request.user, *HISTORY_PERMISSIONS)
+
+
+def _active_staff_with(user, *permissions: str) -> bool:
+    """Active staff holding any of `permissions`."""
+    return user.is_active and user.is_staff and any(user.has_perm(perm) for perm in permissions)
 
 
 def _key_query(key: dict) -> dict:
@@ -247,7 +251,7 @@ class ContactImportViews:
         report = preview_import(organization=key["organization"], data=data, filename=filename)
         problems = [(problem.row, report.label(problem)) for problem in report.errors]
         content = exports.error_report(report.table, problems, format=format)
-        return download(content, format=format, filename=f"{_stem(filename)}-errors.{format}")
+        return error_report_download(content, format=format, source=filename)
 
     @method_decorator(require_GET)
     def template(self, request, format: str):
@@ -258,21 +262,22 @@ class ContactImportViews:
             content = exports.template_xlsx()
         else:
             raise Http404
-        return download(content, format=format, filename=f"contacts-import-template.{format}")
+        return download(
+            content, content_type=exports.FORMATS[format], filename=f"contacts-import-template.{format}"
+        )
 
 
-def download(content: bytes, *, format: str, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=exports.FORMATS[format])
-    response["Content-Disposition"] = _attachment(filename)
+def download(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
+    """`content` as a file to save, under `filename`."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
     return response
 
 
-def _attachment(filename: str) -> str:
-    return content_disposition_header(as_attachment=True, filename=filename)
-
-
-def _stem(filename: str) -> str:
-    return os.path.splitext(os.path.basename(filename))[0] or "import"
+def error_report_download(content: bytes, *, format: str, source: str) -> HttpResponse:
+    """The error report of the file named `source`: "clients.csv" gives "clients-errors.csv" (or .xlsx)."""
+    stem = os.path.splitext(os.path.basename(source))[0] or "import"
+    return download(content, content_type=exports.FORMATS[format], filename=f"{stem}-errors.{format}")
 
 
 # --- The preview's sections, paginated ------------------------------------------------------------
@@ -341,8 +346,13 @@ def _page(request, kind: str, items: list) -> dict:
 
 def _shown(name: str, value) -> str:
     if name == "is_main":
-        return "yes" if value else "no"
+        return yes_no(value)
     return "" if value is None else str(value)
+
+
+def yes_no(value) -> str:
+    """A true-or-false value as the admin's import pages show it."""
+    return "yes" if value else "no"
 
 
 def _displayed(values: dict) -> dict:
