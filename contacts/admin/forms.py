@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 
 from contacts.fields import CONTACT_FIELDS
@@ -13,6 +14,9 @@ from contacts.services import ensure_contacts_managed
 from customers.models import Organization
 
 ACCEPTED_EXTENSIONS = ".csv,.xlsx,.xls"
+
+
+# --- A contact, on its own page or inline on its customer's --------------------------------------------
 
 
 class ContactForm(forms.ModelForm):
@@ -89,7 +93,11 @@ class ContactInlineFormSet(BaseInlineFormSet):
                 form.add_error("external_id", EXTERNAL_ID_TAKEN)
 
 
-def managed_organizations():
+# --- The import's steps: upload, then preview and confirm of the kept upload -------------------------
+
+
+def managed_organizations() -> QuerySet[Organization]:
+    """The organizations contacts can be imported for: those disconnected from the invoicing sync."""
     return Organization.objects.filter(contacts_source=Organization.ContactsSource.MANAGED)
 
 
