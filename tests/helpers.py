@@ -1,13 +1,24 @@
-"""Helpers shared by the tests: spreadsheet bytes built from rows of cell values, API clients."""
+"""Helpers shared by the tests: spreadsheet bytes built from rows of cell values, API clients, the admin's
+import as staff use it."""
 
 import csv
 import io
 import zipfile
+from urllib.parse import parse_qs, urlsplit
 
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
 from openpyxl import Workbook
 
 from contacts.fields import ENGLISH_HEADERS
 from contacts.fields import SPREADSHEET_FIELDS as FIELDS
+from contacts.importing.pipeline import commit_import
+from contacts.importing.uploads import PREVIEW_FOLDER
+from contacts.models import ImportBatch
+from tests.factories import CustomerFactory, UserFactory
 
 HEADERS = [ENGLISH_HEADERS[field] for field in FIELDS]
 
@@ -87,3 +98,68 @@ def bulk_row(number: int, customer, external_id: str, email: str, **values):
         "email": email,
     }
     return RowInput(row=number, values={**base, **values})
+
+
+# --- The admin's import, as staff use it ---------------------------------------------------------------
+
+UPLOAD = reverse("admin:contacts_contact_import")
+PREVIEW = reverse("admin:contacts_contact_import_preview")
+CONFIRM = reverse("admin:contacts_contact_import_confirm")
+
+
+def staff_client(*codenames: str) -> Client:
+    """A logged-in client of a new staff user with these permissions of the contacts app."""
+    user = UserFactory()
+    for codename in codenames:
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="contacts", codename=codename)
+        )
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def upload(client, organization, data: bytes, name: str = "contacts.csv"):
+    return client.post(UPLOAD, {"organization": organization.pk, "file": uploaded_file(data, name)})
+
+
+def uploaded_file(data: bytes, name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data)
+
+
+def preview_key(response) -> dict:
+    """The key (organization, file, sha256) the upload redirected to."""
+    assert response.status_code == 302, response.content[:500]
+    parts = urlsplit(response["Location"])
+    assert parts.path == PREVIEW
+    return {name: values[0] for name, values in parse_qs(parts.query).items()}
+
+
+def uploaded(client, organization, data: bytes, name: str = "contacts.csv") -> dict:
+    return preview_key(upload(client, organization, data, name))
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def stored_previews(media_root) -> list:
+    folder = media_root / PREVIEW_FOLDER
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def one_valid_one_invalid(customer) -> bytes:
+    return csv_bytes(
+        [
+            contact_row(customer, "C-1", "ann@client.example"),
+            contact_row(customer, "C-2", "not-an-email"),
+        ]
+    )
+
+
+def committed_batch(org) -> ImportBatch:
+    """An import committed for `org`: one contact created, one invalid row skipped."""
+    customer = CustomerFactory(organization=org)
+    data = one_valid_one_invalid(customer)
+    return commit_import(organization=org, data=data, filename="clients.csv", skip_invalid=True).batch

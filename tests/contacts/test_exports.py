@@ -6,7 +6,7 @@ import io
 import openpyxl
 import pytest
 
-from contacts.admin_import import stored_problem_label
+from contacts.admin.history import stored_problem_label
 from contacts.importing import exports
 from contacts.importing.columns import ENGLISH_HEADERS, FIELDS
 from contacts.importing.pipeline import preview_import

@@ -66,18 +66,22 @@ from contacts.services.checks import TOO_LONG
 from tests.contacts.importing.test_reading import FILES, _xlsx_with_sheet_of_spaces
 from tests.contacts.importing.test_reading import csv_bytes as lines_csv
 from tests.contacts.importing.test_reading import xlsx_bytes as sheets_xlsx
-from tests.contacts.test_admin_import import (
+from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import (
     CONFIRM,
+    HEADERS,
     PREVIEW,
+    contact_row,
+    csv_bytes,
     messages_of,
     preview_key,
     staff_client,
     stored_previews,
     upload,
     uploaded,
+    with_entity_bomb,
+    xlsx_bytes,
 )
-from tests.factories import ContactFactory, CustomerFactory
-from tests.helpers import HEADERS, contact_row, csv_bytes, with_entity_bomb, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
