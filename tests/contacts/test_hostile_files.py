@@ -768,39 +768,39 @@ def test_the_command_line_reads_no_more_of_a_huge_file_than_the_limit(org, setti
 
 
 @pytest.mark.parametrize("door", ["admin", "command line"])
-def test_a_database_error_on_batch_3_of_5_writes_nothing_and_records_a_failed_batch(
+def test_a_database_error_after_the_contacts_are_written_writes_nothing_and_records_a_failed_batch(
     door, importer, org, customer, monkeypatch, tmp_path
 ):
-    # 10 new contacts written 2 by 2: 5 INSERT statements, and the third one is refused by the database.
+    # 10 new contacts written (2 by 2 on SQLite, one COPY on PostgreSQL), then the database refuses the
+    # statement that records them in the import's changes.
     monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
     data = csv_bytes(valid_rows(customer, 10))
-    table = connection.ops.quote_name(Contact._meta.db_table)
-    inserts, stored_before_failure = [], []
+    table = connection.ops.quote_name(ImportedContactChange._meta.db_table)
+    writes, stored_before_failure = [], []
 
-    def third_insert_fails(execute, sql, params, many, context):
-        if sql.startswith(f"INSERT INTO {table}"):
-            inserts.append(sql)
-            if len(inserts) == 3:
-                stored_before_failure.append(Contact.objects.filter(organization=org).count())
-                sql = sql.replace(table, connection.ops.quote_name("no_such_table"), 1)
+    def changes_write_fails(execute, sql, params, many, context):
+        if sql.startswith((f"INSERT INTO {table}", f"COPY {table}")):
+            writes.append(sql)
+            stored_before_failure.append(Contact.objects.filter(organization=org).count())
+            sql = sql.replace(table, connection.ops.quote_name("no_such_table"), 1)
         return execute(sql, params, many, context)
 
     before = database_state()
     if door == "admin":
         key = uploaded(importer, org, data)
-        with connection.execute_wrapper(third_insert_fails):
+        with connection.execute_wrapper(changes_write_fails):
             response = importer.post(CONFIRM, key)
         assert response["Location"].split("?")[0] == PREVIEW
         [shown] = messages_of(response)
     else:
         path = tmp_path / "contacts.csv"
         path.write_bytes(data)
-        with connection.execute_wrapper(third_insert_fails):
+        with connection.execute_wrapper(changes_write_fails):
             status, _out, err = manage(path, "--organization", org.slug, "--commit")
         assert status == 1
         shown = err.removeprefix("CommandError: ").removesuffix("\n")
 
-    assert (len(inserts), stored_before_failure) == (3, [1 + 4])  # the old contact and two batches
+    assert (len(writes), stored_before_failure) == (1, [1 + 10])  # the old contact and the new ones
     assert database_state()[0] == before[0]
     assert ImportedContactChange.objects.count() == 0
     batch = ImportBatch.objects.get()
