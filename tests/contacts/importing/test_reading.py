@@ -609,7 +609,7 @@ def test_an_ods_repeating_a_cell_over_the_whole_sheet_is_refused():
 
 
 def test_a_workbook_taking_too_long_is_refused(monkeypatch):
-    monkeypatch.setattr("contacts.importing.reading.WORKBOOK_TIMEOUT", 0.001)
+    monkeypatch.setattr("contacts.importing.reading.workbook.WORKBOOK_TIMEOUT", 0.001)
 
     assert rejection(xlsx_bytes({"S": [HEADERS, ROW]}), filename="slow.xlsx") == TOO_DEMANDING.format(
         name='"slow.xlsx"'
