@@ -25,10 +25,10 @@ from contacts.admin_import import (
     PREVIEW_FOLDER,
     SESSION_KEY,
 )
-from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
 from contacts.importing.pipeline import INVALID_ROWS, NO_DATA_ROWS, commit_import
 from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO_BIG
+from contacts.importing.reports import ERROR_COLUMN
 from contacts.management.commands.seed_demo import SUPPORT_GROUP
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.services import CONTACTS_SYNCED

@@ -37,7 +37,6 @@ from openpyxl.xml import functions as openpyxl_xml
 
 from contacts.importing import pipeline, rules
 from contacts.importing.columns import ENGLISH_HEADERS, MANDATORY_FIELDS
-from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.pipeline import (
     COMMIT_FAILED,
     DUPLICATED_COLUMNS,
@@ -59,6 +58,7 @@ from contacts.importing.reading import (
     TOO_BIG,
     TOO_MANY_ROWS,
 )
+from contacts.importing.reports import ERROR_COLUMN
 from contacts.importing.rules import TOO_LONG
 from contacts.management.commands.import_contacts import INVALID_FILE
 from contacts.models import Contact, ImportBatch, ImportedContactChange
