@@ -6,7 +6,7 @@ from django.db import DatabaseError
 
 from contacts.importing import pipeline, reading, rules
 from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
-from contacts.importing.resources import BaselineContactResource, ContactImportResource
+from contacts.importing.resources import ContactImportResource
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import CONTACTS_SYNCED
@@ -313,13 +313,3 @@ def test_resource_exports_contacts_in_the_template_layout(org):
 
     assert exported.headers == HEADERS
     assert exported[0][:4] == ("Acme", "AC-1", contact.external_id, contact.email)
-
-
-def test_baseline_resource_imports_row_by_row(org):
-    customer = CustomerFactory(organization=org)
-    data = tablib.Dataset(*[contact_row(customer, "C-1", "a@b.example")], headers=HEADERS)
-
-    result = BaselineContactResource(organization=org).import_data(data, dry_run=False)
-
-    assert not result.has_errors()
-    assert Contact.objects.get().customer == customer
