@@ -41,7 +41,7 @@ _MB = 1024 * 1024
 
 
 def detect_format(data: bytes, *, name: str) -> str:
-    """ "csv", "xlsx", "xls" or "ods"; raises `FileRejected` for a file too big, empty or of another kind."""
+    """The format read from the content: csv, xlsx, xls or ods; `FileRejected` if too big, empty or other."""
     limit = settings.CONTACT_IMPORT_MAX_BYTES
     if len(data) > limit:
         raise FileRejected(TOO_BIG.format(limit=_megabytes(limit)))
