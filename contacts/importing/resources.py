@@ -1,130 +1,50 @@
-"""django-import-export resources: the contact column map, wired to the bulk rules.
+"""The spreadsheet's columns as a django-import-export resource, used for exports only.
 
-`ContactImportResource` maps the nine spreadsheet columns (English headers) to contact fields: it
-exports contacts in the import template's layout, and its `import_data` runs `plan_rows` /
-`apply_plan` on a tablib Dataset instead of import-export's row-by-row saves, returning the usual
-`Result` so import-export's admin views and templates can show it.
+`ContactSpreadsheetResource` is the one description of the import template's columns: their order and
+English headers (both from `contacts.fields.FIELDS`), where each value lives on a contact, and how it is
+written. The templates (`reports.py`) take their columns from it, and its `export` writes contacts in
+the layout the importer reads back. Imports never go through it: the admin, the command line and the
+API all run `contacts.importing.pipeline` and the bulk rules.
 """
 
-from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from import_export import resources
+from import_export.declarative import DeclarativeMetaclass
 from import_export.fields import Field
-from import_export.results import Error, Result, RowResult
 from import_export.widgets import BooleanWidget
 
-from contacts.importing.columns import ENGLISH_HEADERS, FIELDS, map_columns
-from contacts.importing.rules import Plan, RowInput, Written, apply_plan, plan_rows
-from contacts.models import Contact
-from customers.models import Organization
+from contacts.fields import FIELDS, ContactField
 
-MISSING_COLUMNS = "The file lacks the mandatory column(s) {columns}."
-NO_ORGANIZATION = "Choose the organization the contacts belong to."
-
-IMPORT_TYPES = {
-    "new": RowResult.IMPORT_TYPE_NEW,
-    "updated": RowResult.IMPORT_TYPE_UPDATE,
-    "unchanged": RowResult.IMPORT_TYPE_SKIP,
-    "invalid": RowResult.IMPORT_TYPE_INVALID,
-}
-# Where each column's value lives on a Contact, for exports.
+# Where a column's value lives on a Contact, when not in the field of the same name.
 ATTRIBUTES = {
     "customer_name": "customer__name",
     "customer_external_id": "customer__external_id",
-    "is_main": "is_main",
 }
+# How a column's value is written, when not as plain text: "1" / "0", as the template's drop-down offers.
+WIDGETS = {"is_main": BooleanWidget()}
 
 
-class ContactImportResource(resources.Resource):
-    customer_name = Field(attribute=ATTRIBUTES["customer_name"], column_name=ENGLISH_HEADERS["customer_name"])
-    customer_external_id = Field(
-        attribute=ATTRIBUTES["customer_external_id"], column_name=ENGLISH_HEADERS["customer_external_id"]
+def _column(field: ContactField) -> Field:
+    return Field(
+        attribute=ATTRIBUTES.get(field.name, field.name),
+        column_name=field.english,
+        widget=WIDGETS.get(field.name),
     )
-    external_id = Field(attribute="external_id", column_name=ENGLISH_HEADERS["external_id"])
-    email = Field(attribute="email", column_name=ENGLISH_HEADERS["email"])
-    first_name = Field(attribute="first_name", column_name=ENGLISH_HEADERS["first_name"])
-    last_name = Field(attribute="last_name", column_name=ENGLISH_HEADERS["last_name"])
-    phone = Field(attribute="phone", column_name=ENGLISH_HEADERS["phone"])
-    occupation = Field(attribute="occupation", column_name=ENGLISH_HEADERS["occupation"])
-    is_main = Field(attribute="is_main", column_name=ENGLISH_HEADERS["is_main"], widget=BooleanWidget())
 
-    def __init__(
-        self, *, organization: Organization | None = None, source: str = Contact.Source.IMPORT, **kwargs
-    ) -> None:
-        super().__init__(**kwargs)
-        self.organization = organization
-        self.source = source
-        self.plan: Plan | None = None
-        self.written: list[Written] = []
 
-    def import_data(
-        self,
-        dataset,
-        dry_run=True,
-        raise_errors=False,
-        use_transactions=None,
-        collect_failed_rows=False,
-        rollback_on_validation_errors=False,
-        **kwargs,
-    ) -> Result:
-        """Check every row with the bulk rules; unless `dry_run`, write them in one transaction.
+# The fields are made from FIELDS rather than spelled out, so a column declared there is exported and
+# templated with no change here. The resource's metaclass collects them from this base class.
+_SpreadsheetColumns = DeclarativeMetaclass(
+    "_SpreadsheetColumns", (resources.Resource,), {field.name: _column(field) for field in FIELDS}
+)
 
-        Keyword arguments: `organization` (else the one given to the constructor) and
-        `skip_invalid` (write the valid rows even when others are invalid). Nothing is written
-        while a row is invalid, unless `skip_invalid`.
-        """
-        organization = kwargs.get("organization") or self.organization
-        skip_invalid = bool(kwargs.get("skip_invalid"))
-        result = Result()
-        headers = [str(header or "").strip() for header in (dataset.headers or [])]
-        result.diff_headers = headers
-        try:
-            if organization is None:
-                raise ValidationError(NO_ORGANIZATION)
-            columns = map_columns(headers)
-            if columns.missing:
-                missing = ", ".join(f'"{header}"' for header in columns.missing)
-                raise ValidationError(MISSING_COLUMNS.format(columns=missing))
-            labels = {name: columns.headers.get(name, ENGLISH_HEADERS[name]) for name in FIELDS}
-            rows, raw = self._rows(dataset, columns.positions, headers)
-            self.plan = plan = plan_rows(organization=organization, rows=rows)
-            for outcome in plan.outcomes:
-                row_result = self._row_result(outcome, raw[outcome.row], labels, result)
-                result.increment_row_result_total(row_result)
-                result.append_row_result(row_result)
-            result.total_rows = len(rows)
-            invalid = plan.totals["invalid"]
-            if not dry_run and (skip_invalid or not invalid):
-                self.written = apply_plan(plan=plan, source=self.source, skip_invalid=skip_invalid)
-        except ValidationError as error:
-            if raise_errors:
-                raise
-            result.append_base_error(Error(error))
-        return result
 
-    @staticmethod
-    def _rows(
-        dataset, positions: dict[str, int], headers: list[str]
-    ) -> tuple[list[RowInput], dict[int, dict]]:
-        rows, raw = [], {}
-        for index, values in enumerate(dataset, start=2):  # the header is row 1
-            cells = ["" if value is None else str(value).strip() for value in values]
-            if not any(cells):
-                continue
-            rows.append(RowInput(row=index, values={name: cells[pos] for name, pos in positions.items()}))
-            raw[index] = dict(zip(headers, cells, strict=False))
-        return rows, raw
+class ContactSpreadsheetResource(_SpreadsheetColumns):
+    """Contacts in the import template's layout: `ContactSpreadsheetResource().export(contacts)`."""
 
-    @staticmethod
-    def _row_result(outcome, raw: dict, labels: dict[str, str], result: Result) -> RowResult:
-        row_result = RowResult()
-        row_result.import_type = IMPORT_TYPES[outcome.status]
-        row_result.row_values = raw
-        row_result.object_id = outcome.contact_id
-        row_result.object_repr = str(outcome.values.get("email") or outcome.values.get("external_id") or "")
-        if outcome.errors:
-            messages: dict[str, list[str]] = {}
-            for problem in outcome.errors:
-                messages.setdefault(labels.get(problem.field, "__all__"), []).append(problem.message)
-            row_result.validation_error = ValidationError(messages)
-            result.append_invalid_row(outcome.row, raw, row_result.validation_error)
-        return row_result
+    def filter_export(self, queryset, **kwargs):
+        queryset = super().filter_export(queryset, **kwargs)
+        if isinstance(queryset, QuerySet):
+            # Two columns are the customer's: one query for the whole export, not one more per contact.
+            queryset = queryset.select_related("customer")
+        return queryset

@@ -1,12 +1,10 @@
 import hashlib
 
 import pytest
-import tablib
 from django.db import DatabaseError
 
 from contacts.importing import pipeline, reading, rules
 from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
-from contacts.importing.resources import ContactImportResource
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import CONTACTS_SYNCED
@@ -246,70 +244,3 @@ def test_to_json_has_the_command_shape(org):
         ],
         "warnings": [{"row": 2, "message": '"Customer name": ' + report.plan.warnings[0].message}],
     }
-
-
-# The django-import-export resource
-
-
-def dataset(rows: list[list[str]]):
-    return tablib.Dataset(*rows, headers=HEADERS)
-
-
-def test_resource_dry_run_totals_match_the_plan_and_write_nothing(org):
-    customer = CustomerFactory(organization=org)
-    same = ContactFactory(customer=customer)
-    rows = [
-        contact_row(customer, "C-1", "a@b.example"),
-        contact_row(
-            customer, same.external_id, same.email, first_name=same.first_name, last_name=same.last_name
-        ),
-        contact_row(customer, "C-3", "bob@acme"),
-    ]
-    resource = ContactImportResource(organization=org)
-
-    result = resource.import_data(dataset(rows), dry_run=True)
-
-    assert dict(result.totals) == {"new": 1, "update": 0, "delete": 0, "skip": 1, "error": 0, "invalid": 1}
-    assert result.total_rows == 3
-    (invalid,) = result.invalid_rows
-    assert (invalid.number, invalid.error_dict) == (
-        4,
-        {"Contact's Email": [INVALID_EMAIL.format(value="bob@acme")]},
-    )
-    assert resource.plan.totals == {"rows": 3, "new": 1, "updated": 0, "unchanged": 1, "invalid": 1}
-    assert Contact.objects.count() == 1
-
-
-def test_resource_import_writes_with_the_bulk_rules(org):
-    customer = CustomerFactory(organization=org)
-    resource = ContactImportResource(organization=org)
-
-    result = resource.import_data(
-        dataset([contact_row(customer, "C-1", "A@B.example", is_main="oui")]), dry_run=False
-    )
-
-    assert result.totals["new"] == 1
-    contact = Contact.objects.get()
-    assert (contact.email, contact.is_main, contact.source) == ("a@b.example", True, "import")
-
-
-def test_resource_refuses_a_synced_organization_as_a_base_error(synced_org):
-    customer = CustomerFactory(organization=synced_org)
-
-    result = ContactImportResource(organization=synced_org).import_data(
-        dataset([contact_row(customer, "C-1", "a@b.example")]), dry_run=False
-    )
-
-    assert [str(e.error.messages[0]) for e in result.base_errors] == [
-        CONTACTS_SYNCED.format(organization=synced_org.name)
-    ]
-    assert Contact.objects.count() == 0
-
-
-def test_resource_exports_contacts_in_the_template_layout(org):
-    contact = ContactFactory(customer=CustomerFactory(organization=org, name="Acme", external_id="AC-1"))
-
-    exported = ContactImportResource().export(Contact.objects.all())
-
-    assert exported.headers == HEADERS
-    assert exported[0][:4] == ("Acme", "AC-1", contact.external_id, contact.email)

@@ -11,7 +11,7 @@ from contacts.importing import reports
 from contacts.importing.columns import ENGLISH_HEADERS, FIELDS
 from contacts.importing.pipeline import preview_import
 from contacts.importing.reading import Table
-from contacts.importing.resources import ContactImportResource
+from contacts.importing.resources import ContactSpreadsheetResource
 from contacts.importing.rules import Problem
 from tests.factories import CustomerFactory
 from tests.helpers import HEADERS, contact_row, csv_bytes
@@ -185,8 +185,8 @@ def test_stored_problems_are_worded_as_the_report_words_them(org):
         assert stored_problem_label(stored) == report.label(problem)
 
 
-def test_templates_follow_the_import_resources_export_layout():
-    resource = ContactImportResource()
+def test_templates_follow_the_spreadsheet_resources_layout():
+    resource = ContactSpreadsheetResource()
 
     assert reports.template_headers() == resource.get_export_headers()
     assert read_csv(reports.template_csv())[0] == resource.get_export_headers()
