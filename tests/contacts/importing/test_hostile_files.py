@@ -63,9 +63,6 @@ from contacts.importing.rules import TOO_LONG
 from contacts.management.commands.import_contacts import INVALID_FILE
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL, shown
-from tests.contacts.importing.test_reading import FILES, _xlsx_with_sheet_of_spaces
-from tests.contacts.importing.test_reading import csv_bytes as lines_csv
-from tests.contacts.importing.test_reading import xlsx_bytes as sheets_xlsx
 from tests.contacts.test_admin_import import (
     CONFIRM,
     PREVIEW,
@@ -77,11 +74,20 @@ from tests.contacts.test_admin_import import (
     uploaded,
 )
 from tests.factories import ContactFactory, CustomerFactory
-from tests.helpers import HEADERS, contact_row, csv_bytes, with_entity_bomb, xlsx_bytes
+from tests.helpers import (
+    FIXTURES,
+    HEADERS,
+    contact_row,
+    csv_bytes,
+    with_entity_bomb,
+    workbook_bytes,
+    xlsx_bytes,
+    xlsx_with_sheet_of_spaces,
+)
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MB = 1024 * 1024
 GIB = 1024 * MB
 ERROR_REPORT = {
@@ -89,7 +95,7 @@ ERROR_REPORT = {
 }
 CHANGELIST = reverse("admin:contacts_contact_changelist")
 SHEET = "xl/worksheets/sheet1.xml"
-MANDATORY_HEADERS = ", ".join(f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS)
+QUOTED_MANDATORY_HEADERS = ", ".join(f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS)
 
 
 # --- Builders of the hostile files -------------------------------------------------------------------
@@ -165,11 +171,12 @@ def zip_archive(members: list[tuple[str, bytes, int, int]]) -> bytes:
 
 def mixed_encodings(customer) -> bytes:
     """UTF-8 lines, then a line pasted from a Windows-1252 file."""
-    utf8 = lines_csv(
-        [HEADERS, contact_row(customer, "M-1", "m1@client.example", first_name="Zoé", last_name="Müller")]
+    utf8 = csv_bytes(
+        [contact_row(customer, "M-1", "m1@client.example", first_name="Zoé", last_name="Müller")]
     )
-    cp1252 = lines_csv(
+    cp1252 = csv_bytes(
         [contact_row(customer, "M-2", "m2@client.example", first_name="Chloé", last_name="O\u2019Brien")],
+        headers=None,
         encoding="cp1252",
     )
     return utf8 + cp1252
@@ -283,7 +290,7 @@ CASES = [
     Case(
         "zip part compressed abnormally",
         "packed.xlsx",
-        lambda customer: _xlsx_with_sheet_of_spaces(8 * MB),
+        lambda customer: xlsx_with_sheet_of_spaces(8 * MB),
         Refused(ABNORMAL_COMPRESSION.format(ratio=200)),
     ),
     Case(
@@ -304,13 +311,13 @@ CASES = [
     Case(
         "sheet name on two lines",
         "notes.xlsx",
-        lambda customer: sheets_xlsx({"Read\nme": [["Notes"]]}),
-        Refused(NO_SHEET_WITH_COLUMNS.format(sheet="Readme", columns=MANDATORY_HEADERS)),
+        lambda customer: workbook_bytes({"Read\nme": [["Notes"]]}),
+        Refused(NO_SHEET_WITH_COLUMNS.format(sheet="Readme", columns=QUOTED_MANDATORY_HEADERS)),
     ),
     Case(
         "password protected xlsx",
         "locked.xlsx",
-        lambda customer: (FILES / "password-protected.xlsx").read_bytes(),
+        lambda customer: (FIXTURES / "password-protected.xlsx").read_bytes(),
         Refused(PASSWORD_PROTECTED),
     ),
     Case(
