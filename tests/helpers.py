@@ -1,22 +1,34 @@
-"""Helpers shared by the tests: spreadsheet bytes built from rows of cell values, API clients."""
+"""Helpers shared by the tests: spreadsheet bytes built from rows of cell values, admin and API clients."""
 
 import csv
 import io
 import zipfile
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
 from openpyxl import Workbook
 
+from contacts.admin_import import PREVIEW_FOLDER
 from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS
 from contacts.fields import SPREADSHEET_FIELDS as FIELDS
 from contacts.importing.reading import FileRejected, read_table
+from tests.factories import UserFactory
 
 HEADERS = [ENGLISH_HEADERS[field] for field in FIELDS]
 MANDATORY_HEADERS = [ENGLISH_HEADERS[field] for field in MANDATORY_FIELDS]
 MANDATORY_ROW = ["Acme", "C1", "K1", "anne@acme.com"]  # under MANDATORY_HEADERS
 # Binary files no library here can write (an Excel 97 workbook, a password-protected one).
 FIXTURES = Path(__file__).resolve().parent / "contacts" / "importing" / "files"
+
+UPLOAD = reverse("admin:contacts_contact_import")
+PREVIEW = reverse("admin:contacts_contact_import_preview")
+CONFIRM = reverse("admin:contacts_contact_import_confirm")
 
 
 # --- Spreadsheets ---------------------------------------------------------------------------------------
@@ -167,7 +179,48 @@ def refusal(data: bytes, **kwargs) -> str:
     return message
 
 
-# --- API clients ------------------------------------------------------------------------------
+# --- Admin and API clients ------------------------------------------------------------------------------
+
+
+def staff_client(*codenames: str) -> Client:
+    """A client logged in as a new staff user with these permissions of the contacts app."""
+    user = UserFactory()
+    for codename in codenames:
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="contacts", codename=codename)
+        )
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def upload(client, organization, data: bytes, name: str = "contacts.csv"):
+    """The response to posting `data` on the admin's import form."""
+    return client.post(UPLOAD, {"organization": organization.pk, "file": SimpleUploadedFile(name, data)})
+
+
+def preview_key(response) -> dict:
+    """The key (organization, file, sha256) the upload redirected to."""
+    assert response.status_code == 302, response.content[:500]
+    parts = urlsplit(response["Location"])
+    assert parts.path == PREVIEW
+    return {name: values[0] for name, values in parse_qs(parts.query).items()}
+
+
+def uploaded(client, organization, data: bytes, name: str = "contacts.csv") -> dict:
+    """The preview key of `data` uploaded through the admin."""
+    return preview_key(upload(client, organization, data, name))
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def stored_previews(media_root) -> list:
+    """The uploads kept for their preview page."""
+    folder = media_root / PREVIEW_FOLDER
+    return sorted(folder.iterdir()) if folder.exists() else []
 
 
 def api_key_for(organization, name: str = "Tests") -> str:

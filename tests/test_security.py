@@ -22,9 +22,8 @@ from django.urls import Resolver404, resolve, reverse
 from contacts.admin_import import PREVIEW_FOLDER
 from contacts.models import Contact, ImportBatch
 from customers.models import OrganizationAPIKey
-from tests.contacts.test_admin_import import CONFIRM, PREVIEW, UPLOAD, staff_client, uploaded
 from tests.factories import CustomerFactory, UserFactory
-from tests.helpers import contact_row, csv_bytes
+from tests.helpers import CONFIRM, PREVIEW, UPLOAD, contact_row, csv_bytes, staff_client, uploaded
 
 pytestmark = pytest.mark.django_db
 

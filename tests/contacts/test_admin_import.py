@@ -6,12 +6,10 @@ import io
 import os
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Group, Permission
-from django.contrib.messages import get_messages
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
@@ -33,27 +31,25 @@ from contacts.management.commands.seed_demo import SUPPORT_GROUP
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.services import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import HEADERS, contact_row, csv_bytes, xlsx_bytes
+from tests.helpers import (
+    CONFIRM,
+    HEADERS,
+    PREVIEW,
+    UPLOAD,
+    contact_row,
+    csv_bytes,
+    messages_of,
+    staff_client,
+    stored_previews,
+    upload,
+    uploaded,
+    xlsx_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 
-UPLOAD = reverse("admin:contacts_contact_import")
-PREVIEW = reverse("admin:contacts_contact_import_preview")
-CONFIRM = reverse("admin:contacts_contact_import_confirm")
 CHANGELIST = reverse("admin:contacts_contact_changelist")
 HISTORY = reverse("admin:contacts_importbatch_changelist")
-
-
-def staff_client(*codenames: str) -> Client:
-    user = UserFactory()
-    for codename in codenames:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="contacts", codename=codename)
-        )
-    client = Client()
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 @pytest.fixture
@@ -67,28 +63,8 @@ def supervisor():
     return staff_client("import_contacts", "view_contact", "override_import_limit")
 
 
-def upload(client, organization, data: bytes, name: str = "contacts.csv"):
-    return client.post(UPLOAD, {"organization": organization.pk, "file": _file(data, name)})
-
-
 def _file(data: bytes, name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
-
-
-def preview_key(response) -> dict:
-    """The key (organization, file, sha256) the upload redirected to."""
-    assert response.status_code == 302, response.content[:500]
-    parts = urlsplit(response["Location"])
-    assert parts.path == PREVIEW
-    return {name: values[0] for name, values in parse_qs(parts.query).items()}
-
-
-def uploaded(client, organization, data: bytes, name: str = "contacts.csv") -> dict:
-    return preview_key(upload(client, organization, data, name))
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def two_rows(customer) -> bytes:
@@ -107,11 +83,6 @@ def one_valid_one_invalid(customer) -> bytes:
             contact_row(customer, "C-2", "not-an-email"),
         ]
     )
-
-
-def stored_previews(media_root) -> list:
-    folder = media_root / PREVIEW_FOLDER
-    return sorted(folder.iterdir()) if folder.exists() else []
 
 
 # --- The button and the upload form ---------------------------------------------------------------

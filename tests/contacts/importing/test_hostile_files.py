@@ -63,22 +63,20 @@ from contacts.importing.rules import TOO_LONG
 from contacts.management.commands.import_contacts import INVALID_FILE
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL, shown
-from tests.contacts.test_admin_import import (
+from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import (
     CONFIRM,
+    FIXTURES,
+    HEADERS,
     PREVIEW,
+    contact_row,
+    csv_bytes,
     messages_of,
     preview_key,
     staff_client,
     stored_previews,
     upload,
     uploaded,
-)
-from tests.factories import ContactFactory, CustomerFactory
-from tests.helpers import (
-    FIXTURES,
-    HEADERS,
-    contact_row,
-    csv_bytes,
     with_entity_bomb,
     workbook_bytes,
     xlsx_bytes,
