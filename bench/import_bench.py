@@ -247,6 +247,11 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
+    print_table(results)
+
+
+def print_table(results: list[dict]) -> None:
+    """The measurements, one line a step, then the speed-up over the baseline."""
     print(f"\n{'step':<24}{'rows':>9}{'seconds':>10}{'rows/s':>10}{'queries':>9}{'peak MB':>9}")
     for r in results:
         name = f"{r['format']} {r['step']}"
