@@ -58,7 +58,7 @@ def escape_cell(value: object) -> str:
 
 
 def template_columns() -> list[tuple[str, str]]:
-    """(field, English header) in the import resource's export layout, which the template follows."""
+    """(field, English header) in the spreadsheet resource's order, which the templates follow."""
     resource = ContactSpreadsheetResource()
     return [(name, resource.fields[name].column_name) for name in resource.get_export_order()]
 
