@@ -23,17 +23,12 @@ from contacts.importing.uploads import PREVIEW_FOLDER
 from contacts.models import Contact, ImportBatch
 from customers.models import OrganizationAPIKey
 from tests.factories import CustomerFactory, UserFactory
-from tests.helpers import CONFIRM, PREVIEW, UPLOAD, contact_row, csv_bytes, staff_client, uploaded
+from tests.helpers import CONFIRM, PREVIEW, UPLOAD, contact_row, csv_bytes, uploaded
 
 pytestmark = pytest.mark.django_db
 
 HISTORY = reverse("admin:contacts_importbatch_changelist")
 CSRF_FIELD = 'name="csrfmiddlewaretoken"'
-
-
-@pytest.fixture
-def importer():
-    return staff_client("import_contacts", "view_contact", "view_importbatch")
 
 
 def contacts_file(org, external_id: str = "C-1") -> bytes:

@@ -12,7 +12,7 @@ from django.utils.text import Truncator
 
 from contacts.admin.imports import can_see_history, download, error_report_download, yes_no
 from contacts.fields import CONTACT_FIELDS
-from contacts.importing import exports
+from contacts.importing import reports
 from contacts.importing.reading import FileRejected, Table, read_table
 from contacts.models import Contact, ImportBatch
 
@@ -40,7 +40,7 @@ def batch_error_report(batch: ImportBatch, *, format: str) -> bytes:
     problems = [(problem.get("row"), stored_problem_label(problem)) for problem in batch.errors]
     if batch.failure_reason:
         problems.insert(0, (None, batch.failure_reason))
-    return exports.error_report(table, problems, format=format)
+    return reports.error_report(table, problems, format=format)
 
 
 def _replaced(previous: dict | None) -> str:
@@ -177,7 +177,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a>',
             (
                 (reverse("admin:contacts_importbatch_error_report", args=[batch.pk, fmt]), fmt.upper())
-                for fmt in exports.FORMATS
+                for fmt in reports.FORMATS
             ),
         )
 
@@ -234,7 +234,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def error_report_view(self, request, pk: int, format: str):
         batch = self._batch(request, pk)
-        if format not in exports.FORMATS:
+        if format not in reports.FORMATS:
             raise Http404
         content = batch_error_report(batch, format=format)
         return error_report_download(content, format=format, source=batch.file_name)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
 from contacts.fields import ENGLISH_HEADERS
-from contacts.importing import exports
+from contacts.importing import reports
 from contacts.importing.limits import OVERRIDE_PERMISSION
 from contacts.importing.pipeline import (
     NOTHING_TO_WRITE,
@@ -243,7 +243,7 @@ class ContactImportViews:
     @method_decorator(require_GET)
     def preview_error_report(self, request, format: str):
         self._check(request)
-        if format not in exports.FORMATS:
+        if format not in reports.FORMATS:
             raise Http404
         found = self._key(request, request.GET)
         if found is None:
@@ -251,20 +251,20 @@ class ContactImportViews:
         key, data, filename = found
         report = preview_import(organization=key["organization"], data=data, filename=filename)
         problems = [(problem.row, report.label(problem)) for problem in report.errors]
-        content = exports.error_report(report.table, problems, format=format)
+        content = reports.error_report(report.table, problems, format=format)
         return error_report_download(content, format=format, source=filename)
 
     @method_decorator(require_GET)
     def template(self, request, format: str):
         self._check(request)
         if format == "csv":
-            content = exports.template_csv()
+            content = reports.template_csv()
         elif format == "xlsx":
-            content = exports.template_xlsx()
+            content = reports.template_xlsx()
         else:
             raise Http404
         return download(
-            content, content_type=exports.FORMATS[format], filename=f"contacts-import-template.{format}"
+            content, content_type=reports.FORMATS[format], filename=f"contacts-import-template.{format}"
         )
 
 
@@ -278,7 +278,7 @@ def download(content: bytes, *, content_type: str, filename: str) -> HttpRespons
 def error_report_download(content: bytes, *, format: str, source: str) -> HttpResponse:
     """The error report of the file named `source`: "clients.csv" gives "clients-errors.csv" (or .xlsx)."""
     stem = os.path.splitext(os.path.basename(source))[0] or "import"
-    return download(content, content_type=exports.FORMATS[format], filename=f"{stem}-errors.{format}")
+    return download(content, content_type=reports.FORMATS[format], filename=f"{stem}-errors.{format}")
 
 
 # --- The preview's sections, paginated ------------------------------------------------------------

@@ -14,10 +14,10 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.admin.imports import IMPORTED, NO_ORGANIZATION, PAGE_SIZE, PREVIEW_EXPIRED
-from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
 from contacts.importing.pipeline import NO_DATA_ROWS, commit_import
 from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO_BIG
+from contacts.importing.reports import ERROR_COLUMN
 from contacts.importing.uploads import PREVIEW_FOLDER, SESSION_KEY
 from contacts.management.commands.seed_demo import SUPPORT_GROUP
 from contacts.models import Contact, ImportBatch, ImportedContactChange

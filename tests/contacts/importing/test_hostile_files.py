@@ -36,7 +36,6 @@ from django.utils.html import escape
 from openpyxl.xml import functions as openpyxl_xml
 
 from contacts.importing.columns import ENGLISH_HEADERS, MANDATORY_FIELDS
-from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.pipeline import (
     COMMIT_FAILED,
     DUPLICATED_COLUMNS,
@@ -57,35 +56,35 @@ from contacts.importing.reading import (
     TOO_BIG,
     TOO_MANY_ROWS,
 )
+from contacts.importing.reports import ERROR_COLUMN
 from contacts.management.commands.import_contacts import INVALID_FILE
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL, shown
 from contacts.services import bulk
 from contacts.services.bulk import INVALID_ROWS
 from contacts.services.checks import TOO_LONG
-from tests.contacts.importing.test_reading import FILES, _xlsx_with_sheet_of_spaces
-from tests.contacts.importing.test_reading import csv_bytes as lines_csv
-from tests.contacts.importing.test_reading import xlsx_bytes as sheets_xlsx
 from tests.factories import ContactFactory, CustomerFactory
 from tests.helpers import (
     CONFIRM,
+    FIXTURES,
     HEADERS,
     PREVIEW,
     contact_row,
     csv_bytes,
     messages_of,
     preview_key,
-    staff_client,
     stored_previews,
     upload,
     uploaded,
     with_entity_bomb,
+    workbook_bytes,
     xlsx_bytes,
+    xlsx_with_sheet_of_spaces,
 )
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MB = 1024 * 1024
 GIB = 1024 * MB
 ERROR_REPORT = {
@@ -93,7 +92,7 @@ ERROR_REPORT = {
 }
 CHANGELIST = reverse("admin:contacts_contact_changelist")
 SHEET = "xl/worksheets/sheet1.xml"
-MANDATORY_HEADERS = ", ".join(f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS)
+QUOTED_MANDATORY_HEADERS = ", ".join(f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS)
 
 
 # --- Builders of the hostile files -------------------------------------------------------------------
@@ -169,11 +168,12 @@ def zip_archive(members: list[tuple[str, bytes, int, int]]) -> bytes:
 
 def mixed_encodings(customer) -> bytes:
     """UTF-8 lines, then a line pasted from a Windows-1252 file."""
-    utf8 = lines_csv(
-        [HEADERS, contact_row(customer, "M-1", "m1@client.example", first_name="Zoé", last_name="Müller")]
+    utf8 = csv_bytes(
+        [contact_row(customer, "M-1", "m1@client.example", first_name="Zoé", last_name="Müller")]
     )
-    cp1252 = lines_csv(
+    cp1252 = csv_bytes(
         [contact_row(customer, "M-2", "m2@client.example", first_name="Chloé", last_name="O\u2019Brien")],
+        headers=None,
         encoding="cp1252",
     )
     return utf8 + cp1252
@@ -287,7 +287,7 @@ CASES = [
     Case(
         "zip part compressed abnormally",
         "packed.xlsx",
-        lambda customer: _xlsx_with_sheet_of_spaces(8 * MB),
+        lambda customer: xlsx_with_sheet_of_spaces(8 * MB),
         Refused(ABNORMAL_COMPRESSION.format(ratio=200)),
     ),
     Case(
@@ -308,13 +308,13 @@ CASES = [
     Case(
         "sheet name on two lines",
         "notes.xlsx",
-        lambda customer: sheets_xlsx({"Read\nme": [["Notes"]]}),
-        Refused(NO_SHEET_WITH_COLUMNS.format(sheet="Readme", columns=MANDATORY_HEADERS)),
+        lambda customer: workbook_bytes({"Read\nme": [["Notes"]]}),
+        Refused(NO_SHEET_WITH_COLUMNS.format(sheet="Readme", columns=QUOTED_MANDATORY_HEADERS)),
     ),
     Case(
         "password protected xlsx",
         "locked.xlsx",
-        lambda customer: (FILES / "password-protected.xlsx").read_bytes(),
+        lambda customer: (FIXTURES / "password-protected.xlsx").read_bytes(),
         Refused(PASSWORD_PROTECTED),
     ),
     Case(
@@ -411,11 +411,6 @@ READ = [pytest.param(case, id=case.id) for case in CASES if isinstance(case.expe
 
 
 # --- Fixtures and helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def importer():
-    return staff_client("import_contacts", "view_contact")
 
 
 @pytest.fixture
