@@ -19,6 +19,11 @@ class Problem:
     field: str | None  # one of contacts.fields.SPREADSHEET_FIELDS, or None
     message: str  # a sentence without row/column prefix
 
+    def __post_init__(self) -> None:
+        # Rendered now, in the language active where the problem is found: reports and the JSON
+        # stored on an import batch take plain text.
+        self.message = str(self.message)
+
 
 @dataclass
 class RowInput:

@@ -7,22 +7,25 @@ import io
 import zipfile
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.reading.table import EMPTY, FileRejected
 
-NOT_SPREADSHEET = "{name} is not a CSV or Excel file; save it as .csv, .xlsx or .xls and send it again."
-PDF = "This is a PDF, not a spreadsheet; export the data as CSV or Excel (.xlsx) and send that file."
-PASSWORD_PROTECTED = (
+NOT_SPREADSHEET = _("{name} is not a CSV or Excel file; save it as .csv, .xlsx or .xls and send it again.")
+PDF = _("This is a PDF, not a spreadsheet; export the data as CSV or Excel (.xlsx) and send that file.")
+PASSWORD_PROTECTED = _(
     "This Excel file is password-protected; remove the password (File > Info > Protect Workbook) "
     "and send it again."
 )
-DAMAGED = "{name} looks like an Excel file but cannot be read; open it in Excel, save it again and resend it."
-TOO_BIG = "The file is larger than the {limit} MB limit; split it into smaller files."
-EXPANDS_TOO_MUCH = (
+DAMAGED = _(
+    "{name} looks like an Excel file but cannot be read; open it in Excel, save it again and resend it."
+)
+TOO_BIG = _("The file is larger than the {limit} MB limit; split it into smaller files.")
+EXPANDS_TOO_MUCH = _(
     "The spreadsheet would expand to more than {limit} MB once opened, so it is refused as unsafe; "
     "split it into smaller files."
 )
-ABNORMAL_COMPRESSION = (
+ABNORMAL_COMPRESSION = _(
     "The spreadsheet is compressed abnormally (a part expands over {ratio} times), so it is refused "
     "as unsafe; open it in Excel and save it again."
 )

@@ -7,18 +7,20 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
+
 from contacts.importing.columns import has_mandatory_columns, map_columns
 
-EMPTY = "The file is empty."
-TOO_MANY_ROWS = "The file has more than {limit:,} data rows, the limit; split it into smaller files."
-MISSING_COLUMNS = (
+EMPTY = _("The file is empty.")
+TOO_MANY_ROWS = _("The file has more than {limit:,} data rows, the limit; split it into smaller files.")
+MISSING_COLUMNS = _(
     "The header row lacks the mandatory column(s) {columns}; the first row must hold the column "
     "headers of the import template."
 )
-NO_SHEET_WITH_COLUMNS = (
+NO_SHEET_WITH_COLUMNS = _(
     'No sheet has the mandatory columns in its first row; the first sheet, "{sheet}", lacks {columns}.'
 )
-NO_ACCEPTED_HEADERS = "No sheet has the expected column headers in its first row."
+NO_ACCEPTED_HEADERS = _("No sheet has the expected column headers in its first row.")
 
 
 class FileRejected(Exception):

@@ -7,11 +7,12 @@ import re
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.reading.detect import NOT_SPREADSHEET
 from contacts.importing.reading.table import EMPTY, FileRejected, Request, Table, data_rows, find_headers
 
-NUL_BYTES = (
+NUL_BYTES = _(
     "The file contains NUL bytes, so it is not a plain-text CSV; open it in Excel and save it as "
     "CSV UTF-8 or as an Excel workbook (.xlsx)."
 )

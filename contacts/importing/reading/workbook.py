@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import python_calamine
+from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.reading.detect import DAMAGED, PASSWORD_PROTECTED
 from contacts.importing.reading.table import (
@@ -34,11 +35,11 @@ try:
 except ImportError:  # not on Windows; the child then runs without a memory cap
     resource = None
 
-NUL_IN_CELLS = (
+NUL_IN_CELLS = _(
     '{where} of sheet "{sheet}" holds a NUL character (invisible in Excel), which cannot be stored; '
     "type that row's cells again and send the file again."
 )
-TOO_DEMANDING = (
+TOO_DEMANDING = _(
     "{name} needs too much memory or time to read (a stray cell far below or right of the data, or a "
     "damaged file); delete the empty rows and columns after the data in Excel and send it again."
 )
