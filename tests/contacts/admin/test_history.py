@@ -7,8 +7,8 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
-from contacts.importing.reports import ERROR_COLUMN
 from contacts.importing.pipeline import commit_import
+from contacts.importing.reports import ERROR_COLUMN
 from contacts.models import ImportBatch
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
 from tests.helpers import (
