@@ -49,6 +49,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known (the import upload's larger limit is for staff only), before any view or
+    # process_view reads a body (CsrfViewMiddleware reads every POST's form).
+    "contacts_site.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -129,8 +132,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }
 
-# Request bodies (the REST API's JSON, admin forms; not uploaded files) larger than this are refused
-# with 413. Django's default, 2.5 MB, holds a bulk call of 1,000 contacts several times over.
+# Request bodies (the REST API's JSON, admin forms) larger than this are refused with 413. Django's
+# default, 2.5 MB, holds a bulk call of 1,000 contacts several times over.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
 # The cache holds the API's per-key request counts. The default lives in one process: with several
@@ -171,6 +174,10 @@ SPECTACULAR_SETTINGS = {
 # Spreadsheet import: files larger than this, or with more data rows, are refused before any row is read.
 CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 CONTACT_IMPORT_MAX_ROWS = env.int("CONTACT_IMPORT_MAX_ROWS", default=200_000)
+# Every request body is capped before it is read (contacts_site.middleware): at DATA_UPLOAD_MAX_MEMORY_SIZE,
+# except on these routes (URL names), for signed-in staff only. The import upload takes its file plus the
+# form's other fields and the multipart framing (well under 1 KB; 64 KB leaves room for a long file name).
+REQUEST_BODY_LIMITS = {"admin:contacts_contact_import": CONTACT_IMPORT_MAX_BYTES + 64 * 1024}
 # Committed spreadsheet imports allowed per organization per calendar month (in TIME_ZONE); dry runs
 # do not count. Staff with contacts.override_import_limit may exceed it with a recorded reason.
 CONTACT_IMPORTS_PER_MONTH = env.int("CONTACT_IMPORTS_PER_MONTH", default=1)
