@@ -1,5 +1,6 @@
 """Settings, all read from the environment (and from `.env` for local development)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "customers",
     "contacts",
 ]
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "contacts_site.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "contacts_site.urls"
@@ -82,6 +86,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -121,8 +131,13 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS > 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if env.bool("DJANGO_BEHIND_PROXY", default=False):
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front append to X-Forwarded-For: the client's address is the entry that many places
+# from the right (contacts_site.logins.client_ip; DRF's NUM_PROXIES below). Without a proxy the header is
+# the client's to write, so it is ignored.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=1) if BEHIND_PROXY else 0
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 LOGGING = {
@@ -130,6 +145,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # django-axes narrates every login at INFO; its failures and lockouts are WARNINGs, and enough.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
 # Request bodies (the REST API's JSON, admin forms) larger than this are refused with 413. Django's
@@ -151,6 +168,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "contacts.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -181,3 +199,16 @@ REQUEST_BODY_LIMITS = {"admin:contacts_contact_import": CONTACT_IMPORT_MAX_BYTES
 # Committed spreadsheet imports allowed per organization per calendar month (in TIME_ZONE); dry runs
 # do not count. Staff with contacts.override_import_limit may exceed it with a recorded reason.
 CONTACT_IMPORTS_PER_MONTH = env.int("CONTACT_IMPORTS_PER_MONTH", default=1)
+
+# Login throttling (django-axes): a username or an address with LOGIN_FAILURE_LIMIT failed logins, none more
+# than LOGIN_LOCKOUT_MINUTES after the one before, is refused for LOGIN_LOCKOUT_MINUTES after its last
+# attempt; the admin's login page says when to try again. Failures are counted in the database (axes'
+# default handler), so every gunicorn worker sees the same counts whatever CACHE_URL says.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A login tried while locked out restarts the lock: guessing on does not shorten it (logins.retry_time).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_CLIENT_IP_CALLABLE = "contacts_site.logins.client_ip"
+AXES_LOCKOUT_CALLABLE = "contacts_site.logins.lockout_response"
