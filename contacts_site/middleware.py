@@ -6,8 +6,26 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils.cache import patch_cache_control
 
-from contacts.api.errors import body_too_large
+from contacts.api.errors import API_PREFIX, body_too_large
+
+
+class ResponseHeadersMiddleware:
+    """Permissions-Policy on every response; `Cache-Control: no-store` on every API response.
+
+    API responses carry contacts' personal data: no browser or shared cache may keep them.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        if request.path.startswith(API_PREFIX):
+            patch_cache_control(response, no_store=True)
+        return response
 
 
 class _CappedStream:
