@@ -12,6 +12,7 @@ process's peak resident memory (ru_maxrss, which includes Python and Django them
 """
 
 import argparse
+import contextlib
 import csv
 import io
 import json
@@ -21,25 +22,22 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The project, for contacts.fields here and for Django and bench.baseline once set up.
+sys.path.insert(0, str(ROOT))
+
+from contacts.fields import ENGLISH_HEADERS  # noqa: E402 (needs the path above)
+
 OCCUPATIONS = ["ACCOUNTING", "sales", "Purchaser", "PAYER", ""]
-HEADERS = [
-    "Customer name",
-    "External identification code",
-    "Contact's Identifier code",
-    "Contact's Email",
-    "Contact's First Name",
-    "Contact's Last Name",
-    "Contact's Telephone Number",
-    "Occupation",
-    "Main Contact",
-]
+# The import template's headers; contact_rows() fills the columns in this order.
+HEADERS = list(ENGLISH_HEADERS.values())
 
 
-def setup_django(workdir: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+def setup_django(workdir: Path, database_url: str = "") -> None:
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ["DJANGO_MEDIA_ROOT"] = str(workdir / "media")
     os.environ["DJANGO_ENV_FILE"] = ""
     os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-secret-key")
@@ -47,7 +45,6 @@ def setup_django(workdir: Path) -> None:
     os.environ["CONTACT_IMPORT_MAX_ROWS"] = "10000000"
     os.environ["CONTACT_IMPORT_MAX_BYTES"] = str(1024**3)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contacts_site.settings")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -101,9 +98,9 @@ def xlsx_bytes(rows: list[list[str]]) -> bytes:
     return buffer.getvalue()
 
 
-def prepare(workdir: Path, rows: int) -> dict:
+def prepare(workdir: Path, rows: int, database_url: str) -> dict:
     """The database, the organization, its customers and the files; returns what the steps need."""
-    setup_django(workdir)
+    setup_django(workdir, database_url)
     from django.core.management import call_command
     from django.utils import timezone
 
@@ -135,14 +132,33 @@ def prepare(workdir: Path, rows: int) -> dict:
 def empty_contacts() -> None:
     from django.db import connection
 
+    from bench.floors import change_model, drop_floor_tables
+
+    drop_floor_tables()
     with connection.cursor() as cursor:
-        for table in ("contacts_importedcontactchange", "contacts_importbatch", "contacts_contact"):
+        for table in (change_model()._meta.db_table, "contacts_importbatch", "contacts_contact"):
             cursor.execute(f"DELETE FROM {table}")
 
 
-def run_step(workdir: Path, step: str, organization_id: int, path: str, rows: int) -> dict:
+def backend_cpu_seconds() -> float:
+    """CPU time of this process's PostgreSQL backend so far (0 on SQLite: it runs in this process)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # a server on another machine: its CPU is not ours to read
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_step(workdir: Path, step: str, organization_id: int, path: str, rows: int, database_url: str) -> dict:
     """One measurement, in this (fresh) process."""
-    setup_django(workdir)
+    setup_django(workdir, database_url)
     from django.db import connection
 
     from customers.models import Organization
@@ -157,26 +173,43 @@ def run_step(workdir: Path, step: str, organization_id: int, path: str, rows: in
         queries[0] += 1
         return execute(sql, params, many, context)
 
-    action = step_action(step, organization, data, Path(path).name, rows)
+    action = step_action(step, organization, data, path, rows)
+    backend_before = backend_cpu_seconds()
     with connection.execute_wrapper(count):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         outcome = action()
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    backend = backend_cpu_seconds() - backend_before
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"step": step, "seconds": seconds, "queries": queries[0], "peak_mb": peak_mb, "outcome": outcome}
+    return {
+        "step": step,
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "backend_cpu_seconds": backend,
+        "queries": queries[0],
+        "peak_mb": peak_mb,
+        "outcome": outcome,
+    }
 
 
-def step_action(step: str, organization, data: bytes, name: str, rows: int):
+def step_action(step: str, organization, data: bytes, path: str, rows: int):
+    from bench.floors import copy_floor, orm_floor
     from contacts.importing.pipeline import commit_import, preview_import
 
-    if step == "preview":
+    name = Path(path).name
+    if step == "floor-orm":
+        return orm_floor(organization, path)
+    if step == "floor-copy":
+        return copy_floor(organization, path)
+
+    if step in ("preview", "xlsx-preview"):
         return lambda: preview_import(organization=organization, data=data, filename=name).totals
-    if step in ("commit", "update"):
+    if step in ("commit", "update", "xlsx-commit"):
         return lambda: commit_import(organization=organization, data=data, filename=name).totals
 
     import tablib
 
-    from contacts.importing.resources import BaselineContactResource
+    from bench.baseline import BaselineContactResource
 
     def baseline():
         text = data.decode("utf-8")
@@ -193,16 +226,31 @@ def step_action(step: str, organization, data: bytes, name: str, rows: int):
     return baseline
 
 
-def measure(workdir: Path, step: str, organization_id: int, path: str, rows: int = 0) -> dict:
+def measure(workdir: Path, step: str, organization_id: int, path: str, rows: int, database_url: str) -> dict:
     command = [sys.executable, __file__, "--step", step, "--workdir", str(workdir)]
     command += ["--organization", str(organization_id), "--file", path, "--rows", str(rows)]
+    command += ["--database-url", database_url]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode:
         sys.exit(f"{step} failed:\n{completed.stderr}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
+STEPS = {
+    # name: (format, file, rows: "all" or "baseline")
+    "preview": ("CSV", "csv", "all"),
+    "commit": ("CSV", "csv", "all"),
+    "update": ("CSV", "csv-update", "all"),
+    "xlsx-preview": ("XLSX", "xlsx", "all"),
+    "xlsx-commit": ("XLSX", "xlsx", "all"),
+    "floor-orm": ("CSV", "csv", "all"),
+    "floor-copy": ("CSV", "csv", "all"),
+    "baseline-preview": ("CSV", "csv", "baseline"),
+    "baseline-commit": ("CSV", "csv", "baseline"),
+}
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -212,67 +260,116 @@ def main() -> None:
     parser.add_argument(
         "--baseline-rows", type=int, default=None, help="rows the slow baseline imports (default: --rows)"
     )
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="postgres://USER@HOST:PORT/DB: run on a fresh database created (and dropped) on that server; "
+        "default: a fresh SQLite file",
+    )
+    parser.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated, among {', '.join(STEPS)}")
+    parser.add_argument("--repeat", type=int, default=1, help="run each step N times and keep the fastest")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     # Internal: one measurement in a child process.
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--organization", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--file", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    if args.step:
-        print(json.dumps(run_step(Path(args.workdir), args.step, args.organization, args.file, args.rows)))
+
+@contextlib.contextmanager
+def fresh_database(url: str):
+    """The URL of a new, empty database on `url`'s server (dropped afterwards), or "" for SQLite."""
+    if not url:
+        yield ""
         return
+    import psycopg
 
+    parts = urllib.parse.urlsplit(url)
+    name = f"import_bench_{os.getpid()}"
+    admin = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin.replace("postgres://", "postgresql://", 1), autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def main() -> None:
+    args = arguments()
+    if args.step:
+        result = run_step(
+            Path(args.workdir), args.step, args.organization, args.file, args.rows, args.database_url
+        )
+        print(json.dumps(result))
+        return
     rows = args.rows
     baseline_rows = min(args.baseline_rows or rows, rows)
-    with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
+    steps = [step.strip() for step in args.steps.split(",") if step.strip()]
+    with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp, fresh_database(args.database_url) as url:
         workdir = Path(tmp)
+        where = "PostgreSQL" if url else "SQLite"
         print(
-            f"Preparing a fresh SQLite database with {rows:,} rows and {rows // 5:,} customers…",
+            f"Preparing a fresh {where} database with {rows:,} rows and {rows // 5:,} customers…",
             file=sys.stderr,
         )
-        prepared = prepare(workdir, rows)
+        prepared = prepare(workdir, rows, url)
         org, files = prepared["organization"], prepared["files"]
-        plan = [
-            ("CSV", "preview", files["csv"], rows),
-            ("CSV", "commit", files["csv"], rows),
-            ("CSV", "update", files["csv-update"], rows),
-            ("XLSX", "preview", files["xlsx"], rows),
-            ("XLSX", "commit", files["xlsx"], rows),
-            ("CSV", "baseline-preview", files["csv"], baseline_rows),
-            ("CSV", "baseline-commit", files["csv"], baseline_rows),
-        ]
         results = []
-        for fmt, step, path, count in plan:
-            print(f"  {fmt} {step}…", file=sys.stderr)
-            result = measure(workdir, step, org, path, count if step.startswith("baseline") else 0)
-            result.update(format=fmt, rows=count, rows_per_second=count / result["seconds"])
+        for step in steps:
+            if step == "floor-copy" and not url:
+                continue
+            fmt, file, size = STEPS[step]
+            count = baseline_rows if size == "baseline" else rows
+            runs = []
+            for attempt in range(args.repeat):
+                print(f"  {step} ({attempt + 1}/{args.repeat})…", file=sys.stderr)
+                runs.append(measure(workdir, step, org, files[file], count if size == "baseline" else 0, url))
+            result = min(runs, key=lambda run: run["seconds"])
+            result.update(format=fmt, rows=count, rows_per_second=count / result["seconds"], database=where)
             results.append(result)
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print(f"\n{'step':<24}{'rows':>9}{'seconds':>10}{'rows/s':>10}{'queries':>9}{'peak MB':>9}")
+    print_table(results)
+
+
+def print_table(results: list[dict]) -> None:
+    """The measurements, one line a step, then the ratios the targets are stated in."""
+    columns = (
+        ("rows", 9),
+        ("seconds", 9),
+        ("CPU s", 8),
+        ("DB CPU s", 9),
+        ("rows/s", 9),
+        ("queries", 9),
+        ("peak MB", 9),
+    )
+    print("\n" + f"{'step':<20}" + "".join(f"{name:>{width}}" for name, width in columns))
     for r in results:
-        name = f"{r['format']} {r['step']}"
         print(
-            f"{name:<24}{r['rows']:>9,}{r['seconds']:>10.2f}{r['rows_per_second']:>10,.0f}"
-            f"{r['queries']:>9,}{r['peak_mb']:>9.0f}"
+            f"{r['step']:<20}{r['rows']:>9,}{r['seconds']:>9.2f}{r['cpu_seconds']:>8.2f}"
+            f"{r['backend_cpu_seconds']:>9.2f}{r['rows_per_second']:>9,.0f}{r['queries']:>9,}{r['peak_mb']:>9.0f}"
         )
-    by_step = {(r["format"], r["step"]): r for r in results}
+    by_step = {r["step"]: r for r in results}
+    if "commit" in by_step and "preview" in by_step:
+        writing = by_step["commit"]["seconds"] - by_step["preview"]["seconds"]
+        line = f"Writing cost (commit - preview): {writing:.2f} s"
+        if "floor-copy" in by_step:
+            line += f" = {writing / by_step['floor-copy']['seconds']:.2f} x the COPY write floor"
+        print(line)
+    if "update" in by_step and "commit" in by_step:
+        print(f"Update / create: {by_step['update']['seconds'] / by_step['commit']['seconds']:.2f}")
     for kind in ("preview", "commit"):
-        ours = by_step[("CSV", kind)]
-        base = by_step[("CSV", f"baseline-{kind}")]
-        speedup = ours["rows_per_second"] / base["rows_per_second"]
-        print(f"CSV {kind}: {speedup:.1f}x the baseline's rows/second", end="")
-        if base["rows"] != ours["rows"]:
-            estimate = base["seconds"] * ours["rows"] / base["rows"]
+        ours, base = by_step.get(kind), by_step.get(f"baseline-{kind}")
+        if ours and base:
+            speedup = ours["rows_per_second"] / base["rows_per_second"]
             print(
-                f" (baseline run on {base['rows']:,} rows; about {estimate:.0f} s for {ours['rows']:,})",
-                end="",
+                f"CSV {kind}: {speedup:.1f}x the baseline's rows/second (baseline on {base['rows']:,} rows)"
             )
-        print()
-    print("Outcomes:", {f"{r['format']} {r['step']}": r["outcome"] for r in results})
+    print("Outcomes:", {r["step"]: r["outcome"] for r in results})
 
 
 if __name__ == "__main__":

@@ -4,14 +4,15 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contacts.normalization import check_identifier, normalize_email, normalize_phone
 from customers.models import Customer, Organization
 
 MAIN_CONTACT_CONSTRAINT = "one_main_contact_per_customer"
-EMAIL_TAKEN = "Another contact of this customer already uses this email address."
-EXTERNAL_ID_TAKEN = "Another contact of this organization already has this identifier code."
-WRONG_ORGANIZATION = "The contact's organization must be its customer's organization."
+EMAIL_TAKEN = _("Another contact of this customer already uses this email address.")
+EXTERNAL_ID_TAKEN = _("Another contact of this organization already has this identifier code.")
+WRONG_ORGANIZATION = _("The contact's organization must be its customer's organization.")
 
 
 class Contact(models.Model):

@@ -6,25 +6,26 @@ import re
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.translation import gettext_lazy as _
 from phonenumbers import PhoneMetadata
 
-EMAIL_REQUIRED = "An email address is required."
-INVALID_EMAIL = '"{value}" is not a valid email address.'
-UNDELIVERABLE_EMAIL = (
+EMAIL_REQUIRED = _("An email address is required.")
+INVALID_EMAIL = _('"{value}" is not a valid email address.')
+UNDELIVERABLE_EMAIL = _(
     '"{value}" cannot receive mail: write an address at a domain name, such as name@company.com '
     '(no IP address, "localhost", quotes or trailing dot; at most 64 characters before the @).'
 )
-INVALID_PHONE = (
+INVALID_PHONE = _(
     '"{value}" is not a valid phone number (write it with its country code, e.g. +33 6 12 34 56 78).'
 )
-INVALID_REGION = '"{value}" is not a known country code for phone numbers.'
+INVALID_REGION = _('"{value}" is not a known country code for phone numbers.')
 # Nearly every address: plain ASCII, which Django's validate_email and `deliverable` accept without a
 # doubt (4 times faster than them; tests/contacts/test_normalization.py holds them together). The rest
 # goes to them.
 COMMON_EMAIL = re.compile(
     r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.ASCII
 )
-IDENTIFIER_UNPRINTABLE = (
+IDENTIFIER_UNPRINTABLE = _(
     '"{value}" holds a line break, a tab or another invisible character, which an identifier code '
     "cannot contain; remove it."
 )

@@ -1,8 +1,10 @@
 """Settings, all read from the environment (and from `.env` for local development)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -38,20 +40,31 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "customers",
     "contacts",
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response, those the others make up included, carries its X-Request-Id.
     "contacts.api.middleware.RequestIdMiddleware",
+    # First: the responses other middleware make up (HTTPS redirects, static files, 413s) get its headers.
+    "contacts_site.middleware.ResponseHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the user is known (the import upload's larger limit is for staff only), before any view or
+    # process_view reads a body (CsrfViewMiddleware reads every POST's form).
+    "contacts_site.middleware.RequestBodyLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "contacts_site.urls"
@@ -84,6 +97,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -126,7 +145,53 @@ X_FRAME_OPTIONS = "DENY"
 BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front append to X-Forwarded-For: the client's address is the entry that many places
+# from the right (contacts_site.logins.client_ip; DRF's NUM_PROXIES below). Without a proxy the header is
+# the client's to write, so it is ignored.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=1) if BEHIND_PROXY else 0
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Content-Security-Policy (django-csp): our own files only; no inline script or style anywhere (the admin's
+# templates have none, ours neither, and Swagger UI is served split: contacts_site/urls.py). Swagger UI's
+# stylesheet draws its icons from data: URIs, and it fetches the schema and "Try it out" calls itself.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+# Permissions-Policy (contacts_site.middleware): no page here needs any of these browser features.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "picture-in-picture",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+)
 
 LOGGING = {
     "version": 1,
@@ -138,10 +203,12 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "request"}
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # django-axes narrates every login at INFO; its failures and lockouts are WARNINGs, and enough.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
 
-# Request bodies (the REST API's JSON, admin forms; not uploaded files) larger than this are refused
-# with 413. Django's default, 2.5 MB, holds a bulk call of 1,000 contacts several times over.
+# Request bodies (the REST API's JSON, admin forms) larger than this are refused with 413. Django's
+# default, 2.5 MB, holds a bulk call of 1,000 contacts several times over.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
 
 # The cache holds the API's per-key request counts. The default lives in one process: with several
@@ -163,12 +230,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "contacts.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # `?format=` is no filter of ours: an unknown parameter like any other (a 400).
     "URL_FORMAT_OVERRIDE": None,
-    # The client address that wrong keys are counted by: REMOTE_ADDR, or behind the proxy the address
-    # it saw (the last of X-Forwarded-For); never a header a client could set to dodge the count.
-    "NUM_PROXIES": 1 if BEHIND_PROXY else 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Contacts API",
@@ -189,6 +254,8 @@ SPECTACULAR_SETTINGS = {
     ],
     # Swagger UI from our own static files: the docs page loads nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
+    # No validator badge: it is an image from swagger.io, which the CSP would block anyway.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
@@ -196,6 +263,23 @@ SPECTACULAR_SETTINGS = {
 # Spreadsheet import: files larger than this, or with more data rows, are refused before any row is read.
 CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 CONTACT_IMPORT_MAX_ROWS = env.int("CONTACT_IMPORT_MAX_ROWS", default=200_000)
+# Every request body is capped before it is read (contacts_site.middleware): at DATA_UPLOAD_MAX_MEMORY_SIZE,
+# except on these routes (URL names), for signed-in staff only. The import upload takes its file plus the
+# form's other fields and the multipart framing (well under 1 KB; 64 KB leaves room for a long file name).
+REQUEST_BODY_LIMITS = {"admin:contacts_contact_import": CONTACT_IMPORT_MAX_BYTES + 64 * 1024}
 # Committed spreadsheet imports allowed per organization per calendar month (in TIME_ZONE); dry runs
 # do not count. Staff with contacts.override_import_limit may exceed it with a recorded reason.
 CONTACT_IMPORTS_PER_MONTH = env.int("CONTACT_IMPORTS_PER_MONTH", default=1)
+
+# Login throttling (django-axes): a username or an address with LOGIN_FAILURE_LIMIT failed logins, none more
+# than LOGIN_LOCKOUT_MINUTES after the one before, is refused for LOGIN_LOCKOUT_MINUTES after its last
+# attempt; the admin's login page says when to try again. Failures are counted in the database (axes'
+# default handler), so every gunicorn worker sees the same counts whatever CACHE_URL says.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one reaching the limit locks
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A login tried while locked out restarts the lock: guessing on does not shorten it (logins.retry_time).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_CLIENT_IP_CALLABLE = "contacts_site.logins.client_ip"
+AXES_LOCKOUT_CALLABLE = "contacts_site.logins.lockout_response"

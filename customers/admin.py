@@ -12,7 +12,9 @@ from django.views.decorators.cache import never_cache
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from contacts.admin import ContactForm, ContactInlineFormSet, ContactsWriteGuardMixin, save_contact_from_form
+from contacts.admin.contacts import ContactsWriteGuardMixin, contacts_writable, save_contact_from_form
+from contacts.admin.forms import ContactForm, ContactInlineFormSet
+from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
@@ -105,22 +107,19 @@ class ContactInline(admin.TabularInline):
     model = Contact
     form = ContactForm
     formset = ContactInlineFormSet
-    fields = ("external_id", "email", "first_name", "last_name", "phone", "occupation", "is_main", "source")
+    fields = (*CONTACT_FIELDS, "source")
     readonly_fields = ("source",)
     extra = 0
     show_change_link = True
 
-    def _editable(self, obj) -> bool:
-        return obj is None or obj.organization.contacts_are_managed
-
     def has_add_permission(self, request, obj=None):
-        return super().has_add_permission(request, obj) and self._editable(obj)
+        return super().has_add_permission(request, obj) and contacts_writable(obj)
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self._editable(obj)
+        return super().has_change_permission(request, obj) and contacts_writable(obj)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and self._editable(obj)
+        return super().has_delete_permission(request, obj) and contacts_writable(obj)
 
 
 @admin.register(Customer)

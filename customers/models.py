@@ -3,15 +3,16 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 from contacts.normalization import validate_phone_region
 
-CONTACTS_SOURCE_IRREVERSIBLE = (
+CONTACTS_SOURCE_IRREVERSIBLE = _(
     "The contacts of {organization} are managed here since they were disconnected from the invoicing "
     "sync; this cannot be undone."
 )
-EXTERNAL_ID_TAKEN = "Another customer of this organization has this external identification code."
+EXTERNAL_ID_TAKEN = _("Another customer of this organization has this external identification code.")
 
 
 class Organization(models.Model):

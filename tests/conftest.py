@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 
 from tests.factories import OrganizationFactory, UserFactory
+from tests.helpers import staff_client
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +35,18 @@ def superuser_client(client):
     user = UserFactory(is_superuser=True)
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def importer():
+    """Staff allowed to import contacts."""
+    return staff_client("import_contacts", "view_contact")
+
+
+@pytest.fixture
+def supervisor():
+    """Staff allowed to import and to override the monthly limit."""
+    return staff_client("import_contacts", "view_contact", "override_import_limit")
 
 
 # The vendor comes from the configured backend; no connection is opened to read it.

@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: spreadsheet bytes built from rows of cell values, API clients."""
+"""Helpers shared by the tests: spreadsheet bytes built from rows of cell values, admin and API clients,
+the admin's import as staff use it."""
 
 import contextlib
 import csv
@@ -12,13 +13,37 @@ import sys
 import tempfile
 import time
 import zipfile
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
 from openpyxl import Workbook
 
-from contacts.fields import ENGLISH_HEADERS
+from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS
 from contacts.fields import SPREADSHEET_FIELDS as FIELDS
+from contacts.importing.pipeline import commit_import
+from contacts.importing.reading import FileRejected, read_table
+from contacts.importing.uploads import PREVIEW_FOLDER
+from contacts.models import ImportBatch
+from tests.factories import CustomerFactory, UserFactory
 
 HEADERS = [ENGLISH_HEADERS[field] for field in FIELDS]
+MANDATORY_HEADERS = [ENGLISH_HEADERS[field] for field in MANDATORY_FIELDS]
+MANDATORY_ROW = ["Acme", "C1", "K1", "anne@acme.com"]  # under MANDATORY_HEADERS
+# Binary files no library here can write (an Excel 97 workbook, a password-protected one).
+FIXTURES = Path(__file__).resolve().parent / "contacts" / "importing" / "files"
+
+UPLOAD = reverse("admin:contacts_contact_import")
+PREVIEW = reverse("admin:contacts_contact_import_preview")
+CONFIRM = reverse("admin:contacts_contact_import_confirm")
+
+
+# --- Spreadsheets ---------------------------------------------------------------------------------------
 
 
 def contact_row(customer, external_id: str, email: str, **values) -> list[str]:
@@ -33,23 +58,92 @@ def contact_row(customer, external_id: str, email: str, **values) -> list[str]:
     return [str(cells.get(field, "")) for field in FIELDS]
 
 
-def csv_bytes(rows: list[list[str]], headers: list[str] | None = None, encoding: str = "utf-8") -> bytes:
+def csv_bytes(
+    rows: list[list[str]],
+    headers: list[str] | None = HEADERS,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    newline: str = "\r\n",
+) -> bytes:
+    """A CSV of `headers` (None: no header line, for a file's continuation) and then `rows`."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADERS if headers is None else headers)
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline)
+    if headers is not None:
+        writer.writerow(headers)
     writer.writerows(rows)
     return buffer.getvalue().encode(encoding)
 
 
-def xlsx_bytes(rows: list[list[object]], headers: list[str] | None = None) -> bytes:
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Contacts")
-    sheet.append(HEADERS if headers is None else headers)
-    for row in rows:
-        sheet.append(row)
+def xlsx_bytes(rows: list[list[object]], headers: list[str] = HEADERS) -> bytes:
+    """A workbook of one sheet, "Contacts": `headers`, then `rows`."""
+    return workbook_bytes({"Contacts": [headers, *rows]})
+
+
+def workbook_bytes(
+    sheets: dict[str, list[list]], *, hidden: tuple[str, ...] = (), start: str = "A1"
+) -> bytes:
+    """An .xlsx of one sheet per entry, in order; rows written from `start` down (empty list: blank row)."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets.items():
+        sheet = workbook.create_sheet(name)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
+        origin = sheet[start]
+        for offset, row in enumerate(rows):
+            for column, value in enumerate(row):
+                sheet.cell(row=origin.row + offset, column=origin.column + column, value=value)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
+    ' manifest:version="1.2"><manifest:file-entry manifest:full-path="/"'
+    ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
+
+
+def ods_bytes(sheets: dict[str, list[list]]) -> bytes:
+    """A minimal OpenDocument spreadsheet (no library writes .ods)."""
+
+    def cell(value) -> str:
+        if value in ("", None):
+            return "<table:table-cell/>"
+        if isinstance(value, int | float):
+            return (
+                f'<table:table-cell office:value-type="float" office:value="{value}">'
+                f"<text:p>{value}</text:p></table:table-cell>"
+            )
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+
+    tables = "".join(
+        f'<table:table table:name="{name}">'
+        + "".join("<table:table-row>" + "".join(map(cell, row)) + "</table:table-row>" for row in rows)
+        + "</table:table>"
+        for name, rows in sheets.items()
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+        ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f"<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", ODS_MANIFEST, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+# --- Hostile spreadsheets -------------------------------------------------------------------------------
 
 
 def with_entity_bomb(workbook: bytes, cell: str = "BOMB", sheet: str = "xl/worksheets/sheet1.xml") -> bytes:
@@ -67,6 +161,78 @@ def with_entity_bomb(workbook: bytes, cell: str = "BOMB", sheet: str = "xl/works
                 content = content.replace(f"<t>{cell}</t>".encode(), b"<t>&l9;</t>")
             archive.writestr(info.filename, content)
     return buffer.getvalue()
+
+
+def xlsx_with_sheet_of_spaces(size: int) -> bytes:
+    """A real workbook whose sheet XML is padded with `size` spaces, compressed while written."""
+    source = zipfile.ZipFile(io.BytesIO(workbook_bytes({"Sheet": [MANDATORY_HEADERS, MANDATORY_ROW]})))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                archive.writestr(info.filename, content)
+                continue
+            with archive.open(info.filename, "w", force_zip64=True) as member:
+                member.write(content.replace(b"</worksheet>", b""))
+                chunk = b" " * (4 * 1024 * 1024)
+                for _ in range(size // len(chunk)):
+                    member.write(chunk)
+                member.write(b"</worksheet>")
+    return buffer.getvalue()
+
+
+def refusal(data: bytes, **kwargs) -> str:
+    """The one line `read_table(data, **kwargs)` refuses the file with (it must refuse it)."""
+    with pytest.raises(FileRejected) as error:
+        read_table(data, **kwargs)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+# --- Admin and API clients ------------------------------------------------------------------------------
+
+
+def staff_client(*codenames: str) -> Client:
+    """A client logged in as a new staff user with these permissions of the contacts app."""
+    user = UserFactory()
+    for codename in codenames:
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label="contacts", codename=codename)
+        )
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def upload(client, organization, data: bytes, name: str = "contacts.csv"):
+    """The response to posting `data` on the admin's import form."""
+    return client.post(UPLOAD, {"organization": organization.pk, "file": SimpleUploadedFile(name, data)})
+
+
+def preview_key(response) -> dict:
+    """The key (organization, file, sha256) the upload redirected to."""
+    assert response.status_code == 302, response.content[:500]
+    parts = urlsplit(response["Location"])
+    assert parts.path == PREVIEW
+    return {name: values[0] for name, values in parse_qs(parts.query).items()}
+
+
+def uploaded(client, organization, data: bytes, name: str = "contacts.csv") -> dict:
+    """The preview key of `data` uploaded through the admin."""
+    return preview_key(upload(client, organization, data, name))
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def stored_previews(media_root) -> list:
+    """The uploads kept for their preview page."""
+    folder = media_root / PREVIEW_FOLDER
+    return sorted(folder.iterdir()) if folder.exists() else []
 
 
 def api_key_for(organization, name: str = "Tests") -> str:
@@ -96,6 +262,26 @@ def bulk_row(number: int, customer, external_id: str, email: str, **values):
         "email": email,
     }
     return RowInput(row=number, values={**base, **values})
+
+
+def uploaded_file(data: bytes, name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data)
+
+
+def one_valid_one_invalid(customer) -> bytes:
+    return csv_bytes(
+        [
+            contact_row(customer, "C-1", "ann@client.example"),
+            contact_row(customer, "C-2", "not-an-email"),
+        ]
+    )
+
+
+def committed_batch(org) -> ImportBatch:
+    """An import committed for `org`: one contact created, one invalid row skipped."""
+    customer = CustomerFactory(organization=org)
+    data = one_valid_one_invalid(customer)
+    return commit_import(organization=org, data=data, filename="clients.csv", skip_invalid=True).batch
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """Security properties of issue 5 that no other module checks.
 
 Uploaded files are reachable by no URL (the admin streams them to permitted staff: that and its
-permissions are in tests/contacts/test_admin_import.py); every import form needs its CSRF token; an
+permissions are in tests/contacts/admin/test_history.py); every import form needs its CSRF token; an
 API key is nowhere in clear in the database (the key's own row: tests/api/test_auth.py).
 """
 
@@ -18,22 +18,16 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 
-from contacts.admin_import import PREVIEW_FOLDER
+from contacts.importing.uploads import PREVIEW_FOLDER
 from contacts.models import Contact, ImportBatch
 from customers.models import OrganizationAPIKey
-from tests.contacts.test_admin_import import CONFIRM, PREVIEW, UPLOAD, staff_client, uploaded
 from tests.factories import CustomerFactory, UserFactory
-from tests.helpers import contact_row, csv_bytes
+from tests.helpers import CONFIRM, PREVIEW, UPLOAD, contact_row, csv_bytes, uploaded
 
 pytestmark = pytest.mark.django_db
 
 HISTORY = reverse("admin:contacts_importbatch_changelist")
 CSRF_FIELD = 'name="csrfmiddlewaretoken"'
-
-
-@pytest.fixture
-def importer():
-    return staff_client("import_contacts", "view_contact", "view_importbatch")
 
 
 def contacts_file(org, external_id: str = "C-1") -> bytes:

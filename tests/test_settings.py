@@ -84,3 +84,33 @@ def test_unknown_organization_exits_2_on_the_command_line(tmp_path):
     assert result.returncode == 2, result.stderr
     assert 'No organization has the slug "no-such-org".' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_login_throttling_and_the_proxy_count_come_from_the_environment():
+    result = run_django(
+        "from django.conf import settings as s; "
+        "print(s.AXES_FAILURE_LIMIT, s.AXES_COOLOFF_TIME.total_seconds(), s.TRUSTED_PROXY_COUNT, "
+        "s.REST_FRAMEWORK['NUM_PROXIES'])",
+        DJANGO_DEBUG="true",
+        LOGIN_FAILURE_LIMIT="5",
+        LOGIN_LOCKOUT_MINUTES="30",
+        DJANGO_BEHIND_PROXY="true",
+        DJANGO_PROXY_COUNT="2",
+    )
+
+    assert result.stdout.strip() == "5 1800.0 2 2", result.stderr
+
+
+def test_without_a_proxy_no_forwarded_address_is_trusted_and_behind_one_the_nearest_is():
+    code = (
+        "from django.conf import settings as s; print(s.TRUSTED_PROXY_COUNT, s.REST_FRAMEWORK['NUM_PROXIES'])"
+    )
+    direct = run_django(code, DJANGO_DEBUG="true")
+    proxied = run_django(
+        code,
+        DJANGO_DEBUG="true",
+        DJANGO_BEHIND_PROXY="true",
+    )
+
+    assert direct.stdout.strip() == "0 0", direct.stderr
+    assert proxied.stdout.strip() == "1 1", proxied.stderr

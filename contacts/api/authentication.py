@@ -12,11 +12,11 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.throttling import BaseThrottle
 from rest_framework_api_key.permissions import KeyParser
 
 from contacts.api.ratelimits import configured, digest, give_back, hit, peek
 from contacts.api.throttling import RateLimited, remember_window
+from contacts_site.logins import client_ip
 from customers.models import Organization, OrganizationAPIKey
 
 KEY_HEADER = "X-Api-Key"
@@ -38,8 +38,8 @@ def key_from_request(request: HttpRequest) -> str | None:
 
 
 def client_address(request) -> str:
-    """The client's IP address (behind a proxy, the one the proxy saw: REST_FRAMEWORK["NUM_PROXIES"])."""
-    return BaseThrottle().get_ident(request) or "unknown"
+    """The client's IP address, read as the login throttle reads it (one rule for both)."""
+    return client_ip(request) or "unknown"
 
 
 def failure_window_headers(request) -> None:

@@ -4,6 +4,9 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -19,6 +22,10 @@ INVALID_VALUES = "Some values are not valid; see errors."
 NO_SUCH_ENDPOINT = "There is no such API endpoint; the API is described at /api/docs/."
 SERVER_ERROR = "Something went wrong on our side and it was logged; try again later."
 BAD_REQUEST = "The request could not be read."
+PAGE_BODY_TOO_LARGE = _(
+    "The request is larger than %(limit)s, the most this page accepts. Go back and send a smaller file "
+    "or less data."
+)
 # Codes of the services' ValidationErrors that are conflicts with the data's state, not bad input
 # (services.integrity_validation_error): a value taken by a concurrent request is a 400, as when the
 # check before the write finds it.
@@ -129,3 +136,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(error_body(SERVER_ERROR), status=500)
     return defaults.server_error(request)
+
+
+def body_too_large(request: HttpRequest, *, limit: int) -> HttpResponse:
+    """413 for a body over `limit` bytes (refused unread by contacts_site.middleware): JSON under /api/."""
+    if _is_api(request):
+        return JsonResponse(error_body(BODY_TOO_LARGE.format(limit=limit)), status=413)
+    message = PAGE_BODY_TOO_LARGE % {"limit": filesizeformat(limit)}
+    return HttpResponse(loader.render_to_string("413.html", {"message": message}), status=413)

@@ -8,16 +8,17 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from contacts.selectors import committed_imports_this_month
 from customers.models import Organization
 
 OVERRIDE_PERMISSION = "contacts.override_import_limit"
-MONTHLY_LIMIT_REACHED = (
+MONTHLY_LIMIT_REACHED = _(
     "{organization} has already committed {count} import(s) this month, the limit is {limit}; "
     "wait until next month, or have a staff member allowed to override the limit give a reason."
 )
-OVERRIDE_NOT_ALLOWED = (
+OVERRIDE_NOT_ALLOWED = _(
     "The monthly import limit is reached and you are not allowed to override it; ask a staff member who is."
 )
 

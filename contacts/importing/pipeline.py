@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
 from contacts.fields import ENGLISH_HEADERS
@@ -33,12 +34,12 @@ from contacts.services.planning import plan_rows
 from contacts.services.rows import Plan, Problem, RowInput
 from customers.models import Organization
 
-MISSING_COLUMNS = "The file lacks the mandatory column(s) {columns}; add them to the header row."
-NO_DATA_ROWS = "The file has no data rows."
-UNKNOWN_COLUMNS = "These columns are not part of the import and are ignored: {columns}."
-DUPLICATED_COLUMNS = "These columns repeat an earlier column and are ignored: {columns}."
-NOTHING_TO_WRITE = "Nothing to import: no row would create or change a contact."
-COMMIT_FAILED = "The import failed and nothing was written: {reason}"
+MISSING_COLUMNS = _("The file lacks the mandatory column(s) {columns}; add them to the header row.")
+NO_DATA_ROWS = _("The file has no data rows.")
+UNKNOWN_COLUMNS = _("These columns are not part of the import and are ignored: {columns}.")
+DUPLICATED_COLUMNS = _("These columns repeat an earlier column and are ignored: {columns}.")
+NOTHING_TO_WRITE = _("Nothing to import: no row would create or change a contact.")
+COMMIT_FAILED = _("The import failed and nothing was written: {reason}")
 
 Progress = Callable[[str], None]
 logger = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
 from contacts.fields import CONTACT_FIELDS
@@ -29,7 +30,7 @@ from contacts.services.planning import plan_rows, read_customers, row_texts
 from contacts.services.rows import Plan, RowInput, RowOutcome
 from customers.models import Organization
 
-INVALID_ROWS = (
+INVALID_ROWS = _(
     "{count} row(s) are invalid, so nothing was written; fix them, or skip the invalid rows to import "
     "the others."
 )

@@ -10,6 +10,7 @@ from collections import defaultdict
 
 import phonenumbers
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import EMAIL_TAKEN, Contact
@@ -38,22 +39,24 @@ phonenumbers.enable_pattern_cache()
 # of a 100,000-row file would cost more memory than the 2 µs a common one takes to read again.
 PHONE_CACHE_SIZE = 10_000
 
-TOO_LONG = "This value is too long ({length} characters); at most {limit} are allowed."
-NUL_IN_VALUE = "This value holds a NUL character, which cannot be stored; remove it."
-CUSTOMER_ID_REQUIRED = "The customer's external identification code is required."
-CUSTOMER_NAME_REQUIRED = "The customer name is required."
-CONTACT_ID_REQUIRED = "The contact's identifier code is required."
-CUSTOMER_UNKNOWN = 'No customer of {organization} has the external identification code "{value}".'
-CUSTOMER_NAME_DIFFERS = (
+TOO_LONG = _("This value is too long ({length} characters); at most {limit} are allowed.")
+NUL_IN_VALUE = _("This value holds a NUL character, which cannot be stored; remove it.")
+CUSTOMER_ID_REQUIRED = _("The customer's external identification code is required.")
+CUSTOMER_NAME_REQUIRED = _("The customer name is required.")
+CONTACT_ID_REQUIRED = _("The contact's identifier code is required.")
+CUSTOMER_UNKNOWN = _('No customer of {organization} has the external identification code "{value}".')
+CUSTOMER_NAME_DIFFERS = _(
     'The customer name "{value}" differs from the stored name "{stored}" ({rows}); the contact is '
     'attached to the customer with code "{code}" and the customer name is not changed.'
 )
-CONTACT_ID_REPEATED = (
+CONTACT_ID_REPEATED = _(
     'The identifier code "{value}" is used more than once ({rows}); keep one row per contact.'
 )
-EMAIL_USED_EARLIER = "Another contact of this customer already uses this email address ({row_label} {row})."
-OCCUPATION_INVALID = '"{value}" is not an occupation; use one of {allowed}, or leave it blank.'
-MAIN_CONTACT_INVALID = (
+EMAIL_USED_EARLIER = _(
+    "Another contact of this customer already uses this email address ({row_label} {row})."
+)
+OCCUPATION_INVALID = _('"{value}" is not an occupation; use one of {allowed}, or leave it blank.')
+MAIN_CONTACT_INVALID = _(
     '"{value}" is not a main contact value; write 1, yes, true, oui or x for the main contact, '
     "and 0, no, false, non or nothing otherwise."
 )
@@ -293,11 +296,11 @@ def parse_main_contact(value: object) -> bool | None:
     raise ValueError(text)
 
 
-MAIN_CONTACT_LAST_WINS = (
+MAIN_CONTACT_LAST_WINS = _(
     'Several contacts are made main contact of customer "{code}" ({rows}); the last one, '
     "{row_label} {row}, is kept as the main contact."
 )
-MAIN_CONTACT_DEMOTED = (
+MAIN_CONTACT_DEMOTED = _(
     'The contact "{contact}" ({email}) stops being the main contact of customer "{code}": {row_label} '
     "{row} makes another contact main."
 )

@@ -18,15 +18,15 @@ from contacts.locks import lock_customer
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, MAIN_CONTACT_CONSTRAINT, Contact
 from customers.models import Customer, Organization
 
-CONTACTS_SYNCED = (
+CONTACTS_SYNCED = _(
     "The contacts of {organization} are synced from the invoicing system and cannot be changed here. "
     "Disconnect them from the invoicing sync first."
 )
-CUSTOMER_OF_ANOTHER_ORGANIZATION = "This customer belongs to another organization."
-MAIN_CONTACT_CONFLICT = "Another request changed this customer's main contact at the same time; try again."
-CONTACT_GONE = "This contact was deleted by another request."
-EMAIL_REQUIRED_TO_CREATE = "This field is required to create a contact."
-CONTACT_OF_ANOTHER_CUSTOMER = (
+CUSTOMER_OF_ANOTHER_ORGANIZATION = _("This customer belongs to another organization.")
+MAIN_CONTACT_CONFLICT = _("Another request changed this customer's main contact at the same time; try again.")
+CONTACT_GONE = _("This contact was deleted by another request.")
+EMAIL_REQUIRED_TO_CREATE = _("This field is required to create a contact.")
+CONTACT_OF_ANOTHER_CUSTOMER = _(
     'The identifier code "{value}" belongs to a contact of another customer (code "{code}"); '
     "a contact cannot be moved to another customer."
 )

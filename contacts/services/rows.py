@@ -19,6 +19,11 @@ class Problem:
     field: str | None  # one of contacts.fields.SPREADSHEET_FIELDS, or None
     message: str  # a sentence without row/column prefix
 
+    def __post_init__(self) -> None:
+        # Rendered now, in the language active where the problem is found: reports and the JSON
+        # stored on an import batch take plain text.
+        self.message = str(self.message)
+
 
 @dataclass
 class RowInput:
@@ -27,6 +32,9 @@ class RowInput:
     # True when every value is already a trimmed str (a file's cells): the checks then read `values`
     # as they are instead of a trimmed copy (100,000 dicts fewer in memory).
     trimmed: bool = False
+    # The fields whose cell Excel typed as a date (the file said "03-12", Excel stored 3 December):
+    # the checks refuse a date where text was meant (identifier codes, phone, email).
+    dates: frozenset[str] = frozenset()
 
 
 @dataclass

@@ -36,13 +36,28 @@ def browser():
         browser.close()
 
 
+# What Chromium prints when the Content-Security-Policy blocks something, or a Permissions-Policy is wrong.
+POLICY_COMPLAINTS = ("Content Security Policy", "Permissions-Policy")
+
+
 @pytest.fixture
 def page(browser):
+    """A fresh page; the test fails if any page it loads breaks the Content-Security-Policy."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    page.policy_complaints = []
+    page.on(
+        "console",
+        lambda message: (
+            page.policy_complaints.append(message.text)
+            if any(word in message.text for word in POLICY_COMPLAINTS)
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert page.policy_complaints == []
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import expect
 
-from contacts.admin_import import IMPORTED, SKIPPED
-from contacts.importing.exports import ERROR_COLUMN
+from contacts.admin.imports import IMPORTED, SKIPPED
+from contacts.importing.reports import ERROR_COLUMN
 from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
 from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL

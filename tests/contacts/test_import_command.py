@@ -163,7 +163,7 @@ def test_a_file_level_problem_exits_one_with_a_one_line_reason(tmp_path, org, da
     json_status, json_out, _ = run(path, "--organization", org.slug, "--json")
 
     assert status == 1
-    assert expected in reason
+    assert str(expected) in reason
     assert "\n" not in reason
     assert "Traceback" not in out
     assert json_status == 1
@@ -203,7 +203,7 @@ def test_a_commit_that_would_write_nothing_is_refused_and_does_not_use_up_the_mo
     status, _out, err = run(path, "--organization", org.slug, "--commit", "--skip-invalid")
 
     assert status == 1
-    assert NOTHING_TO_WRITE in err
+    assert str(NOTHING_TO_WRITE) in err
     assert not ImportBatch.objects.exists()
 
 

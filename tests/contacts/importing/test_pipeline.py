@@ -1,13 +1,11 @@
 import hashlib
 
 import pytest
-import tablib
 from django.db import DatabaseError
 
 from contacts import db_bulk
 from contacts.importing import pipeline, reading
 from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
-from contacts.importing.resources import BaselineContactResource, ContactImportResource
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import bulk
@@ -248,29 +246,3 @@ def test_to_json_has_the_command_shape(org):
         ],
         "warnings": [{"row": 2, "message": '"Customer name": ' + report.plan.warnings[0].message}],
     }
-
-
-# The django-import-export resource
-
-
-def dataset(rows: list[list[str]]):
-    return tablib.Dataset(*rows, headers=HEADERS)
-
-
-def test_resource_exports_contacts_in_the_template_layout(org):
-    contact = ContactFactory(customer=CustomerFactory(organization=org, name="Acme", external_id="AC-1"))
-
-    exported = ContactImportResource().export(Contact.objects.all())
-
-    assert exported.headers == HEADERS
-    assert exported[0][:4] == ("Acme", "AC-1", contact.external_id, contact.email)
-
-
-def test_baseline_resource_imports_row_by_row(org):
-    customer = CustomerFactory(organization=org)
-    data = tablib.Dataset(*[contact_row(customer, "C-1", "a@b.example")], headers=HEADERS)
-
-    result = BaselineContactResource(organization=org).import_data(data, dry_run=False)
-
-    assert not result.has_errors()
-    assert Contact.objects.get().customer == customer

@@ -36,7 +36,6 @@ from django.utils.html import escape
 from openpyxl.xml import functions as openpyxl_xml
 
 from contacts.importing.columns import ENGLISH_HEADERS, MANDATORY_FIELDS
-from contacts.importing.exports import ERROR_COLUMN
 from contacts.importing.pipeline import (
     COMMIT_FAILED,
     DUPLICATED_COLUMNS,
@@ -57,31 +56,35 @@ from contacts.importing.reading import (
     TOO_BIG,
     TOO_MANY_ROWS,
 )
+from contacts.importing.reports import ERROR_COLUMN
 from contacts.management.commands.import_contacts import INVALID_FILE
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL, shown
 from contacts.services import bulk
 from contacts.services.bulk import INVALID_ROWS
 from contacts.services.checks import TOO_LONG
-from tests.contacts.importing.test_reading import FILES, _xlsx_with_sheet_of_spaces
-from tests.contacts.importing.test_reading import csv_bytes as lines_csv
-from tests.contacts.importing.test_reading import xlsx_bytes as sheets_xlsx
-from tests.contacts.test_admin_import import (
+from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import (
     CONFIRM,
+    FIXTURES,
+    HEADERS,
     PREVIEW,
+    contact_row,
+    csv_bytes,
     messages_of,
     preview_key,
-    staff_client,
     stored_previews,
     upload,
     uploaded,
+    with_entity_bomb,
+    workbook_bytes,
+    xlsx_bytes,
+    xlsx_with_sheet_of_spaces,
 )
-from tests.factories import ContactFactory, CustomerFactory
-from tests.helpers import HEADERS, contact_row, csv_bytes, with_entity_bomb, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MB = 1024 * 1024
 GIB = 1024 * MB
 ERROR_REPORT = {
@@ -89,7 +92,7 @@ ERROR_REPORT = {
 }
 CHANGELIST = reverse("admin:contacts_contact_changelist")
 SHEET = "xl/worksheets/sheet1.xml"
-MANDATORY_HEADERS = ", ".join(f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS)
+QUOTED_MANDATORY_HEADERS = ", ".join(f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS)
 
 
 # --- Builders of the hostile files -------------------------------------------------------------------
@@ -165,11 +168,12 @@ def zip_archive(members: list[tuple[str, bytes, int, int]]) -> bytes:
 
 def mixed_encodings(customer) -> bytes:
     """UTF-8 lines, then a line pasted from a Windows-1252 file."""
-    utf8 = lines_csv(
-        [HEADERS, contact_row(customer, "M-1", "m1@client.example", first_name="Zoé", last_name="Müller")]
+    utf8 = csv_bytes(
+        [contact_row(customer, "M-1", "m1@client.example", first_name="Zoé", last_name="Müller")]
     )
-    cp1252 = lines_csv(
+    cp1252 = csv_bytes(
         [contact_row(customer, "M-2", "m2@client.example", first_name="Chloé", last_name="O\u2019Brien")],
+        headers=None,
         encoding="cp1252",
     )
     return utf8 + cp1252
@@ -283,7 +287,7 @@ CASES = [
     Case(
         "zip part compressed abnormally",
         "packed.xlsx",
-        lambda customer: _xlsx_with_sheet_of_spaces(8 * MB),
+        lambda customer: xlsx_with_sheet_of_spaces(8 * MB),
         Refused(ABNORMAL_COMPRESSION.format(ratio=200)),
     ),
     Case(
@@ -304,13 +308,13 @@ CASES = [
     Case(
         "sheet name on two lines",
         "notes.xlsx",
-        lambda customer: sheets_xlsx({"Read\nme": [["Notes"]]}),
-        Refused(NO_SHEET_WITH_COLUMNS.format(sheet="Readme", columns=MANDATORY_HEADERS)),
+        lambda customer: workbook_bytes({"Read\nme": [["Notes"]]}),
+        Refused(NO_SHEET_WITH_COLUMNS.format(sheet="Readme", columns=QUOTED_MANDATORY_HEADERS)),
     ),
     Case(
         "password protected xlsx",
         "locked.xlsx",
-        lambda customer: (FILES / "password-protected.xlsx").read_bytes(),
+        lambda customer: (FIXTURES / "password-protected.xlsx").read_bytes(),
         Refused(PASSWORD_PROTECTED),
     ),
     Case(
@@ -407,11 +411,6 @@ READ = [pytest.param(case, id=case.id) for case in CASES if isinstance(case.expe
 
 
 # --- Fixtures and helpers ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def importer():
-    return staff_client("import_contacts", "view_contact")
 
 
 @pytest.fixture
@@ -764,39 +763,39 @@ def test_the_command_line_reads_no_more_of_a_huge_file_than_the_limit(org, setti
 
 
 @pytest.mark.parametrize("door", ["admin", "command line"])
-def test_a_database_error_on_batch_3_of_5_writes_nothing_and_records_a_failed_batch(
+def test_a_database_error_after_the_contacts_are_written_writes_nothing_and_records_a_failed_batch(
     door, importer, org, customer, monkeypatch, tmp_path
 ):
-    # 10 new contacts written 2 by 2: 5 INSERT statements, and the third one is refused by the database.
+    # 10 new contacts written (2 by 2 on SQLite, one COPY on PostgreSQL), then the database refuses the
+    # statement that records them in the import's changes.
     monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
     data = csv_bytes(valid_rows(customer, 10))
-    table = connection.ops.quote_name(Contact._meta.db_table)
-    inserts, stored_before_failure = [], []
+    table = connection.ops.quote_name(ImportedContactChange._meta.db_table)
+    writes, stored_before_failure = [], []
 
-    def third_insert_fails(execute, sql, params, many, context):
-        if sql.startswith(f"INSERT INTO {table}"):
-            inserts.append(sql)
-            if len(inserts) == 3:
-                stored_before_failure.append(Contact.objects.filter(organization=org).count())
-                sql = sql.replace(table, connection.ops.quote_name("no_such_table"), 1)
+    def changes_write_fails(execute, sql, params, many, context):
+        if sql.startswith((f"INSERT INTO {table}", f"COPY {table}")):
+            writes.append(sql)
+            stored_before_failure.append(Contact.objects.filter(organization=org).count())
+            sql = sql.replace(table, connection.ops.quote_name("no_such_table"), 1)
         return execute(sql, params, many, context)
 
     before = database_state()
     if door == "admin":
         key = uploaded(importer, org, data)
-        with connection.execute_wrapper(third_insert_fails):
+        with connection.execute_wrapper(changes_write_fails):
             response = importer.post(CONFIRM, key)
         assert response["Location"].split("?")[0] == PREVIEW
         [shown] = messages_of(response)
     else:
         path = tmp_path / "contacts.csv"
         path.write_bytes(data)
-        with connection.execute_wrapper(third_insert_fails):
+        with connection.execute_wrapper(changes_write_fails):
             status, _out, err = manage(path, "--organization", org.slug, "--commit")
         assert status == 1
         shown = err.removeprefix("CommandError: ").removesuffix("\n")
 
-    assert (len(inserts), stored_before_failure) == (3, [1 + 4])  # the old contact and two batches
+    assert (len(writes), stored_before_failure) == (1, [1 + 10])  # the old contact and the new ones
     assert database_state()[0] == before[0]
     assert ImportedContactChange.objects.count() == 0
     batch = ImportBatch.objects.get()

@@ -1,95 +1,51 @@
-"""The spreadsheet import in the admin: upload, preview, confirm, downloads, history, permissions."""
+"""The spreadsheet import in the admin: upload, preview, confirm, downloads, permissions."""
 
 import csv
-import datetime
 import io
 import os
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Group, Permission
-from django.contrib.messages import get_messages
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from contacts.admin_import import (
-    IMPORTED,
-    NO_ORGANIZATION,
-    PAGE_SIZE,
-    PREVIEW_EXPIRED,
-    PREVIEW_FOLDER,
-    SESSION_KEY,
-)
-from contacts.importing.exports import ERROR_COLUMN
+from contacts.admin.imports import IMPORTED, NO_ORGANIZATION, PAGE_SIZE, PREVIEW_EXPIRED
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
 from contacts.importing.pipeline import NO_DATA_ROWS, commit_import
 from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO_BIG
+from contacts.importing.reports import ERROR_COLUMN
+from contacts.importing.uploads import PREVIEW_FOLDER, SESSION_KEY
 from contacts.management.commands.seed_demo import SUPPORT_GROUP
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.services.bulk import INVALID_ROWS
 from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import HEADERS, contact_row, csv_bytes, xlsx_bytes
+from tests.helpers import (
+    CONFIRM,
+    HEADERS,
+    PREVIEW,
+    UPLOAD,
+    committed_batch,
+    contact_row,
+    csv_bytes,
+    messages_of,
+    one_valid_one_invalid,
+    staff_client,
+    stored_previews,
+    upload,
+    uploaded,
+    uploaded_file,
+    xlsx_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 
-UPLOAD = reverse("admin:contacts_contact_import")
-PREVIEW = reverse("admin:contacts_contact_import_preview")
-CONFIRM = reverse("admin:contacts_contact_import_confirm")
 CHANGELIST = reverse("admin:contacts_contact_changelist")
 HISTORY = reverse("admin:contacts_importbatch_changelist")
-
-
-def staff_client(*codenames: str) -> Client:
-    user = UserFactory()
-    for codename in codenames:
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="contacts", codename=codename)
-        )
-    client = Client()
-    client.force_login(user)
-    client.user = user
-    return client
-
-
-@pytest.fixture
-def importer():
-    return staff_client("import_contacts", "view_contact")
-
-
-@pytest.fixture
-def supervisor():
-    """Allowed to import and to override the monthly limit."""
-    return staff_client("import_contacts", "view_contact", "override_import_limit")
-
-
-def upload(client, organization, data: bytes, name: str = "contacts.csv"):
-    return client.post(UPLOAD, {"organization": organization.pk, "file": _file(data, name)})
-
-
-def _file(data: bytes, name: str) -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, data)
-
-
-def preview_key(response) -> dict:
-    """The key (organization, file, sha256) the upload redirected to."""
-    assert response.status_code == 302, response.content[:500]
-    parts = urlsplit(response["Location"])
-    assert parts.path == PREVIEW
-    return {name: values[0] for name, values in parse_qs(parts.query).items()}
-
-
-def uploaded(client, organization, data: bytes, name: str = "contacts.csv") -> dict:
-    return preview_key(upload(client, organization, data, name))
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def two_rows(customer) -> bytes:
@@ -99,20 +55,6 @@ def two_rows(customer) -> bytes:
             contact_row(customer, "C-2", "bob@client.example", first_name="Bob", occupation="sales"),
         ]
     )
-
-
-def one_valid_one_invalid(customer) -> bytes:
-    return csv_bytes(
-        [
-            contact_row(customer, "C-1", "ann@client.example"),
-            contact_row(customer, "C-2", "not-an-email"),
-        ]
-    )
-
-
-def stored_previews(media_root) -> list:
-    folder = media_root / PREVIEW_FOLDER
-    return sorted(folder.iterdir()) if folder.exists() else []
 
 
 # --- The button and the upload form ---------------------------------------------------------------
@@ -546,112 +488,7 @@ def test_preview_error_report_lists_the_invalid_rows_with_their_errors(importer,
     assert lines[1][-1].startswith('Row 3, "Contact\'s Email": ')
 
 
-def test_committed_batch_error_report_and_stored_file_are_downloadable(importer, org):
-    customer = CustomerFactory(organization=org)
-    data = one_valid_one_invalid(customer)
-    importer.post(CONFIRM, {**uploaded(importer, org, data, "clients.csv"), "skip_invalid": "on"})
-    batch = ImportBatch.objects.get()
-
-    stored = importer.get(reverse("admin:contacts_importbatch_file", args=[batch.pk]))
-    report = importer.get(reverse("admin:contacts_importbatch_error_report", args=[batch.pk, "xlsx"]))
-
-    assert stored.status_code == 200
-    assert stored.content == data
-    assert stored["Content-Type"] == "application/octet-stream"
-    assert stored["Content-Disposition"] == 'attachment; filename="clients.csv"'
-    assert report.status_code == 200
-    rows = list(openpyxl.load_workbook(io.BytesIO(report.content)).active.values)
-    assert rows[0] == (*HEADERS, ERROR_COLUMN)
-    assert [row[2] for row in rows[1:]] == ["C-2"]
-    assert rows[1][-1].startswith('Row 3, "Contact\'s Email": ')
-
-
-# --- History and permissions -----------------------------------------------------------------------
-
-
-def committed_batch(org) -> ImportBatch:
-    customer = CustomerFactory(organization=org)
-    data = one_valid_one_invalid(customer)
-    return commit_import(organization=org, data=data, filename="clients.csv", skip_invalid=True).batch
-
-
-def test_history_lists_batches_per_organization_with_links_to_the_downloads(importer, org):
-    batch = committed_batch(org)
-    other_batch = committed_batch(OrganizationFactory(name="Other Org"))
-
-    response = importer.get(HISTORY, {"organization__id__exact": org.pk})
-
-    assert response.status_code == 200
-    content = response.content.decode()
-    assert reverse("admin:contacts_importbatch_file", args=[batch.pk]) in content
-    assert reverse("admin:contacts_importbatch_error_report", args=[batch.pk, "csv"]) in content
-    assert reverse("admin:contacts_importbatch_file", args=[other_batch.pk]) not in content
-    assert "/media/" not in content
-    assert batch.file.name not in content
-
-
-def test_history_shows_times_in_the_configured_time_zone_and_shortens_long_override_reasons(
-    importer, org, settings
-):
-    settings.TIME_ZONE = "Europe/Paris"
-    batch = committed_batch(org)
-    reason = "Client re-sent the corrected file after the first import missed two hundred rows"
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        created_at=datetime.datetime(2026, 7, 1, 22, 30, tzinfo=datetime.UTC), override_reason=reason
-    )
-    batch.refresh_from_db()
-
-    content = importer.get(HISTORY).content.decode()
-
-    assert "2026-07-02 00:30" in content  # summer time in Paris: UTC+2
-    assert f'title="{reason}"' in content
-    assert "Client re-sent the corrected file after…" in content
-    assert str(batch) == f"clients.csv ({org.name}, 2026-07-02 00:30)"
-
-
-def test_the_batch_page_lists_the_contacts_it_changed_with_their_previous_values(importer, org):
-    customer = CustomerFactory(organization=org)
-    ContactFactory(
-        customer=customer, external_id="C-OLD", email="old@client.example", first_name="", last_name="Martin"
-    )
-    data = csv_bytes(
-        [
-            contact_row(customer, "C-OLD", "old@client.example", last_name="Martin-Dubois", is_main="1"),
-            contact_row(customer, "C-NEW", "new@client.example"),
-        ]
-    )
-    batch = commit_import(organization=org, data=data, filename="clients.csv").batch
-
-    content = importer.get(reverse("admin:contacts_importbatch_change", args=[batch.pk])).content.decode()
-
-    was = "was last name &quot;Martin&quot;, main contact: no"
-    assert f"<li>Updated C-OLD: {was}</li>" in content
-    assert "<li>Created C-NEW</li>" in content
-
-
-def test_history_is_read_only(importer, org):
-    batch = committed_batch(org)
-    admin_user = staff_client()
-    admin_user.user.is_superuser = True
-    admin_user.user.save()
-
-    detail = admin_user.get(reverse("admin:contacts_importbatch_change", args=[batch.pk]))
-
-    assert detail.status_code == 200
-    assert not detail.context["has_change_permission"]
-    assert reverse("admin:contacts_importbatch_file", args=[batch.pk]) in detail.content.decode()
-    assert admin_user.get(reverse("admin:contacts_importbatch_add")).status_code == 403
-    assert admin_user.post(reverse("admin:contacts_importbatch_delete", args=[batch.pk])).status_code == 403
-    assert ImportBatch.objects.filter(pk=batch.pk).exists()
-
-
-def test_history_is_visible_with_the_import_batch_view_permission_alone(org):
-    batch = committed_batch(org)
-    auditor = staff_client("view_importbatch")
-
-    assert auditor.get(HISTORY).status_code == 200
-    assert auditor.get(reverse("admin:contacts_importbatch_file", args=[batch.pk])).status_code == 200
-    assert auditor.get(UPLOAD).status_code == 403
+# --- Permissions (the import and its history) ----------------------------------------------------
 
 
 def test_staff_without_the_permissions_get_403_everywhere(org):
@@ -679,7 +516,7 @@ def test_staff_without_the_permissions_get_403_everywhere(org):
         assert outsider.get(url).status_code == 403, url
     assert (
         outsider.post(
-            UPLOAD, {"organization": org.pk, "file": _file(two_rows(customer), "a.csv")}
+            UPLOAD, {"organization": org.pk, "file": uploaded_file(two_rows(customer), "a.csv")}
         ).status_code
         == 403
     )
@@ -703,7 +540,9 @@ def test_import_forms_carry_a_csrf_token(importer, org):
     csrf_client.force_login(importer.user)
 
     form = csrf_client.get(UPLOAD)
-    refused = csrf_client.post(UPLOAD, {"organization": org.pk, "file": _file(two_rows(customer), "a.csv")})
+    refused = csrf_client.post(
+        UPLOAD, {"organization": org.pk, "file": uploaded_file(two_rows(customer), "a.csv")}
+    )
 
     assert 'name="csrfmiddlewaretoken"' in form.content.decode()
     assert refused.status_code == 403

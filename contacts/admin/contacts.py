@@ -1,115 +1,42 @@
+"""The contact pages: every write goes through the services; synced organizations' contacts are read-only."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 
-from contacts.admin_import import ContactImportViews
-from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.services.contacts import (
-    CONTACTS_SYNCED,
-    EDITABLE_FIELDS,
-    contact_create,
-    contact_delete,
-    contact_update,
-    ensure_contacts_managed,
-)
-
-
-class ContactForm(forms.ModelForm):
-    """Validates like the services do, so a broken rule is a form error rather than a failed save."""
-
-    class Meta:
-        model = Contact
-        fields = ("customer", *EDITABLE_FIELDS)
-
-    def clean(self):
-        cleaned = super().clean()
-        customer = cleaned.get("customer") or getattr(self.instance, "customer", None)
-        if customer is not None and customer.organization_id is not None:
-            try:
-                ensure_contacts_managed(customer.organization)
-            except ValidationError as error:
-                raise ValidationError(error.messages) from None
-            # Constraints that start with the organization are checked only when it is known.
-            self.instance.organization = customer.organization
-        return cleaned
-
-    def _get_validation_exclusions(self):
-        exclusions = super()._get_validation_exclusions()
-        if self.instance.organization_id is not None:
-            exclusions.discard("organization")
-        return exclusions
-
-
-class ContactInlineFormSet(BaseInlineFormSet):
-    """A customer's contacts edited together: two rows cannot share an email or an identifier code."""
-
-    def clean(self) -> None:
-        super().clean()
-        self._clean_against_stored_contacts()
-        seen: dict[tuple[str, str], forms.Form] = {}
-        for form in self.forms:
-            data = getattr(form, "cleaned_data", None)
-            if not data or data.get("DELETE"):
-                continue
-            for field, message, value in (
-                ("email", EMAIL_TAKEN, (data.get("email") or "").strip().lower()),
-                ("external_id", EXTERNAL_ID_TAKEN, (data.get("external_id") or "").strip()),
-            ):
-                if value and seen.setdefault((field, value), form) is not form:
-                    form.add_error(field, message)
-
-    def validate_unique(self) -> None:
-        """clean() says it in the import's words, instead of "Please correct the duplicate data…"."""
-
-    def _clean_against_stored_contacts(self) -> None:
-        """The customer is the inline's foreign key, which Django leaves out of the constraint checks:
-        check each row's email and identifier code against the stored contacts, in two queries."""
-        customer = self.instance
-        if customer.pk is None:
-            return
-        rows = [
-            form for form in self.forms if getattr(form, "cleaned_data", None) and form.instance.external_id
-        ]
-        emails = {
-            email.lower(): pk
-            for pk, email in Contact.objects.filter(customer=customer).values_list("pk", "email")
-        }
-        codes = dict(
-            Contact.objects.filter(
-                organization_id=customer.organization_id,
-                external_id__in={form.instance.external_id for form in rows},
-            ).values_list("external_id", "pk")
-        )
-        for form in rows:
-            contact = form.instance  # its values normalized by the model's clean()
-            if "email" not in form.errors and emails.get(contact.email.lower(), contact.pk) != contact.pk:
-                form.add_error("email", EMAIL_TAKEN)
-            if "external_id" not in form.errors and codes.get(contact.external_id, contact.pk) != contact.pk:
-                form.add_error("external_id", EXTERNAL_ID_TAKEN)
+from contacts.admin.forms import ContactForm
+from contacts.admin.imports import ContactImportViews
+from contacts.fields import CONTACT_FIELDS
+from contacts.models import Contact
+from contacts.services.contacts import CONTACTS_SYNCED, contact_create, contact_delete, contact_update
 
 
 def save_contact_from_form(obj: Contact, form: forms.ModelForm, change: bool) -> None:
     """Write an admin form's contact through the services (shared by the contact and customer pages)."""
     if change:
-        contact_update(contact=obj, **{f: getattr(obj, f) for f in EDITABLE_FIELDS if f in form.changed_data})
+        contact_update(contact=obj, **{f: getattr(obj, f) for f in CONTACT_FIELDS if f in form.changed_data})
         return
     created = contact_create(
         organization=obj.customer.organization,
         customer=obj.customer,
         source=Contact.Source.MANUAL,
-        **{f: getattr(obj, f) for f in EDITABLE_FIELDS},
+        **{f: getattr(obj, f) for f in CONTACT_FIELDS},
     )
     obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
     obj._state.adding = False
+
+
+def contacts_writable(owner) -> bool:
+    """Whether the contacts of `owner` (a contact or a customer; None on an add page) may be written here."""
+    return owner is None or owner.organization.contacts_are_managed
 
 
 class ContactsWriteGuardMixin:
     """Contacts of an organization still synced from invoicing are read-only; races become messages."""
 
     def contacts_editable(self, obj) -> bool:
-        return obj is None or obj.organization.contacts_are_managed
+        return contacts_writable(obj)
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and self.contacts_editable(obj)

@@ -14,9 +14,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from contacts.importing.columns import ENGLISH_HEADERS
+from contacts.fields import ENGLISH_HEADERS
 from contacts.importing.reading import Table
-from contacts.importing.resources import ContactImportResource
+from contacts.importing.resources import ContactSpreadsheetResource
 from contacts.services.checks import OCCUPATIONS
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -58,8 +58,8 @@ def escape_cell(value: object) -> str:
 
 
 def template_columns() -> list[tuple[str, str]]:
-    """(field, English header) in the import resource's export layout, which the template follows."""
-    resource = ContactImportResource()
+    """(field, English header) in the spreadsheet resource's order, which the templates follow."""
+    resource = ContactSpreadsheetResource()
     return [(name, resource.fields[name].column_name) for name in resource.get_export_order()]
 
 

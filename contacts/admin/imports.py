@@ -1,0 +1,360 @@
+"""The spreadsheet import in the admin: upload, dry-run preview, confirm and downloads.
+
+Flow: the upload is kept by contacts.importing.uploads and the browser only carries its key. Preview
+and confirm both run the pipeline on the stored bytes, so what is committed is exactly what was previewed.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.utils.http import content_disposition_header, urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
+from contacts.fields import ENGLISH_HEADERS
+from contacts.importing import reports
+from contacts.importing.limits import OVERRIDE_PERMISSION
+from contacts.importing.pipeline import (
+    NOTHING_TO_WRITE,
+    ImportRefused,
+    ImportReport,
+    commit_import,
+    preview_import,
+)
+from contacts.importing.uploads import forget_upload, keep_upload, load_upload
+from contacts.models import Contact
+from contacts.selectors import committed_imports_this_month
+from customers.models import Customer
+
+IMPORT_PERMISSION = "contacts.import_contacts"
+HISTORY_PERMISSIONS = ("contacts.view_importbatch", IMPORT_PERMISSION)
+
+PAGE_SIZE = 50  # rows of each kind shown per page of the preview
+
+PREVIEW_EXPIRED = (
+    "This preview is no longer available (it expired, or the file was uploaded from another session); "
+    "upload the file again."
+)
+NO_ORGANIZATION = (
+    "No organization has disconnected its contacts from the invoicing sync yet; contacts can be "
+    "imported only for those that have."
+)
+IMPORTED = "Imported {file}: {new} new, {updated} updated, {unchanged} unchanged{skipped}."
+SKIPPED = ", {invalid} invalid row(s) skipped"
+LIMIT_REACHED_NOTICE = (
+    "{organization} has already committed {count} import(s) this month (the limit is {limit}); "
+    "confirming needs an override with a reason."
+)
+
+
+def can_import(request) -> bool:
+    return _active_staff_with(request.user, IMPORT_PERMISSION)
+
+
+def can_see_history(request) -> bool:
+    return _active_staff_with(request.user, *HISTORY_PERMISSIONS)
+
+
+def _active_staff_with(user, *permissions: str) -> bool:
+    """Active staff holding any of `permissions`."""
+    return user.is_active and user.is_staff and any(user.has_perm(perm) for perm in permissions)
+
+
+def _key_query(key: dict) -> dict:
+    return {"organization": key["organization"].pk, "file": key["file"], "sha256": key["sha256"]}
+
+
+# --- Views -------------------------------------------------------------------------------------------
+
+
+class ContactImportViews:
+    """The import views of the Contact admin; mounted by ContactAdmin.get_urls."""
+
+    def __init__(self, model_admin: admin.ModelAdmin):
+        self.model_admin = model_admin
+        self.admin_site = model_admin.admin_site
+
+    def urls(self) -> list:
+        wrap = self.admin_site.admin_view
+        return [
+            path("import/", wrap(self.upload), name="contacts_contact_import"),
+            path("import/preview/", wrap(self.preview), name="contacts_contact_import_preview"),
+            path("import/confirm/", wrap(self.confirm), name="contacts_contact_import_confirm"),
+            path(
+                "import/error-report.<str:format>",
+                wrap(self.preview_error_report),
+                name="contacts_contact_import_error_report",
+            ),
+            path(
+                "import/template.<str:format>", wrap(self.template), name="contacts_contact_import_template"
+            ),
+        ]
+
+    def _check(self, request) -> None:
+        if not can_import(request):
+            raise PermissionDenied
+
+    def _context(self, request, **extra) -> dict:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": Contact._meta,
+            "can_see_history": can_see_history(request),
+            **extra,
+        }
+
+    def upload(self, request):
+        self._check(request)
+        if request.method == "POST":
+            form = UploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                key = keep_upload(
+                    request.session,
+                    data=upload.read(),
+                    filename=upload.name,
+                    organization=form.cleaned_data["organization"],
+                )
+                url = reverse("admin:contacts_contact_import_preview")
+                return HttpResponseRedirect(f"{url}?{urlencode(key)}")
+        else:
+            form = UploadForm(initial={"organization": request.GET.get("organization")})
+        context = self._context(
+            request,
+            title="Import contacts",
+            form=form,
+            no_organization=NO_ORGANIZATION if not managed_organizations().exists() else "",
+        )
+        return TemplateResponse(request, "admin/contacts/contact/import_form.html", context)
+
+    def _key(self, request, data) -> tuple[dict, bytes, str] | None:
+        form = PreviewKeyForm(data)
+        if not form.is_valid():
+            return None
+        key = form.cleaned_data
+        loaded = load_upload(request.session, key)
+        if loaded is None:
+            return None
+        return key, *loaded
+
+    def _expired(self, request):
+        messages.error(request, PREVIEW_EXPIRED)
+        return HttpResponseRedirect(reverse("admin:contacts_contact_import"))
+
+    @staticmethod
+    def _preview_url(key: dict) -> str:
+        return f"{reverse('admin:contacts_contact_import_preview')}?{urlencode(_key_query(key))}"
+
+    @method_decorator(require_GET)
+    def preview(self, request):
+        self._check(request)
+        found = self._key(request, request.GET)
+        if found is None:
+            return self._expired(request)
+        key, data, filename = found
+        organization = key["organization"]
+        report = preview_import(organization=organization, data=data, filename=filename)
+        context = self._context(
+            request,
+            title=f"Preview of {filename}",
+            filename=filename,
+            organization=organization,
+            report=report,
+            key_query=urlencode(_key_query(key)),
+            **preview_sections(request, report),
+            **self._confirm_context(request, key, report),
+        )
+        return TemplateResponse(request, "admin/contacts/contact/import_preview.html", context)
+
+    def _confirm_context(self, request, key: dict, report: ImportReport) -> dict:
+        totals = report.totals
+        can_commit = report.plan is not None and not report.file_errors
+        limit = settings.CONTACT_IMPORTS_PER_MONTH
+        used = committed_imports_this_month(key["organization"])
+        limit_notice = ""
+        if used >= limit:
+            limit_notice = LIMIT_REACHED_NOTICE.format(
+                organization=key["organization"].name, count=used, limit=limit
+            )
+        form = ConfirmForm(initial=_key_query(key))
+        can_override = request.user.has_perm(OVERRIDE_PERMISSION)
+        if not can_override:
+            del form.fields["override_reason"]
+        # Past the limit, only staff allowed to override it get a Confirm button (the server refuses others).
+        can_commit = can_commit and (not limit_notice or can_override)
+        return {
+            "can_commit": can_commit and totals["new"] + totals["updated"] > 0,
+            "nothing_to_write": NOTHING_TO_WRITE
+            if can_commit and totals["new"] + totals["updated"] == 0
+            else "",
+            "has_invalid": totals["invalid"] > 0,
+            "confirm_form": form,
+            "limit_notice": limit_notice,
+            "can_override": can_override,
+        }
+
+    @method_decorator(require_POST)
+    def confirm(self, request):
+        self._check(request)
+        form = ConfirmForm(request.POST)
+        found = self._key(request, request.POST)
+        if found is None:
+            return self._expired(request)
+        key, data, filename = found
+        if not form.is_valid():
+            for errors in form.errors.values():
+                messages.error(request, " ".join(errors))
+            return HttpResponseRedirect(self._preview_url(key))
+        organization = key["organization"]
+        reason = form.cleaned_data["override_reason"] if request.user.has_perm(OVERRIDE_PERMISSION) else ""
+        try:
+            report = commit_import(
+                organization=organization,
+                data=data,
+                filename=filename,
+                user=request.user,
+                skip_invalid=form.cleaned_data["skip_invalid"],
+                override_reason=reason,
+            )
+        except ImportRefused as refusal:
+            # Nothing was written; back to the preview, which shows why.
+            messages.error(request, str(refusal))
+            return HttpResponseRedirect(self._preview_url(key))
+        forget_upload(request.session, key["file"])
+        totals = report.totals
+        skipped = SKIPPED.format(invalid=totals["invalid"]) if totals["invalid"] else ""
+        summary = IMPORTED.format(file=filename, skipped=skipped, **totals)
+        batch_url = reverse("admin:contacts_importbatch_change", args=[report.batch.pk])
+        messages.success(
+            request, format_html('{} <a href="{}">See the import in the history</a>.', summary, batch_url)
+        )
+        changelist = reverse("admin:contacts_contact_changelist")
+        return HttpResponseRedirect(f"{changelist}?{urlencode({'organization__id__exact': organization.pk})}")
+
+    @method_decorator(require_GET)
+    def preview_error_report(self, request, format: str):
+        self._check(request)
+        if format not in reports.FORMATS:
+            raise Http404
+        found = self._key(request, request.GET)
+        if found is None:
+            return self._expired(request)
+        key, data, filename = found
+        report = preview_import(organization=key["organization"], data=data, filename=filename)
+        problems = [(problem.row, report.label(problem)) for problem in report.errors]
+        content = reports.error_report(report.table, problems, format=format)
+        return error_report_download(content, format=format, source=filename)
+
+    @method_decorator(require_GET)
+    def template(self, request, format: str):
+        self._check(request)
+        if format == "csv":
+            content = reports.template_csv()
+        elif format == "xlsx":
+            content = reports.template_xlsx()
+        else:
+            raise Http404
+        return download(
+            content, content_type=reports.FORMATS[format], filename=f"contacts-import-template.{format}"
+        )
+
+
+def download(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
+    """`content` as a file to save, under `filename`."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response
+
+
+def error_report_download(content: bytes, *, format: str, source: str) -> HttpResponse:
+    """The error report of the file named `source`: "clients.csv" gives "clients-errors.csv" (or .xlsx)."""
+    stem = os.path.splitext(os.path.basename(source))[0] or "import"
+    return download(content, content_type=reports.FORMATS[format], filename=f"{stem}-errors.{format}")
+
+
+# --- The preview's sections, paginated ------------------------------------------------------------
+
+
+def preview_sections(request, report: ImportReport) -> dict:
+    """The errors, warnings, new and updated rows of a preview: one page of each, PAGE_SIZE rows at most."""
+    outcomes = report.plan.outcomes if report.plan else []
+    new = [o for o in outcomes if o.status == "new"]
+    updated = [o for o in outcomes if o.status == "updated"]
+    row_errors = [p for p in report.errors if p.row is not None]
+    sections = {
+        "errors": _page(request, "errors", row_errors),
+        "warnings": _page(request, "warnings", report.warnings),
+        "new": _page(request, "new", new),
+        "updated": _page(request, "updated", updated),
+    }
+    shown = [*sections["new"]["page"].object_list, *sections["updated"]["page"].object_list]
+    customers = Customer.objects.in_bulk({o.customer_id for o in shown if o.customer_id})
+    sections["errors"]["rows"] = [
+        (p.row, report.column(p) or "", p.message) for p in sections["errors"]["page"].object_list
+    ]
+    sections["warnings"]["rows"] = [report.label(p) for p in sections["warnings"]["page"].object_list]
+    labels = {
+        name: report.column_labels.get(name) or ENGLISH_HEADERS.get(name, name) for name in ENGLISH_HEADERS
+    }
+    sections["new"]["rows"] = [
+        {"row": o.row, "customer": customers.get(o.customer_id), **_displayed(o.values)}
+        for o in sections["new"]["page"].object_list
+    ]
+    sections["updated"]["rows"] = [
+        {
+            "row": o.row,
+            "customer": customers.get(o.customer_id),
+            "external_id": o.values["external_id"],
+            "changes": [
+                (labels.get(name, name), _shown(name, old), _shown(name, o.values[name]))
+                for name, old in o.previous.items()
+            ],
+        }
+        for o in sections["updated"]["page"].object_list
+    ]
+    return {
+        "sections": sections,
+        "file_errors": [report.label(p) for p in report.file_errors],
+        "labels": labels,
+    }
+
+
+def _page(request, kind: str, items: list) -> dict:
+    parameter = f"{kind}_page"
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get(parameter))
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query[parameter] = number
+        return f"?{query.urlencode()}#{kind}"
+
+    return {
+        "page": page,
+        "count": len(items),
+        "previous_url": url(page.previous_page_number()) if page.has_previous() else "",
+        "next_url": url(page.next_page_number()) if page.has_next() else "",
+    }
+
+
+def _shown(name: str, value) -> str:
+    if name == "is_main":
+        return yes_no(value)
+    return "" if value is None else str(value)
+
+
+def yes_no(value) -> str:
+    """A true-or-false value as the admin's import pages show it."""
+    return "yes" if value else "no"
+
+
+def _displayed(values: dict) -> dict:
+    return {name: _shown(name, value) for name, value in values.items()}

@@ -1,0 +1,227 @@
+"""Excel (.xlsx, .xls) and OpenDocument workbooks, read in the memory- and time-capped child process."""
+
+import datetime
+import io
+import struct
+import zipfile
+
+import openpyxl
+import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from contacts.importing.reading import DAMAGED, EMPTY, TOO_DEMANDING, read_table
+from tests.helpers import (
+    FIXTURES,
+    MANDATORY_HEADERS,
+    MANDATORY_ROW,
+    ods_bytes,
+    refusal,
+    with_entity_bomb,
+    workbook_bytes,
+    xlsx_with_sheet_of_spaces,
+)
+
+CURLY = "\u2019"
+
+
+# Cells and sheets
+
+
+def test_xlsx_text_that_looks_like_a_formula_stays_text_and_formulas_give_their_computed_value():
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append([*MANDATORY_HEADERS, "Notes"])
+    sheet.append([*MANDATORY_ROW, "=1+2"])  # a formula without a computed value, as written by a program
+    sheet.append([*MANDATORY_ROW, None])
+    sheet["E3"].value = '=HYPERLINK("http://evil")'
+    sheet["E3"].data_type = "s"  # typed as text in Excel
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    table = read_table(buffer.getvalue())
+
+    assert [values[4] for _, values in table.rows] == ["", '=HYPERLINK("http://evil")']
+
+
+def test_xlsx_numbers_are_read_as_digits_and_dates_as_iso_text():
+    rows = [
+        [*MANDATORY_HEADERS, "Contact's Telephone Number", "Main Contact", "Since", "Ratio", "Called at"],
+        ["Acme", 1005, 1005.0, "a@b.fr", 33612345678, True, datetime.date(2024, 3, 1), 3.5, None],
+        ["Bolt", 2**53, 7, "b@b.fr", 612345678, False, datetime.datetime(2024, 3, 1, 9, 30), 0.1, "x"],
+    ]
+
+    table = read_table(workbook_bytes({"Contacts": rows}))
+
+    assert table.format == "xlsx"
+    assert table.sheet_name == "Contacts"
+    assert table.rows == [
+        (2, ["Acme", "1005", "1005", "a@b.fr", "33612345678", "true", "2024-03-01", "3.5", ""]),
+        (
+            3,
+            [
+                "Bolt",
+                "9007199254740992",
+                "7",
+                "b@b.fr",
+                "612345678",
+                "false",
+                "2024-03-01 09:30:00",
+                "0.1",
+                "x",
+            ],
+        ),
+    ]
+
+
+def test_xlsx_first_visible_sheet_with_the_mandatory_columns_is_chosen():
+    data = workbook_bytes(
+        {
+            "Read me": [["Fill in the next sheet"]],
+            "Empty": [],
+            "Old": [MANDATORY_HEADERS, ["Old", "C0", "K0", "old@b.fr"]],
+            "Contacts": [MANDATORY_HEADERS, MANDATORY_ROW],
+            "Later": [MANDATORY_HEADERS, ["Later", "C9", "K9", "l@b.fr"]],
+        },
+        hidden=("Old",),
+    )
+
+    table = read_table(data)
+
+    assert (table.sheet_name, table.rows) == ("Contacts", [(2, MANDATORY_ROW)])
+
+
+def test_xlsx_data_placed_lower_and_to_the_right_keeps_the_sheet_row_numbers():
+    data = workbook_bytes(
+        {"Contacts": [MANDATORY_HEADERS, MANDATORY_ROW, [], ["Bolt", "C2", "K2", "b@b.fr"]]}, start="C3"
+    )
+
+    table = read_table(data)
+
+    assert table.headers == MANDATORY_HEADERS
+    assert table.rows == [(4, MANDATORY_ROW), (6, ["Bolt", "C2", "K2", "b@b.fr"])]
+
+
+def test_xlsx_custom_header_check_picks_the_sheet():
+    data = workbook_bytes({"A": [["one"], ["1"]], "B": [["two", "x"], ["2", "y"]]})
+
+    table = read_table(data, accept_headers=lambda headers: headers[0] == "two")
+
+    assert (table.sheet_name, table.headers, table.rows) == ("B", ["two", "x"], [(2, ["2", "y"])])
+
+
+def test_xls_fixture_is_read_from_its_second_sheet():
+    table = read_table((FIXTURES / "contacts.xls").read_bytes(), filename="contacts.xls")
+
+    assert table.format == "xls"
+    assert table.sheet_name == "Contacts"
+    assert table.headers[2] == f"Contact{CURLY}s Identifier code"
+    assert table.rows == [
+        (2, ["Société Générale", "1005", "C-1", "anne@example.com", "33612345678", "true", "2024-03-01"]),
+        (4, [f"O{CURLY}Brien & Co", "C42", "7", "bob@example.com", "612345678", "false", ""]),
+    ]
+
+
+def test_ods_is_read():
+    data = ods_bytes(
+        {"Notes": [["hello"]], "Contacts": [[], MANDATORY_HEADERS, ["Acme", 1005, 3.5, "a@b.fr"]]}
+    )
+
+    table = read_table(data, filename="contacts.ods")
+
+    assert (table.format, table.sheet_name) == ("ods", "Contacts")
+    assert table.rows == [(3, ["Acme", "1005", "3.5", "a@b.fr"])]
+
+
+def test_a_workbook_without_any_cell_is_empty():
+    assert refusal(workbook_bytes({"One": [], "Two": [[None]]})) == EMPTY
+
+
+# Damaged and hostile workbooks
+
+
+def _xls_with_its_workbook_stream_zeroed() -> bytes:
+    xls = (FIXTURES / "contacts.xls").read_bytes()
+    return xls[:512] + bytes(2048) + xls[512 + 2048 :]  # the stream starts after the 512-byte OLE2 header
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"PK\x03\x04" + b"\x00" * 100,
+        # Cut short: no central directory.
+        workbook_bytes({"Sheet": [MANDATORY_HEADERS, MANDATORY_ROW]})[:-200],
+        _xls_with_its_workbook_stream_zeroed(),
+    ],
+)
+def test_a_damaged_workbook_is_refused(data):
+    assert refusal(data, filename="contacts.xlsx") == DAMAGED.format(name='"contacts.xlsx"')
+
+
+def test_a_zip_bomb_lying_about_its_size_is_stopped_by_the_parser():
+    data = xlsx_with_sheet_of_spaces(8 * 1024 * 1024)
+    declared = zipfile.ZipFile(io.BytesIO(data)).getinfo("xl/worksheets/sheet1.xml").file_size
+    lying = data.replace(struct.pack("<I", declared), struct.pack("<I", 100_000))
+    assert zipfile.ZipFile(io.BytesIO(lying)).getinfo("xl/worksheets/sheet1.xml").file_size == 100_000
+
+    assert refusal(lying, filename="bomb.xlsx") == DAMAGED.format(name='"bomb.xlsx"')
+
+
+def test_an_xml_entity_bomb_is_refused_without_expanding():
+    bomb = with_entity_bomb(workbook_bytes({"Sheet": [MANDATORY_HEADERS, ["BOMB", "C1", "K1", "a@b.fr"]]}))
+
+    assert refusal(bomb, filename="bomb.xlsx") == DAMAGED.format(name='"bomb.xlsx"')
+
+
+def test_a_stray_cell_in_the_last_excel_cell_is_refused_without_harm():
+    # calamine would allocate a dense range of 17 billion cells and abort the process reading it.
+    workbook = openpyxl.Workbook()
+    workbook.active.append(MANDATORY_HEADERS)
+    workbook.active.append(MANDATORY_ROW)
+    workbook.active["XFD1048576"] = "stray"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert len(buffer.getvalue()) < 10_000
+
+    assert refusal(buffer.getvalue(), filename="big.xlsx") == TOO_DEMANDING.format(name='"big.xlsx"')
+    assert read_table(workbook_bytes({"S": [MANDATORY_HEADERS, MANDATORY_ROW]})).rows == [(2, MANDATORY_ROW)]
+
+
+def test_an_ods_repeating_a_cell_over_the_whole_sheet_is_refused():
+    row = (
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>R</text:p></table:table-cell>'
+    )
+    bomb = (
+        '<table:table-row table:number-rows-repeated="1048576"><table:table-cell office:value-type="string"'
+        ' table:number-columns-repeated="16384"><text:p>x</text:p></table:table-cell>'
+    )
+    source = zipfile.ZipFile(io.BytesIO(ods_bytes({"S": [MANDATORY_HEADERS, ["R"]]})))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            archive.writestr(info, content.replace(row.encode(), bomb.encode()))
+
+    assert refusal(buffer.getvalue(), filename="bomb.ods") == DAMAGED.format(name='"bomb.ods"')
+
+
+def test_a_workbook_taking_too_long_is_refused(monkeypatch):
+    monkeypatch.setattr("contacts.importing.reading.workbook.WORKBOOK_TIMEOUT", 0.001)
+
+    assert refusal(
+        workbook_bytes({"S": [MANDATORY_HEADERS, MANDATORY_ROW]}), filename="slow.xlsx"
+    ) == TOO_DEMANDING.format(name='"slow.xlsx"')
+
+
+# Properties
+
+
+@hypothesis_settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(min_value=-(10**15), max_value=10**15), min_size=1, max_size=10))
+def test_xlsx_integral_numbers_come_back_as_their_digits(numbers):
+    data = workbook_bytes({"S": [["n", "as float"], *([number, float(number)] for number in numbers)]})
+
+    table = read_table(data, accept_headers=lambda headers: True)
+
+    assert [values for _, values in table.rows] == [[str(number), str(number)] for number in numbers]
