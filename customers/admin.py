@@ -185,6 +185,7 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
         "Copy this key now and store it safely (in the client's secret store): it is shown on this page "
         "once and cannot be shown again; only its hash is kept."
     )
+    REVOKED = _("{count} API key(s) revoked; clients using them now get 401.")
     ALREADY_SHOWN = _(
         "This key was already shown once and cannot be shown again. If it was lost, revoke it and "
         "create a new one."
@@ -255,4 +256,4 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
     @admin.action(permissions=["change"], description="Revoke the selected API keys (cannot be undone)")
     def revoke(self, request, queryset):
         revoked = queryset.filter(revoked=False).update(revoked=True)
-        self.message_user(request, f"{revoked} API key(s) revoked; clients using them now get 401.")
+        self.message_user(request, self.REVOKED.format(count=revoked))

@@ -1,5 +1,6 @@
 """`POST /contacts/bulk`: many contacts in one call, checked by the spreadsheet import's own rules."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -20,13 +21,19 @@ MAX_ITEMS = 1000
 # API name of an item's key → the bulk rules' field.
 ITEM_FIELDS = {field.api: field.name for field in FIELDS}
 ROW_LABEL = "item"  # the rules' messages say "items 2 and 5"; items are counted from 0, like the keys
-NOT_A_LIST = "The body must be a JSON array of contacts."
-NO_ITEMS = "The array is empty; send at least one contact."
-TOO_MANY_ITEMS = "At most {limit:,} contacts per call; this one has {count:,}. Split it into several calls."
-NOT_AN_OBJECT = "Each item must be a JSON object of contact fields."
-NOT_A_VALUE = "This value must be a string, a number, a boolean or null."
-FORBIDDEN_CHARACTER = "This value contains a NUL character or an unpaired surrogate, which cannot be stored."
-INVALID_ITEMS = "{count} of {total} item(s) are invalid; nothing was saved. See errors, keyed by item index."
+NOT_A_LIST = _("The body must be a JSON array of contacts.")
+NO_ITEMS = _("The array is empty; send at least one contact.")
+TOO_MANY_ITEMS = _(
+    "At most {limit:,} contacts per call; this one has {count:,}. Split it into several calls."
+)
+NOT_AN_OBJECT = _("Each item must be a JSON object of contact fields.")
+NOT_A_VALUE = _("This value must be a string, a number, a boolean or null.")
+FORBIDDEN_CHARACTER = _(
+    "This value contains a NUL character or an unpaired surrogate, which cannot be stored."
+)
+INVALID_ITEMS = _(
+    "{count} of {total} item(s) are invalid; nothing was saved. See errors, keyed by item index."
+)
 
 
 def _forbidden(text: str) -> bool:

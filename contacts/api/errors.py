@@ -18,10 +18,10 @@ from contacts.api.serializers import API_NAMES
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN
 
 API_PREFIX = "/api/"
-INVALID_VALUES = "Some values are not valid; see errors."
-NO_SUCH_ENDPOINT = "There is no such API endpoint; the API is described at /api/docs/."
-SERVER_ERROR = "Something went wrong on our side and it was logged; try again later."
-BAD_REQUEST = "The request could not be read."
+INVALID_VALUES = _("Some values are not valid; see errors.")
+NO_SUCH_ENDPOINT = _("There is no such API endpoint; the API is described at /api/docs/.")
+SERVER_ERROR = _("Something went wrong on our side and it was logged; try again later.")
+BAD_REQUEST = _("The request could not be read.")
 PAGE_BODY_TOO_LARGE = _(
     "The request is larger than %(limit)s, the most this page accepts. Go back and send a smaller file "
     "or less data."
@@ -39,7 +39,9 @@ MESSAGE_FIELDS = {EMAIL_TAKEN: "email", EXTERNAL_ID_TAKEN: "externalId"}
 
 
 def error_body(message: str, errors: dict[str, list[str]] | None = None) -> dict:
-    return {"message": message, "errors": errors or {}}
+    """Plain text in the active language (a lazy message would not survive being stored as JSON)."""
+    texts = {field: [str(text) for text in messages] for field, messages in (errors or {}).items()}
+    return {"message": str(message), "errors": texts}
 
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:

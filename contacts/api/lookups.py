@@ -1,6 +1,7 @@
 """`{id}` in URLs: an internal id (`42`) or `external:EXTERNAL_ID`; always within the key's organization."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound
 
 from contacts.models import Contact
@@ -13,8 +14,10 @@ REF_DESCRIPTION = (
     "Percent-encode reserved characters; an external id containing `/` cannot be used in a URL "
     "(filter the list by `externalId` instead)."
 )
-CUSTOMER_NOT_FOUND = "Your organization has no customer {ref}."
-CONTACT_NOT_FOUND = "This customer has no contact {ref}."
+CUSTOMER_NOT_FOUND = _("Your organization has no customer {ref}.")
+CONTACT_NOT_FOUND = _("This customer has no contact {ref}.")
+WITH_EXTERNAL_ID = _('with the external id "{value}"')
+WITH_ID = _('with the id "{value}"')
 _MAX_ID = 2**63 - 1  # beyond a 64-bit integer, the database would refuse the query
 
 
@@ -44,11 +47,9 @@ def ref_filter(ref: str) -> dict | None:
 
 
 def _describe(ref: str) -> str:
-    return (
-        f'with the external id "{ref.removeprefix(EXTERNAL_PREFIX)}"'
-        if ref.startswith(EXTERNAL_PREFIX)
-        else f'with the id "{ref}"'
-    )
+    if ref.startswith(EXTERNAL_PREFIX):
+        return WITH_EXTERNAL_ID.format(value=ref.removeprefix(EXTERNAL_PREFIX))
+    return WITH_ID.format(value=ref)
 
 
 def _get(queryset: QuerySet, ref: str, message: str):

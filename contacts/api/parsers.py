@@ -1,16 +1,17 @@
 import codecs
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils import json
 
-BODY_TOO_LARGE = (
+BODY_TOO_LARGE = _(
     "The request body is larger than {limit:,} bytes; send a smaller one (for /contacts/bulk, fewer "
     "contacts per call)."
 )
-INVALID_JSON = "The request body is not valid JSON: {error}"
+INVALID_JSON = _("The request body is not valid JSON: {error}")
 
 
 class RequestBodyTooLarge(APIException):

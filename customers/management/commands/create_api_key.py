@@ -1,13 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext_lazy as _
 
 from customers.models import Organization, OrganizationAPIKey
 
-NO_SUCH_ORGANIZATION = 'No organization has the slug "{slug}".'
-CREATED = (
+NO_SUCH_ORGANIZATION = _('No organization has the slug "{slug}".')
+CREATED = _(
     'API key "{name}" created for {organization} (prefix {prefix}{read_only}). It is printed once, on '
     "the next line: store it now, it cannot be shown again."
 )
-NAME_REQUIRED = "The key needs a name of 1 to {limit} characters (--name)."
+READ_ONLY_NOTE = _(", read-only")
+NAME_REQUIRED = _("The key needs a name of 1 to {limit} characters (--name).")
 
 
 class Command(BaseCommand):
@@ -35,7 +37,7 @@ class Command(BaseCommand):
                 name=api_key.name,
                 organization=org.name,
                 prefix=api_key.prefix,
-                read_only=", read-only" if read_only else "",
+                read_only=READ_ONLY_NOTE if read_only else "",
             )
         )
         self.stdout.write(key)
