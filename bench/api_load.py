@@ -29,10 +29,15 @@ import threading
 import time
 import uuid
 
+import django
 import psycopg
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# tests.helpers needs Django set up; this process itself never touches a database through it.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "contacts_site.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY", "insecure-key-for-the-benchmark-only")
+django.setup()
 
 from tests.helpers import gunicorn_server  # noqa: E402
 
