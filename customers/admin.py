@@ -1,12 +1,15 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from contacts.admin.contacts import ContactsWriteGuardMixin, contacts_writable, save_contact_from_form
+from contacts.admin.display import LIST_CSS, compact_date, user_fields, user_name
 from contacts.admin.forms import ContactForm, ContactInlineFormSet
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
@@ -27,21 +30,92 @@ def count_of(model, parent_field: str) -> Coalesce:
     return Coalesce(Subquery(subquery), 0)
 
 
+DISCONNECTED = _("Contacts of %(names)s are now managed here, no longer synced.")
+ALREADY_DISCONNECTED = _("Already disconnected, left as they were: %(names)s.")
+KEYS_REVOKED = ngettext_lazy(
+    "%(count)d API key revoked; clients using it now get 401.",
+    "%(count)d API keys revoked; clients using them now get 401.",
+    "count",
+)
+
+
+def has_contacts(**conditions) -> Exists:
+    """Whether the outer customer has a contact (matching `conditions`): a subquery, no join."""
+    return Exists(Contact.objects.filter(customer_id=OuterRef("pk"), **conditions))
+
+
+class CustomerContactsFilter(admin.SimpleListFilter):
+    """Customers reminders cannot reach well: without any contact, or whose contacts include no main
+    contact. The two are apart (a customer without contacts is in the first only), as on the admin
+    index's month-at-a-glance panel, whose counts link here."""
+
+    title = _("contacts")
+    parameter_name = "contacts"
+    WITHOUT = "none"
+    WITHOUT_MAIN = "no_main"
+    WITH_MAIN = "main"
+
+    def lookups(self, request, model_admin):
+        return [
+            (self.WITHOUT, _("Without contacts")),
+            (self.WITHOUT_MAIN, _("Without a main contact")),
+            (self.WITH_MAIN, _("With a main contact")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.WITHOUT:
+            return queryset.filter(~has_contacts())
+        if self.value() == self.WITHOUT_MAIN:
+            return queryset.filter(has_contacts(), ~has_contacts(is_main=True))
+        if self.value() == self.WITH_MAIN:
+            return queryset.filter(has_contacts(is_main=True))
+        return queryset
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    # Compact columns: the list fits 1366 px beside the admin's sidebars (tests/browser/test_lists.py).
     list_display = (
         "name",
         "slug",
-        "contacts_source",
-        "contacts_disconnected_at",
+        "source",
+        "disconnected",
         "customer_count",
         "contact_count",
     )
     list_filter = ("contacts_source",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("contacts_source", "contacts_disconnected_at", "contacts_disconnected_by")
+    readonly_fields = (
+        "contacts_source",
+        "contacts_disconnected_at",
+        "contacts_disconnected_by",
+        "contacts_disconnected_by_name",
+    )
     actions = ["disconnect_contacts"]
+
+    class Media:
+        css = {"all": [LIST_CSS]}
+
+    def get_fields(self, request, obj=None):
+        fields = [f for f in super().get_fields(request, obj) if f != "contacts_disconnected_by_name"]
+        return user_fields(
+            request, self.admin_site, fields, {"contacts_disconnected_by": "contacts_disconnected_by_name"}
+        )
+
+    @admin.display(description=_("contacts source"), ordering="contacts_source")
+    def source(self, organization: Organization) -> str:
+        if organization.contacts_are_managed:
+            return gettext("Managed here")
+        return gettext("Synced")
+
+    @admin.display(description=_("disconnected"), ordering="contacts_disconnected_at")
+    def disconnected(self, organization: Organization):
+        return compact_date(organization.contacts_disconnected_at)
+
+    @admin.display(description=_("contacts disconnected by"))
+    def contacts_disconnected_by_name(self, organization: Organization) -> str:
+        return user_name(organization.contacts_disconnected_by)
 
     def get_queryset(self, request):
         return (
@@ -53,11 +127,11 @@ class OrganizationAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="customers", ordering="customer_count")
+    @admin.display(description=_("customers"), ordering="customer_count")
     def customer_count(self, obj):
         return obj.customer_count
 
-    @admin.display(description="contacts", ordering="contact_count")
+    @admin.display(description=_("contacts"), ordering="contact_count")
     def contact_count(self, obj):
         return obj.contact_count
 
@@ -66,7 +140,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     @admin.action(
         permissions=["disconnect_contacts"],
-        description="Disconnect contacts from the invoicing sync (irreversible)…",
+        description=_("Disconnect contacts from the invoicing sync (irreversible)…"),
     )
     def disconnect_contacts(self, request, queryset):
         to_disconnect = [org for org in queryset if not org.contacts_are_managed]
@@ -76,18 +150,14 @@ class OrganizationAdmin(admin.ModelAdmin):
                 organization_disconnect_contacts(organization=organization, by=request.user)
             if to_disconnect:
                 names = ", ".join(org.name for org in to_disconnect)
-                self.message_user(
-                    request, f"Contacts of {names} are now managed here, no longer synced.", messages.SUCCESS
-                )
+                self.message_user(request, DISCONNECTED % {"names": names}, messages.SUCCESS)
             if already:
                 names = ", ".join(org.name for org in already)
-                self.message_user(
-                    request, f"Already disconnected, left as they were: {names}.", messages.INFO
-                )
+                self.message_user(request, ALREADY_DISCONNECTED % {"names": names}, messages.INFO)
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Disconnect contacts from the invoicing sync?",
+            "title": gettext("Disconnect contacts from the invoicing sync?"),
             "opts": self.model._meta,
             "to_disconnect": to_disconnect,
             "already": already,
@@ -118,11 +188,14 @@ class ContactInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
-    list_display = ("name", "external_id", "organization", "contact_count", "updated_at")
-    list_filter = ("organization",)
+    list_display = ("name", "external_id", "organization", "contact_count", "updated")
+    list_filter = ("organization", CustomerContactsFilter)
     search_fields = ("name", "external_id")
     list_select_related = ("organization",)
     inlines = [ContactInline]
+
+    class Media:
+        css = {"all": [LIST_CSS]}
 
     def contacts_editable(self, obj) -> bool:
         return True  # the customer itself is not a contact; its contacts inline guard themselves
@@ -136,9 +209,13 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(contact_count=count_of(Contact, "customer"))
 
-    @admin.display(description="contacts", ordering="contact_count")
+    @admin.display(description=_("contacts"), ordering="contact_count")
     def contact_count(self, obj):
         return obj.contact_count
+
+    @admin.display(description=_("updated"), ordering="updated_at")
+    def updated(self, customer: Customer):
+        return compact_date(customer.updated_at)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         customer = self.get_object(request, object_id)
@@ -171,17 +248,32 @@ if admin.site.is_registered(APIKey):
 class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
     """Creating a key shows it once, in a message (the library's save_model); only its hash is kept."""
 
-    list_display = ("name", "organization", "prefix", "created", "last_used_at", "expiry_date", "revoked")
+    list_display = ("name", "organization", "prefix", "created_on", "last_used", "expires", "revoked")
     list_filter = ("organization", "revoked")
     list_select_related = ("organization",)
     search_fields = ("name", "prefix", "organization__name", "organization__slug")
     actions = ["revoke"]
 
+    class Media:
+        css = {"all": [LIST_CSS]}
+
+    @admin.display(description=_("created"), ordering="created")
+    def created_on(self, key: OrganizationAPIKey):
+        return compact_date(key.created)
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, key: OrganizationAPIKey):
+        return compact_date(key.last_used_at)
+
+    @admin.display(description=_("expires"), ordering="expiry_date")
+    def expires(self, key: OrganizationAPIKey):
+        return compact_date(key.expiry_date)
+
     def get_readonly_fields(self, request, obj=None):
         fields = (*super().get_readonly_fields(request, obj), "last_used_at")
         return fields if obj is None else (*fields, "organization")
 
-    @admin.action(permissions=["change"], description="Revoke the selected API keys (cannot be undone)")
+    @admin.action(permissions=["change"], description=_("Revoke the selected API keys (cannot be undone)"))
     def revoke(self, request, queryset):
         revoked = queryset.filter(revoked=False).update(revoked=True)
-        self.message_user(request, f"{revoked} API key(s) revoked; clients using them now get 401.")
+        self.message_user(request, KEYS_REVOKED % {"count": revoked})
