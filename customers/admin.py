@@ -93,6 +93,8 @@ class OrganizationAdmin(admin.ModelAdmin):
         "contacts_disconnected_by_name",
     )
     actions = ["disconnect_contacts"]
+    # Adds "Export contacts" (and "Import contacts" once disconnected) to the page's tools.
+    change_form_template = "admin/customers/organization/change_form.html"
 
     class Media:
         css = {"all": [LIST_CSS]}

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.display import EMPTY, LIST_CSS, breakable_email, compact_date, main_mark
+from contacts.admin.exporting import ContactExportMixin
 from contacts.admin.forms import ContactForm
 from contacts.admin.imports import ContactImportViews
 from contacts.fields import CONTACT_FIELDS
@@ -61,7 +62,7 @@ class ContactsWriteGuardMixin:
 
 
 @admin.register(Contact)
-class ContactAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
+class ContactAdmin(ContactsWriteGuardMixin, ContactExportMixin, admin.ModelAdmin):
     form = ContactForm
     # What support reads all day, compactly: the list fits 1366 px beside the admin's sidebars
     # (tests/browser/test_lists.py); the phone, the organization and the dates are on the contact's page.
@@ -90,7 +91,7 @@ class ContactAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
     readonly_fields = ("organization", "source", "created_at", "updated_at")
     list_per_page = 100
     show_full_result_count = False
-    # Adds "Import contacts" (and the import history) to the list's tools for staff allowed to import.
+    # Adds "Import contacts", "Export contacts" and the import history to the list's tools.
     change_list_template = "admin/contacts/contact/change_list.html"
     fieldsets = (
         (None, {"fields": ("customer", "external_id", "email", "is_main")}),

@@ -1,20 +1,23 @@
-"""django-import-export resources: the contact column map, wired to the bulk rules.
+"""django-import-export resources of contacts.
 
-`ContactImportResource` maps the nine spreadsheet columns (English headers) to contact fields: it
-exports contacts in the import template's layout, and its `import_data` runs `plan_rows` /
-`apply_plan` on a tablib Dataset instead of import-export's row-by-row saves, returning the usual
-`Result` so import-export's admin views and templates can show it.
+`ContactImportResource` is the one description of the spreadsheet's columns, export only: their order,
+their English headers (from `contacts.fields`), where each value lives on a contact and how it is
+written. The import templates follow it, and the admin's export writes contacts with it in the layout
+the importer reads back; `FrenchContactImportResource` is the same under the French headers. Imports
+never go through it: they run `contacts.importing.pipeline` and the bulk rules.
 
 `BaselineContactResource` is the plain row-by-row ModelResource the benchmark compares against;
 nothing else uses it.
 """
 
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from import_export import resources
 from import_export.fields import Field
 from import_export.results import RowResult
 from import_export.widgets import BooleanWidget, ForeignKeyWidget
 
-from contacts.importing.columns import ENGLISH_HEADERS
+from contacts.fields import ENGLISH_HEADERS, FRENCH_HEADERS
 from contacts.models import Contact
 from customers.models import Customer, Organization
 
@@ -47,6 +50,33 @@ class ContactImportResource(resources.Resource):
     phone = Field(attribute="phone", column_name=ENGLISH_HEADERS["phone"])
     occupation = Field(attribute="occupation", column_name=ENGLISH_HEADERS["occupation"])
     is_main = Field(attribute="is_main", column_name=ENGLISH_HEADERS["is_main"], widget=BooleanWidget())
+
+    class Meta:
+        name = _("English headers")
+
+    @classmethod
+    def get_display_name(cls) -> str:
+        """What the admin's export form calls this choice of headers."""
+        return cls._meta.name
+
+    def filter_export(self, queryset, **kwargs):
+        queryset = super().filter_export(queryset, **kwargs)
+        if isinstance(queryset, QuerySet):
+            # Two columns are the customer's: one query for the whole export, not one more per contact.
+            queryset = queryset.select_related("customer")
+        return queryset
+
+
+class FrenchContactImportResource(ContactImportResource):
+    """The same columns under the help article's French headers, which French clients keep."""
+
+    class Meta:
+        name = _("French headers")
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        for name, field in self.fields.items():  # the instance's own copies
+            field.column_name = FRENCH_HEADERS[name]
 
 
 class _OrganizationCustomerWidget(ForeignKeyWidget):
