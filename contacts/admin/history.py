@@ -43,6 +43,16 @@ def batch_error_report(batch: ImportBatch, *, format: str) -> bytes:
     return exports.error_report(table, problems, format=format)
 
 
+def error_report_links(batch: ImportBatch) -> list[tuple[str, str]]:
+    """(format, URL) of the batch's error report in each format; none when it has nothing to report."""
+    if not batch.invalid and not batch.errors and not batch.failure_reason:
+        return []
+    return [
+        (fmt.upper(), reverse("admin:contacts_importbatch_error_report", args=[batch.pk, fmt]))
+        for fmt in exports.FORMATS
+    ]
+
+
 def _replaced(previous: dict | None) -> str:
     """`: was last name "Martin", main contact: no`, in the model's field order (jsonb keeps its own)."""
     if not previous:
@@ -189,16 +199,20 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("error report"))
     def error_report(self, batch: ImportBatch):
-        if not batch.invalid and not batch.errors and not batch.failure_reason:
+        links = error_report_links(batch)
+        if not links:
             return self.empty_value_display
-        return format_html_join(
-            " ",
-            '<a href="{}">{}</a>',
-            (
-                (reverse("admin:contacts_importbatch_error_report", args=[batch.pk, fmt]), fmt.upper())
-                for fmt in exports.FORMATS
-            ),
-        )
+        return format_html_join(" ", '<a href="{}">{}</a>', ((url, label) for label, url in links))
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": _("Import history"), **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The top of the page (templates/admin/contacts/importbatch/change_form.html): the error report,
+        # the file support sends back to the client, where the agent lands after confirming an import.
+        batch = self.get_object(request, object_id)
+        top = {"error_report_links": error_report_links(batch) if batch is not None else []}
+        return super().change_view(request, object_id, form_url, {**top, **(extra_context or {})})
 
     @admin.display(description="warnings")
     def warning_list(self, batch: ImportBatch):
