@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext, ngettext_lazy
@@ -13,6 +13,7 @@ from contacts.admin.display import LIST_CSS, compact_date, user_fields, user_nam
 from contacts.admin.forms import ContactForm, ContactInlineFormSet
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
+from contacts.selectors import with_main_contact, without_contacts, without_main_contact
 from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
@@ -39,11 +40,6 @@ KEYS_REVOKED = ngettext_lazy(
 )
 
 
-def has_contacts(**conditions) -> Exists:
-    """Whether the outer customer has a contact (matching `conditions`): a subquery, no join."""
-    return Exists(Contact.objects.filter(customer_id=OuterRef("pk"), **conditions))
-
-
 class CustomerContactsFilter(admin.SimpleListFilter):
     """Customers reminders cannot reach well: without any contact, or whose contacts include no main
     contact. The two are apart (a customer without contacts is in the first only), as on the admin
@@ -64,11 +60,11 @@ class CustomerContactsFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == self.WITHOUT:
-            return queryset.filter(~has_contacts())
+            return queryset.filter(without_contacts())
         if self.value() == self.WITHOUT_MAIN:
-            return queryset.filter(has_contacts(), ~has_contacts(is_main=True))
+            return queryset.filter(without_main_contact())
         if self.value() == self.WITH_MAIN:
-            return queryset.filter(has_contacts(is_main=True))
+            return queryset.filter(with_main_contact())
         return queryset
 
 

@@ -220,3 +220,20 @@ def test_a_customer_never_changes_organization_nor_a_contact_customer(superuser_
     customer.refresh_from_db()
     contact.refresh_from_db()
     assert (customer.organization, contact.customer) == (org, customer)
+
+
+def test_customer_list_filters_customers_without_contacts_or_without_a_main_contact(superuser_client, org):
+    lonely = CustomerFactory(organization=org, name="Lonely")
+    no_main = CustomerFactory(organization=org, name="No main")
+    ContactFactory(customer=no_main, is_main=False)
+    with_main = CustomerFactory(organization=org, name="With main")
+    ContactFactory(customer=with_main, is_main=True)
+    ContactFactory(customer=with_main, is_main=False)
+    url = reverse("admin:customers_customer_changelist")
+
+    def listed(value: str) -> set[str]:
+        return {c.name for c in superuser_client.get(url, {"contacts": value}).context["cl"].result_list}
+
+    assert listed("none") == {lonely.name}
+    assert listed("no_main") == {no_main.name}
+    assert listed("main") == {with_main.name}
