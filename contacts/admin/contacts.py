@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html
@@ -9,11 +10,19 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.display import EMPTY, LIST_CSS, breakable_email, compact_date, main_mark
 from contacts.admin.exporting import ContactExportMixin
-from contacts.admin.forms import ContactForm
+from contacts.admin.forms import ContactForm, SyncedContactForm
 from contacts.admin.imports import ContactImportViews
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
-from contacts.services.contacts import CONTACTS_SYNCED, contact_create, contact_delete, contact_update
+from contacts.services.contacts import (
+    CONTACTS_SYNCED,
+    SYNCED_EDITABLE_FIELDS,
+    contact_create,
+    contact_delete,
+    contact_update,
+)
+
+OCCUPATION_STILL_EDITABLE = _("Only the occupation can still be changed here.")
 
 
 def save_contact_from_form(obj: Contact, form: forms.ModelForm, change: bool) -> None:
@@ -42,8 +51,12 @@ class ContactsWriteGuardMixin:
     def contacts_editable(self, obj) -> bool:
         return contacts_writable(obj)
 
+    def contacts_changeable(self, obj) -> bool:
+        """Whether the change page saves (the page may still keep some fields read-only)."""
+        return self.contacts_editable(obj)
+
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and self.contacts_editable(obj)
+        return super().has_change_permission(request, obj) and self.contacts_changeable(obj)
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self.contacts_editable(obj)
@@ -126,19 +139,32 @@ class ContactAdmin(ContactsWriteGuardMixin, ContactExportMixin, admin.ModelAdmin
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("customer", "organization")
 
+    def contacts_changeable(self, obj) -> bool:
+        # Still synced from invoicing: the occupation alone may be changed (get_readonly_fields).
+        return True
+
     def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not contacts_writable(obj):
+            editable = [f for f in flatten_fieldsets(self.fieldsets) if f not in SYNCED_EDITABLE_FIELDS]
+            return tuple(dict.fromkeys([*editable, *self.readonly_fields]))
         # A contact is never moved to another customer (the import and the API refuse it too).
         if obj is not None:
             return ("customer", *self.readonly_fields)
         return self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and not contacts_writable(obj):
+            kwargs["form"] = SyncedContactForm
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_urls(self):
         return ContactImportViews(self).urls() + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = self.get_object(request, object_id)
-        if contact is not None and request.method == "GET":
-            self.warn_if_synced(request, contact.organization)
+        if contact is not None and request.method == "GET" and not contacts_writable(contact):
+            synced = CONTACTS_SYNCED.format(organization=contact.organization.name)
+            messages.warning(request, f"{synced} {OCCUPATION_STILL_EDITABLE}")
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):

@@ -4,13 +4,13 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet
+from django.forms.models import BaseInlineFormSet, construct_instance
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing.reading import EMPTY, TOO_BIG
 from contacts.importing.uploads import PREVIEW_NAME, SHA256
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.services.contacts import ensure_contacts_managed
+from contacts.services.contacts import SYNCED_EDITABLE_FIELDS, ensure_contacts_managed
 from customers.models import Organization
 
 ACCEPTED_EXTENSIONS = ".csv,.xlsx,.xls"
@@ -43,6 +43,19 @@ class ContactForm(forms.ModelForm):
         if self.instance.organization_id is not None:
             exclusions.discard("organization")
         return exclusions
+
+
+class SyncedContactForm(forms.ModelForm):
+    """A contact of an organization still synced from invoicing: its occupation alone may change."""
+
+    class Meta:
+        model = Contact
+        fields = sorted(SYNCED_EDITABLE_FIELDS)
+
+    def _post_clean(self) -> None:
+        # The other values are the invoicing system's, not the agent's to correct: the model's clean()
+        # of the whole contact is not run; the service checks the fields it writes.
+        self.instance = construct_instance(self, self.instance, fields=self._meta.fields)
 
 
 class ContactInlineFormSet(BaseInlineFormSet):

@@ -27,6 +27,9 @@ CONTACT_OF_ANOTHER_CUSTOMER = (
     "a contact cannot be moved to another customer."
 )
 EDITABLE_FIELDS = CONTACT_FIELDS
+# The platform's rule (its help center): while an organization is still synced from invoicing, a
+# contact's occupation may still be changed here; every other field stays the invoicing system's.
+SYNCED_EDITABLE_FIELDS = frozenset({"occupation"})
 
 
 def ensure_contacts_managed(organization: Organization) -> None:
@@ -133,6 +136,8 @@ def contact_update(*, contact: Contact, **changes) -> Contact:
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     fresh = _locked_again(contact)
+    if not fresh.organization.contacts_are_managed and set(changes) <= SYNCED_EDITABLE_FIELDS:
+        return _update_synced(contact, fresh, changes)
     ensure_contacts_managed(fresh.organization)
     stored = {name: getattr(fresh, name) for name in EDITABLE_FIELDS}
     for name, value in changes.items():
@@ -143,6 +148,25 @@ def contact_update(*, contact: Contact, **changes) -> Contact:
         promoted = "is_main" in changed and fresh.is_main
         _write(fresh, promoted=promoted, update_fields=[*changed, "updated_at"])
     for name in (*EDITABLE_FIELDS, "updated_at"):
+        setattr(contact, name, getattr(fresh, name))
+    return fresh
+
+
+def _update_synced(contact: Contact, fresh: Contact, changes: dict) -> Contact:
+    """Write SYNCED_EDITABLE_FIELDS of a synced organization's contact (the caller holds the lock).
+
+    Only those fields are checked: the other stored values are the invoicing system's, not the
+    writer's to correct, so the model's clean() of the whole contact is not run.
+    """
+    stored = {name: getattr(fresh, name) for name in SYNCED_EDITABLE_FIELDS}
+    for name, value in changes.items():
+        setattr(fresh, name, value)
+    others = [field.name for field in Contact._meta.fields if field.name not in SYNCED_EDITABLE_FIELDS]
+    fresh.clean_fields(exclude=others)
+    changed = [name for name in sorted(SYNCED_EDITABLE_FIELDS) if getattr(fresh, name) != stored[name]]
+    if changed:
+        _write(fresh, promoted=False, update_fields=[*changed, "updated_at"])
+    for name in (*SYNCED_EDITABLE_FIELDS, "updated_at"):
         setattr(contact, name, getattr(fresh, name))
     return fresh
 
