@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet, construct_instance
+from django.utils.translation import gettext_lazy as _
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing.reading import EMPTY, TOO_BIG
@@ -13,7 +14,7 @@ from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
 from contacts.services.contacts import SYNCED_EDITABLE_FIELDS, ensure_contacts_managed
 from customers.models import Organization
 
-ACCEPTED_EXTENSIONS = ".csv,.xlsx,.xls"
+ACCEPTED_EXTENSIONS = ".csv,.xlsx,.xls,.ods"
 
 
 # --- A contact, on its own page or inline on its customer's --------------------------------------------
@@ -117,12 +118,12 @@ def managed_organizations() -> QuerySet[Organization]:
 class UploadForm(forms.Form):
     organization = forms.ModelChoiceField(
         queryset=managed_organizations(),
-        help_text="Only organizations whose contacts are disconnected from the invoicing sync are listed.",
+        help_text=_("Only organizations whose contacts are disconnected from the invoicing sync are listed."),
     )
     file = forms.FileField(
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
         error_messages={"empty": EMPTY},
-        help_text="CSV (UTF-8 or Windows-1252; comma, semicolon or tab), Excel .xlsx or .xls.",
+        help_text=_("CSV (UTF-8 or Windows-1252; comma, semicolon or tab), Excel .xlsx or .xls, or .ods."),
     )
 
     def clean_file(self):

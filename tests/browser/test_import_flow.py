@@ -137,7 +137,7 @@ def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_err
 
     confirm = page.locator("#confirm-import")
     expect(confirm).to_be_disabled()
-    expect(page.locator("#confirm-blocked")).to_contain_text("2 problem(s) remain")
+    expect(page.locator("#confirm-blocked")).to_contain_text("2 problems remain")
     page.check("#id_skip_invalid")
     expect(confirm).to_be_enabled()
     expect(page.locator("#confirm-blocked")).to_be_hidden()

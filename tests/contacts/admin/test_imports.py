@@ -80,6 +80,14 @@ def test_upload_form_offers_only_organizations_disconnected_from_the_sync(import
     assert b"Synced Org" not in response.content
 
 
+def test_the_file_picker_offers_every_format_the_import_reads(importer):
+    OrganizationFactory()
+
+    content = importer.get(UPLOAD).content.decode()
+
+    assert 'accept=".csv,.xlsx,.xls,.ods"' in content
+
+
 def test_upload_form_says_so_when_no_organization_is_disconnected(importer):
     OrganizationFactory(synced=True)
 
@@ -227,6 +235,16 @@ def test_invalid_rows_disable_confirm_and_the_server_refuses_without_skip(import
     assert INVALID_ROWS.format(count=1) in messages_of(response)
     assert Contact.objects.count() == 0
     assert ImportBatch.objects.count() == 0
+
+
+def test_the_preview_colours_its_totals_only_when_they_are_not_zero(importer, org):
+    customer = CustomerFactory(organization=org)
+    clean = importer.get(PREVIEW, uploaded(importer, org, two_rows(customer))).content.decode()
+    broken = importer.get(PREVIEW, uploaded(importer, org, one_valid_one_invalid(customer))).content.decode()
+
+    assert '<li class="invalid">' in clean
+    assert '<li class="new nonzero">' in clean
+    assert '<li class="invalid nonzero">' in broken
 
 
 def test_skip_invalid_rows_writes_the_valid_rows_only(importer, org):
