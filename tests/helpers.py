@@ -6,7 +6,7 @@ import io
 import zipfile
 from urllib.parse import parse_qs, urlsplit
 
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -163,3 +163,27 @@ def committed_batch(org) -> ImportBatch:
     customer = CustomerFactory(organization=org)
     data = one_valid_one_invalid(customer)
     return commit_import(organization=org, data=data, filename="clients.csv", skip_invalid=True).batch
+
+
+# --- People, as the demo's groups make them; the browser's login --------------------------------------
+
+
+def support_agent(username: str):
+    """A staff user in the demo's "Support staff" group: the permissions support agents really have."""
+    from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
+
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    for app_label, codename in SUPPORT_PERMISSIONS:
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    user = UserFactory(username=username)
+    user.groups.add(group)
+    return user
+
+
+def log_in(page, live_server, username: str, password: str = "pass-for-tests") -> None:
+    """Log in through the admin's form in the browser (Playwright's `page`)."""
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")

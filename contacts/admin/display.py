@@ -33,11 +33,16 @@ def compact_date(value: datetime.datetime | None) -> SafeString | str:
 
 
 def compact_datetime(value: datetime.datetime | None) -> SafeString | str:
-    """The local date and time, as 2026-07-02 00:30."""
+    """The local date and time, as 2026-07-02 00:30 (on two lines in a narrow column, never within one)."""
     if value is None:
         return EMPTY
     local = timezone.localtime(value)
-    return format_html('<time datetime="{}">{}</time>', local.isoformat(), f"{local:%Y-%m-%d %H:%M}")
+    return format_html(
+        '<time datetime="{}"><span>{}</span> <span>{}</span></time>',
+        local.isoformat(),
+        f"{local:%Y-%m-%d}",
+        f"{local:%H:%M}",
+    )
 
 
 def breakable_email(email: str) -> SafeString:

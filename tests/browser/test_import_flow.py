@@ -4,34 +4,22 @@ import csv
 import re
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from contacts.admin.imports import imported_summary
 from contacts.importing.exports import ERROR_COLUMN
-from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
 from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL
 from contacts.services.checks import CUSTOMER_UNKNOWN
-from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import HEADERS, contact_row, csv_bytes
+from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+from tests.helpers import HEADERS, contact_row, csv_bytes, support_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FILE_NAME = "acme-contacts.csv"
 CUSTOMER_CODE_COLUMN = "External identification code"
 EMAIL_COLUMN = "Contact's Email"
-
-
-def support_agent(username: str):
-    """A staff user in the demo's "Support staff" group: the permissions support agents really have."""
-    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
-    for app_label, codename in SUPPORT_PERMISSIONS:
-        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    user = UserFactory(username=username)
-    user.groups.add(group)
-    return user
 
 
 def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_error_report(
