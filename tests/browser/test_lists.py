@@ -51,9 +51,23 @@ def long_but_real_data() -> None:
         occupation="ACCOUNTING",
         is_main=True,
     )
-    ContactFactory(customer=customer, occupation="PURCHASER", source="invoicing")
+    ContactFactory(
+        customer=customer,
+        external_id="TLF-C-2026-00042-04",
+        email="hugo.thomas@cooperative-haut-jura.example",
+        first_name="Hugo",
+        last_name="Thomas",
+        occupation="PURCHASER",
+        source="invoicing",
+    )
     rows = [
-        contact_row(customer, "TLF-C-2026-00042-02", "jean-baptiste.rousseau@cooperative-haut-jura.example"),
+        contact_row(
+            customer,
+            "TLF-C-2026-00042-02",
+            "jean-baptiste.rousseau@cooperative-haut-jura.example",
+            first_name="Jean-Baptiste",
+            last_name="Rousseau",
+        ),
         contact_row(customer, "TLF-C-2026-00042-03", "not-an-email"),
     ]
     commit_import(
