@@ -85,6 +85,11 @@ def organization_names(queryset: QuerySet) -> list[str]:
     return list(Organization.objects.filter(pk__in=ids).order_by("name").values_list("name", flat=True))
 
 
+def selected_pks(values: list[str]) -> list[int]:
+    """The contact ids a posted selection holds; anything else in it is dropped."""
+    return [int(value) for value in values if str(value).isdigit()]
+
+
 def several_organizations(names: list[str]) -> str:
     return SEVERAL_ORGANIZATIONS % {"count": len(names), "names": ", ".join(names)}
 
@@ -149,7 +154,7 @@ class ContactExportMixin(ExportActionMixin):
     def get_valid_export_item_pks(self, request):
         """The selected contacts that the list's current filter holds (the library's default lists
         every contact of every organization, and warns that it is deprecated)."""
-        selected = request.POST.getlist("export_items")
+        selected = selected_pks(request.POST.getlist("export_items"))
         return list(self.get_export_queryset(request).filter(pk__in=selected).values_list("pk", flat=True))
 
     def get_export_filename(self, request, queryset, file_format) -> str:
@@ -160,11 +165,10 @@ class ContactExportMixin(ExportActionMixin):
         context = super().init_request_context_data(request, form)
         context["title"] = _("Export contacts")
         queryset = self.get_export_queryset(request)
-        selected = form.initial.get("export_items") or form.data.getlist("export_items", [])
+        selected = form.initial.get("export_items") or selected_pks(form.data.getlist("export_items", []))
         if selected:
             queryset = queryset.filter(pk__in=selected)
         names = organization_names(queryset)
         context["export_organization"] = names[0] if len(names) == 1 else ""
         context["export_count"] = queryset.count()
-        context["export_filtered"] = bool(request.GET) and not selected
         return context

@@ -211,6 +211,19 @@ def test_selected_contacts_of_one_organization_are_exported_alone():
     assert org.contacts.count() == 3
 
 
+def test_a_tampered_selection_is_refused_on_the_form_without_a_file():
+    organization_with_contacts()
+    chosen = Contact.objects.get(external_id="AC-C1002-1")
+
+    response = exporter().post(
+        EXPORT, {"format": CSV, "resource": ENGLISH, "export_items": [chosen.pk, "1 OR 1=1", "abc"]}
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert "export_items" in response.context["form"].errors
+
+
 def test_the_export_needs_the_import_permission():
     org = organization_with_contacts()
     viewer = staff_client("view_contact")
