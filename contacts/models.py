@@ -150,8 +150,9 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "import"
-        verbose_name_plural = "import history"
+        # "3 imports" on the history's list (it read "3 import history"); the links keep "Import history".
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
         indexes = [
             models.Index(fields=["organization", "status", "created_at"], name="import_org_status_idx")
         ]

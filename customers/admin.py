@@ -7,15 +7,18 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from contacts.admin.contacts import ContactsWriteGuardMixin, contacts_writable, save_contact_from_form
+from contacts.admin.display import LIST_CSS, compact_date, user_fields, user_name
 from contacts.admin.forms import ContactForm, ContactInlineFormSet
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
+from contacts.selectors import with_main_contact, without_contacts, without_main_contact
 from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
@@ -33,21 +36,89 @@ def count_of(model, parent_field: str) -> Coalesce:
     return Coalesce(Subquery(subquery), 0)
 
 
+DISCONNECTED = _("Contacts of %(names)s are now managed here, no longer synced.")
+ALREADY_DISCONNECTED = _("Already disconnected, left as they were: %(names)s.")
+KEYS_REVOKED = ngettext_lazy(
+    "%(count)d API key revoked; clients using it now get 401.",
+    "%(count)d API keys revoked; clients using them now get 401.",
+    "count",
+)
+
+
+class CustomerContactsFilter(admin.SimpleListFilter):
+    """Customers reminders cannot reach well: without any contact, or whose contacts include no main
+    contact. The two are apart (a customer without contacts is in the first only), as on the admin
+    index's month-at-a-glance panel, whose counts link here."""
+
+    title = _("contacts")
+    parameter_name = "contacts"
+    WITHOUT = "none"
+    WITHOUT_MAIN = "no_main"
+    WITH_MAIN = "main"
+
+    def lookups(self, request, model_admin):
+        return [
+            (self.WITHOUT, _("Without contacts")),
+            (self.WITHOUT_MAIN, _("Without a main contact")),
+            (self.WITH_MAIN, _("With a main contact")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == self.WITHOUT:
+            return queryset.filter(without_contacts())
+        if self.value() == self.WITHOUT_MAIN:
+            return queryset.filter(without_main_contact())
+        if self.value() == self.WITH_MAIN:
+            return queryset.filter(with_main_contact())
+        return queryset
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    # Compact columns: the list fits 1366 px beside the admin's sidebars (tests/browser/test_lists.py).
     list_display = (
         "name",
         "slug",
-        "contacts_source",
-        "contacts_disconnected_at",
+        "source",
+        "disconnected",
         "customer_count",
         "contact_count",
     )
     list_filter = ("contacts_source",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = ("contacts_source", "contacts_disconnected_at", "contacts_disconnected_by")
+    readonly_fields = (
+        "contacts_source",
+        "contacts_disconnected_at",
+        "contacts_disconnected_by",
+        "contacts_disconnected_by_name",
+    )
     actions = ["disconnect_contacts"]
+    # Adds "Export contacts" (and "Import contacts" once disconnected) to the page's tools.
+    change_form_template = "admin/customers/organization/change_form.html"
+
+    class Media:
+        css = {"all": [LIST_CSS]}
+
+    def get_fields(self, request, obj=None):
+        fields = [f for f in super().get_fields(request, obj) if f != "contacts_disconnected_by_name"]
+        return user_fields(
+            request, self.admin_site, fields, {"contacts_disconnected_by": "contacts_disconnected_by_name"}
+        )
+
+    @admin.display(description=_("contacts source"), ordering="contacts_source")
+    def source(self, organization: Organization) -> str:
+        if organization.contacts_are_managed:
+            return gettext("Managed here")
+        return gettext("Synced")
+
+    @admin.display(description=_("disconnected"), ordering="contacts_disconnected_at")
+    def disconnected(self, organization: Organization):
+        return compact_date(organization.contacts_disconnected_at)
+
+    @admin.display(description=_("contacts disconnected by"))
+    def contacts_disconnected_by_name(self, organization: Organization) -> str:
+        return user_name(organization.contacts_disconnected_by)
 
     def get_queryset(self, request):
         return (
@@ -59,11 +130,11 @@ class OrganizationAdmin(admin.ModelAdmin):
             )
         )
 
-    @admin.display(description="customers", ordering="customer_count")
+    @admin.display(description=_("customers"), ordering="customer_count")
     def customer_count(self, obj):
         return obj.customer_count
 
-    @admin.display(description="contacts", ordering="contact_count")
+    @admin.display(description=_("contacts"), ordering="contact_count")
     def contact_count(self, obj):
         return obj.contact_count
 
@@ -72,7 +143,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     @admin.action(
         permissions=["disconnect_contacts"],
-        description="Disconnect contacts from the invoicing sync (irreversible)…",
+        description=_("Disconnect contacts from the invoicing sync (irreversible)…"),
     )
     def disconnect_contacts(self, request, queryset):
         to_disconnect = [org for org in queryset if not org.contacts_are_managed]
@@ -82,18 +153,14 @@ class OrganizationAdmin(admin.ModelAdmin):
                 organization_disconnect_contacts(organization=organization, by=request.user)
             if to_disconnect:
                 names = ", ".join(org.name for org in to_disconnect)
-                self.message_user(
-                    request, f"Contacts of {names} are now managed here, no longer synced.", messages.SUCCESS
-                )
+                self.message_user(request, DISCONNECTED % {"names": names}, messages.SUCCESS)
             if already:
                 names = ", ".join(org.name for org in already)
-                self.message_user(
-                    request, f"Already disconnected, left as they were: {names}.", messages.INFO
-                )
+                self.message_user(request, ALREADY_DISCONNECTED % {"names": names}, messages.INFO)
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Disconnect contacts from the invoicing sync?",
+            "title": gettext("Disconnect contacts from the invoicing sync?"),
             "opts": self.model._meta,
             "to_disconnect": to_disconnect,
             "already": already,
@@ -124,11 +191,14 @@ class ContactInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
-    list_display = ("name", "external_id", "organization", "contact_count", "updated_at")
-    list_filter = ("organization",)
+    list_display = ("name", "external_id", "organization", "contact_count", "updated")
+    list_filter = ("organization", CustomerContactsFilter)
     search_fields = ("name", "external_id")
     list_select_related = ("organization",)
     inlines = [ContactInline]
+
+    class Media:
+        css = {"all": [LIST_CSS]}
 
     def contacts_editable(self, obj) -> bool:
         return True  # the customer itself is not a contact; its contacts inline guard themselves
@@ -142,9 +212,13 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(contact_count=count_of(Contact, "customer"))
 
-    @admin.display(description="contacts", ordering="contact_count")
+    @admin.display(description=_("contacts"), ordering="contact_count")
     def contact_count(self, obj):
         return obj.contact_count
+
+    @admin.display(description=_("updated"), ordering="updated_at")
+    def updated(self, customer: Customer):
+        return compact_date(customer.updated_at)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         customer = self.get_object(request, object_id)
@@ -185,7 +259,6 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
         "Copy this key now and store it safely (in the client's secret store): it is shown on this page "
         "once and cannot be shown again; only its hash is kept."
     )
-    REVOKED = _("{count} API key(s) revoked; clients using them now get 401.")
     ALREADY_SHOWN = _(
         "This key was already shown once and cannot be shown again. If it was lost, revoke it and "
         "create a new one."
@@ -196,15 +269,30 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
         "organization",
         "prefix",
         "read_only",
-        "created",
-        "last_used_at",
-        "expiry_date",
+        "created_on",
+        "last_used",
+        "expires",
         "revoked",
     )
     list_filter = ("organization", "read_only", "revoked")
     list_select_related = ("organization",)
     search_fields = ("name", "prefix", "organization__name", "organization__slug")
     actions = ["revoke"]
+
+    class Media:
+        css = {"all": [LIST_CSS]}
+
+    @admin.display(description=_("created"), ordering="created")
+    def created_on(self, key: OrganizationAPIKey):
+        return compact_date(key.created)
+
+    @admin.display(description=_("last used"), ordering="last_used_at")
+    def last_used(self, key: OrganizationAPIKey):
+        return compact_date(key.last_used_at)
+
+    @admin.display(description=_("expires"), ordering="expiry_date")
+    def expires(self, key: OrganizationAPIKey):
+        return compact_date(key.expiry_date)
 
     def get_readonly_fields(self, request, obj=None):
         fields = (*super().get_readonly_fields(request, obj), "last_used_at")
@@ -253,7 +341,7 @@ class OrganizationAPIKeyAdmin(APIKeyModelAdmin):
         }
         return TemplateResponse(request, "admin/customers/organizationapikey/new_key.html", context)
 
-    @admin.action(permissions=["change"], description="Revoke the selected API keys (cannot be undone)")
+    @admin.action(permissions=["change"], description=_("Revoke the selected API keys (cannot be undone)"))
     def revoke(self, request, queryset):
         revoked = queryset.filter(revoked=False).update(revoked=True)
-        self.message_user(request, self.REVOKED.format(count=revoked))
+        self.message_user(request, KEYS_REVOKED % {"count": revoked})

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -338,3 +338,27 @@ def _wait_until_listening(server: subprocess.Popen, port: int, timeout: float, l
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not start in time") from None
             time.sleep(0.1)
+
+
+# --- People, as the demo's groups make them; the browser's login --------------------------------------
+
+
+def support_agent(username: str):
+    """A staff user in the demo's "Support staff" group: the permissions support agents really have."""
+    from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
+
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    for app_label, codename in SUPPORT_PERMISSIONS:
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    user = UserFactory(username=username)
+    user.groups.add(group)
+    return user
+
+
+def log_in(page, live_server, username: str, password: str = "pass-for-tests") -> None:
+    """Log in through the admin's form in the browser (Playwright's `page`)."""
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")

@@ -4,16 +4,17 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet
+from django.forms.models import BaseInlineFormSet, construct_instance
+from django.utils.translation import gettext_lazy as _
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing.reading import EMPTY, TOO_BIG
 from contacts.importing.uploads import PREVIEW_NAME, SHA256
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.services.contacts import ensure_contacts_managed
+from contacts.services.contacts import EDITABLE_WHILE_SYNCED, ensure_contacts_managed
 from customers.models import Organization
 
-ACCEPTED_EXTENSIONS = ".csv,.xlsx,.xls"
+ACCEPTED_EXTENSIONS = ".csv,.xlsx,.xls,.ods"
 
 
 # --- A contact, on its own page or inline on its customer's --------------------------------------------
@@ -43,6 +44,19 @@ class ContactForm(forms.ModelForm):
         if self.instance.organization_id is not None:
             exclusions.discard("organization")
         return exclusions
+
+
+class SyncedContactForm(forms.ModelForm):
+    """A contact of an organization still synced from invoicing: its occupation alone may change."""
+
+    class Meta:
+        model = Contact
+        fields = sorted(EDITABLE_WHILE_SYNCED)
+
+    def _post_clean(self) -> None:
+        # The other values are the invoicing system's, not the agent's to correct: the model's clean()
+        # of the whole contact is not run; the service checks the fields it writes.
+        self.instance = construct_instance(self, self.instance, fields=self._meta.fields)
 
 
 class ContactInlineFormSet(BaseInlineFormSet):
@@ -104,12 +118,12 @@ def managed_organizations() -> QuerySet[Organization]:
 class UploadForm(forms.Form):
     organization = forms.ModelChoiceField(
         queryset=managed_organizations(),
-        help_text="Only organizations whose contacts are disconnected from the invoicing sync are listed.",
+        help_text=_("Only organizations whose contacts are disconnected from the invoicing sync are listed."),
     )
     file = forms.FileField(
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
         error_messages={"empty": EMPTY},
-        help_text="CSV (UTF-8 or Windows-1252; comma, semicolon or tab), Excel .xlsx or .xls.",
+        help_text=_("CSV (UTF-8 or Windows-1252; comma, semicolon or tab), Excel .xlsx or .xls, or .ods."),
     )
 
     def clean_file(self):

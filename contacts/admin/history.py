@@ -6,10 +6,10 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.display import LIST_CSS, compact_datetime, problem_count, user_fields, user_name
 from contacts.admin.imports import can_see_history, download, error_report_download, yes_no
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing import reports
@@ -43,6 +43,16 @@ def batch_error_report(batch: ImportBatch, *, format: str) -> bytes:
     return reports.error_report(table, problems, format=format)
 
 
+def error_report_links(batch: ImportBatch) -> list[tuple[str, str]]:
+    """(format, URL) of the batch's error report in each format; none when it has nothing to report."""
+    if not batch.invalid and not batch.errors and not batch.failure_reason:
+        return []
+    return [
+        (fmt.upper(), reverse("admin:contacts_importbatch_error_report", args=[batch.pk, fmt]))
+        for fmt in reports.FORMATS
+    ]
+
+
 def _replaced(previous: dict | None) -> str:
     """`: was last name "Martin", main contact: no`, in the model's field order (jsonb keeps its own)."""
     if not previous:
@@ -72,18 +82,17 @@ def _bullet_list(lines: str, more: int, where_the_rest_is: str = ""):
 class ImportBatchAdmin(admin.ModelAdmin):
     """The import history: read-only; the stored files are streamed to permitted staff, never by URL."""
 
+    # Compact columns: the history fits 1366 px beside the admin's sidebars (tests/browser/test_lists.py).
     list_display = (
         "when",
         "organization",
         "user",
         "stored_file",
-        "status",
+        "status_and_override",
         "rows",
         "new",
         "updated",
-        "unchanged",
-        "invalid",
-        "override",
+        "invalid_rows",
         "error_report",
     )
     list_display_links = ("when",)
@@ -115,6 +124,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         *fields[:8],
         *fields[8],
         *fields[9:],
+        "user_name",
     )
     # The detail page shows this many problems; the error report holds them all.
     SHOWN_PROBLEMS = 100
@@ -144,21 +154,40 @@ class ImportBatchAdmin(admin.ModelAdmin):
         ]
 
     class Media:
-        css = {"all": ["contacts/admin-import.css"]}
+        css = {"all": ["contacts/admin-import.css", LIST_CSS]}
 
-    # Compact columns: the history fits a laptop's screen beside the admin's sidebars.
-    @admin.display(description="when", ordering="created_at")
-    def when(self, batch: ImportBatch) -> str:
-        return f"{timezone.localtime(batch.created_at):%Y-%m-%d %H:%M}"
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # The file's fingerprint tells support nothing; superusers check files with it.
+        if not request.user.is_superuser:
+            fields = [field for field in fields if field != "sha256"]
+        return user_fields(request, self.admin_site, fields, {"user": "user_name"})
 
-    @admin.display(description="override")
-    def override(self, batch: ImportBatch):
-        reason = batch.override_reason
-        if not reason:
-            return self.empty_value_display
-        return format_html('<span title="{}">{}</span>', reason, Truncator(reason).chars(40))
+    @admin.display(description=_("when"), ordering="created_at")
+    def when(self, batch: ImportBatch):
+        return compact_datetime(batch.created_at)
 
-    @admin.display(description="file", ordering="file_name")
+    @admin.display(description=_("invalid"), ordering="invalid")
+    def invalid_rows(self, batch: ImportBatch):
+        return problem_count(batch.invalid)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_and_override(self, batch: ImportBatch):
+        """The status, and whether the import went past the monthly limit (the reason in the tooltip)."""
+        if not batch.override_reason:
+            return batch.get_status_display()
+        return format_html(
+            '{}<br><span class="import-override" title="{}">{}</span>',
+            batch.get_status_display(),
+            batch.override_reason,
+            _("past the limit"),
+        )
+
+    @admin.display(description=_("user"))
+    def user_name(self, batch: ImportBatch) -> str:
+        return user_name(batch.user)
+
+    @admin.display(description=_("file"), ordering="file_name")
     def stored_file(self, batch: ImportBatch):
         if not batch.file:
             return batch.file_name
@@ -168,18 +197,22 @@ class ImportBatchAdmin(admin.ModelAdmin):
             batch.file_name,
         )
 
-    @admin.display(description="error report")
+    @admin.display(description=_("error report"))
     def error_report(self, batch: ImportBatch):
-        if not batch.invalid and not batch.errors and not batch.failure_reason:
+        links = error_report_links(batch)
+        if not links:
             return self.empty_value_display
-        return format_html_join(
-            " ",
-            '<a href="{}">{}</a>',
-            (
-                (reverse("admin:contacts_importbatch_error_report", args=[batch.pk, fmt]), fmt.upper())
-                for fmt in reports.FORMATS
-            ),
-        )
+        return format_html_join(" ", '<a href="{}">{}</a>', ((url, label) for label, url in links))
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": _("Import history"), **(extra_context or {})})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The top of the page (templates/admin/contacts/importbatch/change_form.html): the error report,
+        # the file support sends back to the client, where the agent lands after confirming an import.
+        batch = self.get_object(request, object_id)
+        top = {"error_report_links": error_report_links(batch) if batch is not None else []}
+        return super().change_view(request, object_id, form_url, {**top, **(extra_context or {})})
 
     @admin.display(description="warnings")
     def warning_list(self, batch: ImportBatch):

@@ -16,8 +16,9 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
 from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
@@ -49,8 +50,8 @@ NO_ORGANIZATION = (
     "No organization has disconnected its contacts from the invoicing sync yet; contacts can be "
     "imported only for those that have."
 )
-IMPORTED = "Imported {file}: {new} new, {updated} updated, {unchanged} unchanged{skipped}."
-SKIPPED = ", {invalid} invalid row(s) skipped"
+IMPORTED = _("Imported %(file)s: %(new)d new, %(updated)d updated, %(unchanged)d unchanged%(skipped)s.")
+SKIPPED = ngettext_lazy(", %(invalid)d invalid row skipped", ", %(invalid)d invalid rows skipped", "invalid")
 LIMIT_REACHED_NOTICE = (
     "{organization} has already committed {count} import(s) this month (the limit is {limit}); "
     "confirming needs an override with a reason."
@@ -230,15 +231,9 @@ class ContactImportViews:
             messages.error(request, str(refusal))
             return HttpResponseRedirect(self._preview_url(key))
         forget_upload(request.session, key["file"])
-        totals = report.totals
-        skipped = SKIPPED.format(invalid=totals["invalid"]) if totals["invalid"] else ""
-        summary = IMPORTED.format(file=filename, skipped=skipped, **totals)
-        batch_url = reverse("admin:contacts_importbatch_change", args=[report.batch.pk])
-        messages.success(
-            request, format_html('{} <a href="{}">See the import in the history</a>.', summary, batch_url)
-        )
-        changelist = reverse("admin:contacts_contact_changelist")
-        return HttpResponseRedirect(f"{changelist}?{urlencode({'organization__id__exact': organization.pk})}")
+        messages.success(request, imported_summary(filename, report.totals))
+        # The import's page: what it did, and at its top the error report to send back to the client.
+        return HttpResponseRedirect(reverse("admin:contacts_importbatch_change", args=[report.batch.pk]))
 
     @method_decorator(require_GET)
     def preview_error_report(self, request, format: str):
@@ -266,6 +261,18 @@ class ContactImportViews:
         return download(
             content, content_type=reports.FORMATS[format], filename=f"contacts-import-template.{format}"
         )
+
+
+def imported_summary(filename: str, totals: dict) -> str:
+    """What a committed import did, in one sentence."""
+    skipped = SKIPPED % {"invalid": totals["invalid"]} if totals["invalid"] else ""
+    return IMPORTED % {
+        "file": filename,
+        "new": totals["new"],
+        "updated": totals["updated"],
+        "unchanged": totals["unchanged"],
+        "skipped": skipped,
+    }
 
 
 def download(content: bytes, *, content_type: str, filename: str) -> HttpResponse:

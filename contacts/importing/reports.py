@@ -1,7 +1,10 @@
-"""Files the admin hands out: the import templates and the error report of an import.
+"""Files the admin hands out: the import templates, contacts exported in the import layout, and the
+error report of an import.
 
-Every cell written here goes through `escape_cell`, so a client's `=HYPERLINK(…)` comes back as text
-rather than as a formula when the file is opened in a spreadsheet (OWASP's CSV-injection advice).
+No cell written here can run as a formula when the file is opened in a spreadsheet (OWASP's
+CSV-injection advice): CSV cells and error reports go through `escape_cell`, so a client's
+`=HYPERLINK(…)` comes back as text; the contacts workbook types every cell as text instead, so that
+an exported phone number `+33…` is read back as it was written.
 """
 
 import csv
@@ -10,11 +13,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from contacts.fields import ENGLISH_HEADERS
 from contacts.importing.reading import Table
 from contacts.importing.resources import ContactSpreadsheetResource
 from contacts.services.checks import OCCUPATIONS
@@ -78,38 +82,68 @@ def template_csv() -> bytes:
 
 def template_xlsx() -> bytes:
     """The import template as XLSX, with drop-down lists for Occupation and Main Contact."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = TEMPLATE_SHEET
-    fields = [name for name, _header in template_columns()]
-    headers = template_headers()
-    sheet.append([escape_cell(header) for header in headers])
-    sheet.append([escape_cell(value) for value in template_example()])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    return contacts_xlsx(template_columns(), [template_example()])
+
+
+def contacts_csv(headers: list[str], rows: Iterable[list[str]]) -> bytes:
+    """Contacts in the import layout as CSV (the template's and the export's writer)."""
+    return _csv([headers, *rows])
+
+
+def contacts_xlsx(columns: list[tuple[str, str]], rows: Iterable[list[str]]) -> bytes:
+    """Contacts in the import layout as XLSX: `columns` are (field, header) pairs and `rows` hold text.
+
+    The header row is bold and frozen; Occupation and Main Contact have drop-down lists. Every cell
+    is text, and a formula-like one is marked as such (quote prefix) instead of prefixed with an
+    apostrophe, so that the client sees the value and the importer reads it back unchanged.
+    """
+    # Write-only: an export of 100,000 contacts streams instead of holding every cell object.
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(TEMPLATE_SHEET)
+    fields = [name for name, _header in columns]
+    headers = [header for _name, header in columns]
     for index, header in enumerate(headers):
-        letter = sheet.cell(row=1, column=index + 1).column_letter
-        sheet.column_dimensions[letter].width = max(14, len(header) + 4)
+        sheet.column_dimensions[get_column_letter(index + 1)].width = max(14, len(header) + 4)
     sheet.freeze_panes = "A2"
+    written = 0
+    sheet.append([_xlsx_cell(sheet, header, bold=True) for header in headers])
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
+        written += 1
+    validated = max(VALIDATED_ROWS, 2 * written)
     for name, choices, prompt in (
         ("occupation", OCCUPATIONS, OCCUPATION_PROMPT),
         ("is_main", MAIN_CONTACT_CHOICES, MAIN_CONTACT_PROMPT),
     ):
-        letter = sheet.cell(row=1, column=fields.index(name) + 1).column_letter
+        letter = get_column_letter(fields.index(name) + 1)
+        header = headers[fields.index(name)]
         validation = DataValidation(
             type="list",
             formula1='"{}"'.format(",".join(choices)),
             allow_blank=True,
             showErrorMessage=True,
-            errorTitle=ENGLISH_HEADERS[name],
+            errorTitle=header,
             error=prompt,
             showInputMessage=True,
-            promptTitle=ENGLISH_HEADERS[name],
+            promptTitle=header,
             prompt=prompt,
         )
-        validation.add(f"{letter}2:{letter}{VALIDATED_ROWS + 1}")
-        sheet.add_data_validation(validation)
+        validation.add(f"{letter}2:{letter}{validated + 1}")
+        sheet.data_validations.append(validation)
     return _xlsx_bytes(workbook)
+
+
+def _xlsx_cell(sheet, value: object, *, bold: bool = False):
+    text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
+    if not bold and not text.startswith(FORMULA_STARTS):
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # openpyxl would make a formula of "=…"
+    if bold:
+        cell.font = Font(bold=True)
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True
+    return cell
 
 
 def error_report_rows(

@@ -199,6 +199,8 @@ def _update_locked(fresh: Contact, expected_versions: Collection[str] | None, ch
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     _check_version(fresh, expected_versions)
+    if not fresh.organization.contacts_are_managed and set(changes) <= EDITABLE_WHILE_SYNCED:
+        return _update_synced(fresh, changes)
     stored = {name: getattr(fresh, name) for name in EDITABLE_FIELDS}
     for name, value in changes.items():
         setattr(fresh, name, value)
@@ -207,6 +209,22 @@ def _update_locked(fresh: Contact, expected_versions: Collection[str] | None, ch
     if changed:
         promoted = "is_main" in changed and fresh.is_main
         _write(fresh, promoted=promoted, update_fields=[*changed, "updated_at"])
+    return fresh
+
+
+def _update_synced(fresh: Contact, changes: dict) -> Contact:
+    """Write EDITABLE_WHILE_SYNCED fields of a synced organization's contact (the caller holds the lock).
+
+    Only those fields are checked: the other stored values are the invoicing system's, not the
+    writer's to correct, so a phone the sync stored in another form does not block the change.
+    """
+    stored = {name: getattr(fresh, name) for name in EDITABLE_WHILE_SYNCED}
+    for name, value in changes.items():
+        setattr(fresh, name, value)
+    fresh.clean_fields(exclude=[f.name for f in Contact._meta.fields if f.name not in EDITABLE_WHILE_SYNCED])
+    changed = [name for name in sorted(EDITABLE_WHILE_SYNCED) if getattr(fresh, name) != stored[name]]
+    if changed:
+        _write(fresh, promoted=False, update_fields=[*changed, "updated_at"])
     return fresh
 
 

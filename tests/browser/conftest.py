@@ -38,12 +38,14 @@ def browser():
 
 # What Chromium prints when the Content-Security-Policy blocks something, or a Permissions-Policy is wrong.
 POLICY_COMPLAINTS = ("Content Security Policy", "Permissions-Policy")
+# The laptop screen support staff work on: every page of this app must be usable at this size.
+LAPTOP = {"width": 1366, "height": 768}
 
 
 @pytest.fixture
 def page(browser):
-    """A fresh page; the test fails if any page it loads breaks the Content-Security-Policy."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    """A fresh laptop-sized page; the test fails if any page it loads breaks the Content-Security-Policy."""
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.policy_complaints = []

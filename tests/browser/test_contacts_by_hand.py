@@ -3,16 +3,9 @@ from django.urls import reverse
 
 from contacts.models import Contact
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def log_in(page, live_server, username: str, password: str = "pass-for-tests") -> None:
-    page.goto(live_server.url + reverse("admin:login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#user-tools")
 
 
 def test_staff_creates_a_contact_by_hand_and_makes_it_main(page, live_server):

@@ -4,33 +4,22 @@ import csv
 import re
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.urls import reverse
 from playwright.sync_api import expect
 
-from contacts.admin.imports import IMPORTED, SKIPPED
+from contacts.admin.imports import imported_summary
 from contacts.importing.reports import ERROR_COLUMN
-from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
 from contacts.models import Contact, ImportBatch
 from contacts.normalization import INVALID_EMAIL
 from contacts.services.checks import CUSTOMER_UNKNOWN
-from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import HEADERS, contact_row, csv_bytes
+from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+from tests.helpers import HEADERS, contact_row, csv_bytes, support_agent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FILE_NAME = "acme-contacts.csv"
 CUSTOMER_CODE_COLUMN = "External identification code"
 EMAIL_COLUMN = "Contact's Email"
-
-
-def support_agent(username: str):
-    """A staff user in the demo's "Support staff" group: the permissions support agents really have."""
-    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
-    for app_label, codename in SUPPORT_PERMISSIONS:
-        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    user = UserFactory(username=username)
-    user.groups.add(group)
-    return user
 
 
 def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_error_report(
@@ -136,17 +125,22 @@ def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_err
 
     confirm = page.locator("#confirm-import")
     expect(confirm).to_be_disabled()
-    expect(page.locator("#confirm-blocked")).to_contain_text("2 problem(s) remain")
+    expect(page.locator("#confirm-blocked")).to_contain_text("2 problems remain")
     page.check("#id_skip_invalid")
     expect(confirm).to_be_enabled()
     expect(page.locator("#confirm-blocked")).to_be_hidden()
     page.screenshot(path=screenshots_dir / "import-preview.png", full_page=True)
 
     confirm.click()
-    summary = IMPORTED.format(
-        file=FILE_NAME, new=3, updated=1, unchanged=0, skipped=SKIPPED.format(invalid=2)
-    )
-    expect(page.locator(".messagelist .success")).to_have_text(f"{summary} See the import in the history.")
+    # The agent lands on the import's page, the error report to send back to the client at its top.
+    batch = ImportBatch.objects.get(organization=organization)
+    expect(page).to_have_url(re.compile(rf"/admin/contacts/importbatch/{batch.pk}/change/$"))
+    summary = imported_summary(FILE_NAME, {"new": 3, "updated": 1, "unchanged": 0, "invalid": 2})
+    expect(page.locator(".messagelist .success")).to_have_text(summary)
+    error_report = page.locator("#import-error-report")
+    expect(error_report).to_be_in_viewport()
+    expect(error_report).to_contain_text("the 2 invalid rows with an Error column")
+    page.screenshot(path=screenshots_dir / "import-committed.png")
 
     stored = {
         contact.external_id: (
@@ -167,36 +161,7 @@ def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_err
     assert not Contact.objects.filter(external_id__in=["AC-C9999-1", "AC-C1002-3"]).exists()
     assert not Contact.objects.filter(email__in=["paul.roux@cave.example", "julie@garage"]).exists()
 
-    # The import history, reached from the contact list's tools.
-    page.click(".object-tools a:has-text('Import history')")
-    history_rows = page.locator("#result_list tbody tr")
-    expect(history_rows).to_have_count(1)
-    batch_row = history_rows.first
-    expected_cells = {
-        "organization": "Acme Industries",
-        "user": "support",
-        "stored_file": FILE_NAME,
-        "status": "Committed",
-        "rows": "6",
-        "new": "3",
-        "updated": "1",
-        "unchanged": "0",
-        "invalid": "2",
-        "error_report": "CSV XLSX",
-    }
-    for name, text in expected_cells.items():
-        expect(batch_row.locator(f".field-{name}")).to_have_text(text)
-    # With the navigation sidebar open the history's table is wider than the page and its counts
-    # scroll out of sight; agents close the sidebar (the admin remembers it), and so does the picture.
-    page.click("#toggle-nav-sidebar")
-    expect(page.locator("#nav-sidebar")).to_have_attribute("aria-expanded", "false")
-    expect(batch_row.locator(".field-invalid")).to_be_in_viewport()
-    page.screenshot(path=screenshots_dir / "import-history.png", full_page=True)
-
     # The batch's page keeps the errors and hands out the report of the rows left out.
-    batch = ImportBatch.objects.get(organization=organization)
-    batch_row.locator(".field-when a").click()
-    expect(page).to_have_url(re.compile(rf"/admin/contacts/importbatch/{batch.pk}/change/$"))
     expect(page.locator(".field-error_list li")).to_have_text(
         [
             f'Row 4, "{CUSTOMER_CODE_COLUMN}": '
@@ -205,7 +170,7 @@ def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_err
         ]
     )
     with page.expect_download() as download_info:
-        page.click(".field-error_report a:has-text('CSV')")
+        error_report.locator("a:has-text('CSV')").click()
     download = download_info.value
     assert download.suggested_filename == "acme-contacts-errors.csv"
     with open(download.path(), encoding="utf-8-sig", newline="") as report:
@@ -219,3 +184,28 @@ def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_err
         ],
         [*bad_email_row, f'Row 6, "{EMAIL_COLUMN}": ' + INVALID_EMAIL.format(value="julie@garage")],
     ]
+
+    # The import history, reached from the contact list's tools, with the admin's sidebar open.
+    page.goto(live_server.url + reverse("admin:contacts_contact_changelist"))
+    page.click(".object-tools a:has-text('Import history')")
+    history_rows = page.locator("#result_list tbody tr")
+    expect(history_rows).to_have_count(1)
+    batch_row = history_rows.first
+    expected_cells = {
+        "organization": "Acme Industries",
+        "user": "support",
+        "stored_file": FILE_NAME,
+        "status_and_override": "Committed",
+        "rows": "6",
+        "new": "3",
+        "updated": "1",
+        "invalid_rows": "2",
+        "error_report": "CSV XLSX",
+    }
+    for name, text in expected_cells.items():
+        expect(batch_row.locator(f".field-{name}")).to_have_text(text)
+    expect(page.locator("#nav-sidebar")).to_be_visible()
+    expect(batch_row.locator(".field-error_report")).to_be_in_viewport()
+    page.screenshot(path=screenshots_dir / "import-history.png", full_page=True)
+    batch_row.locator(".field-when a").click()
+    expect(page).to_have_url(re.compile(rf"/admin/contacts/importbatch/{batch.pk}/change/$"))

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
@@ -220,3 +221,40 @@ def test_a_customer_never_changes_organization_nor_a_contact_customer(superuser_
     customer.refresh_from_db()
     contact.refresh_from_db()
     assert (customer.organization, contact.customer) == (org, customer)
+
+
+def test_customer_list_filters_customers_without_contacts_or_without_a_main_contact(superuser_client, org):
+    lonely = CustomerFactory(organization=org, name="Lonely")
+    no_main = CustomerFactory(organization=org, name="No main")
+    ContactFactory(customer=no_main, is_main=False)
+    with_main = CustomerFactory(organization=org, name="With main")
+    ContactFactory(customer=with_main, is_main=True)
+    ContactFactory(customer=with_main, is_main=False)
+    url = reverse("admin:customers_customer_changelist")
+
+    def listed(value: str) -> set[str]:
+        return {c.name for c in superuser_client.get(url, {"contacts": value}).context["cl"].result_list}
+
+    assert listed("none") == {lonely.name}
+    assert listed("no_main") == {no_main.name}
+    assert listed("main") == {with_main.name}
+
+
+def test_who_disconnected_an_organization_links_to_the_user_only_for_staff_allowed_to_view_users(
+    superuser_client,
+):
+    boss = UserFactory(username="camille.boss")
+    organization = OrganizationFactory(contacts_disconnected_by=boss)
+    support = UserFactory()
+    support.user_permissions.add(Permission.objects.get(codename="view_organization"))
+    client = Client()
+    client.force_login(support)
+    url = reverse("admin:customers_organization_change", args=[organization.pk])
+    user_page = reverse("admin:auth_user_change", args=[boss.pk])
+
+    support_page = client.get(url).content.decode()
+    superuser_page = superuser_client.get(url).content.decode()
+
+    assert "camille.boss" in support_page
+    assert user_page not in support_page
+    assert f'<a href="{user_page}">camille.boss</a>' in superuser_page

@@ -4,6 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from contacts.admin.contacts import OCCUPATION_STILL_EDITABLE
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
 from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, UserFactory
@@ -140,17 +141,37 @@ def test_contact_of_a_synced_organization_cannot_be_added(superuser_client, sync
     assert not Contact.objects.exists()
 
 
-def test_contact_of_a_synced_organization_is_read_only_with_an_explanation(superuser_client, synced_org):
-    contact = ContactFactory(customer__organization=synced_org, first_name="Before")
+def test_contact_of_a_synced_organization_is_read_only_but_for_its_occupation(superuser_client, synced_org):
+    contact = ContactFactory(
+        customer__organization=synced_org,
+        first_name="Before",
+        occupation="SALES",
+        phone="n/a",  # as the invoicing system wrote it: not the agent's to correct here
+        source=Contact.Source.INVOICING,
+    )
 
     page = superuser_client.get(change_url(contact))
-    post = superuser_client.post(change_url(contact), form_data(contact.customer, first_name="After"))
+    post = superuser_client.post(
+        change_url(contact), form_data(contact.customer, first_name="After", occupation="PAYER")
+    )
+    delete = superuser_client.post(
+        reverse("admin:contacts_contact_delete", args=[contact.pk]), {"post": "yes"}
+    )
 
-    assert CONTACTS_SYNCED.format(organization=synced_org.name) in page.content.decode()
-    assert b'name="first_name"' not in page.content
-    assert post.status_code == 403
+    content = page.content.decode()
+    assert f"{CONTACTS_SYNCED.format(organization=synced_org.name)} {OCCUPATION_STILL_EDITABLE}" in content
+    assert 'name="occupation"' in content
+    assert 'name="first_name"' not in content
+    assert 'name="email"' not in content
+    assert post.status_code == 302
+    assert delete.status_code == 403
     contact.refresh_from_db()
-    assert contact.first_name == "Before"
+    assert (contact.occupation, contact.first_name, contact.phone, contact.source) == (
+        "PAYER",
+        "Before",
+        "n/a",
+        Contact.Source.INVOICING,
+    )
 
 
 def test_customer_autocomplete_finds_customers_by_name(superuser_client, org):

@@ -5,12 +5,13 @@ import io
 
 import openpyxl
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from contacts.importing.pipeline import commit_import
 from contacts.importing.reports import ERROR_COLUMN
 from contacts.models import ImportBatch
-from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import (
     CONFIRM,
     HEADERS,
@@ -63,7 +64,7 @@ def test_history_lists_batches_per_organization_with_links_to_the_downloads(impo
     assert batch.file.name not in content
 
 
-def test_history_shows_times_in_the_configured_time_zone_and_shortens_long_override_reasons(
+def test_history_shows_times_in_the_configured_time_zone_and_marks_overrides_with_their_reason(
     importer, org, settings
 ):
     settings.TIME_ZONE = "Europe/Paris"
@@ -76,9 +77,8 @@ def test_history_shows_times_in_the_configured_time_zone_and_shortens_long_overr
 
     content = importer.get(HISTORY).content.decode()
 
-    assert "2026-07-02 00:30" in content  # summer time in Paris: UTC+2
-    assert f'title="{reason}"' in content
-    assert "Client re-sent the corrected file after…" in content
+    assert "<span>2026-07-02</span> <span>00:30</span>" in content  # summer time in Paris: UTC+2
+    assert f'<span class="import-override" title="{reason}">past the limit</span>' in content
     assert str(batch) == f"clients.csv ({org.name}, 2026-07-02 00:30)"
 
 
@@ -125,3 +125,73 @@ def test_history_is_visible_with_the_import_batch_view_permission_alone(org):
     assert auditor.get(HISTORY).status_code == 200
     assert auditor.get(reverse("admin:contacts_importbatch_file", args=[batch.pk])).status_code == 200
     assert auditor.get(UPLOAD).status_code == 403
+
+
+def test_the_batch_page_has_the_error_report_at_its_top(importer, org):
+    batch = committed_batch(org)
+
+    content = importer.get(reverse("admin:contacts_importbatch_change", args=[batch.pk])).content.decode()
+
+    top = content.index('id="import-error-report"')
+    assert top < content.index('class="form-row field-organization')
+    report = content[top : content.index("</p>", top)]
+    assert "(the 1 invalid row with an Error column, to send back to the client):" in " ".join(report.split())
+    for format in ("csv", "xlsx"):
+        assert reverse("admin:contacts_importbatch_error_report", args=[batch.pk, format]) in report
+
+
+def test_a_batch_without_problems_has_no_error_report(importer, org):
+    customer = CustomerFactory(organization=org)
+    data = csv_bytes([contact_row(customer, "C-1", "ann@client.example")])
+    batch = commit_import(organization=org, data=data, filename="clients.csv").batch
+
+    content = importer.get(reverse("admin:contacts_importbatch_change", args=[batch.pk])).content.decode()
+    listing = importer.get(HISTORY).content.decode()
+
+    assert 'id="import-error-report"' not in content
+    assert reverse("admin:contacts_importbatch_error_report", args=[batch.pk, "csv"]) not in listing
+
+
+def test_the_files_fingerprint_is_shown_to_superusers_only(importer, superuser_client, org):
+    batch = committed_batch(org)
+    url = reverse("admin:contacts_importbatch_change", args=[batch.pk])
+
+    assert batch.sha256 not in importer.get(url).content.decode()
+    assert batch.sha256 in superuser_client.get(url).content.decode()
+
+
+def test_the_importer_links_to_their_user_page_only_for_staff_allowed_to_view_users(importer, org):
+    batch = committed_batch(org)
+    batch.user = UserFactory(username="camille.support")
+    batch.save()
+    url = reverse("admin:contacts_importbatch_change", args=[batch.pk])
+    user_page = reverse("admin:auth_user_change", args=[batch.user.pk])
+    user_viewer = staff_client("view_importbatch")
+    user_viewer.user.user_permissions.add(Permission.objects.get(codename="view_user"))
+
+    support_page = importer.get(url).content.decode()
+    viewer_page = user_viewer.get(url).content.decode()
+
+    assert "camille.support" in support_page
+    assert user_page not in support_page
+    assert f'<a href="{user_page}">camille.support</a>' in viewer_page
+
+
+def test_the_history_counts_imports_in_the_plural_and_never_marks_zero_invalid_rows(importer, org):
+    customer = CustomerFactory(organization=org)
+    clean = csv_bytes([contact_row(customer, "C-9", "ann@client.example")])
+    commit_import(
+        organization=org,
+        data=clean,
+        filename="clean.csv",
+        now=datetime.datetime(2026, 5, 4, tzinfo=datetime.UTC),
+    )
+    committed_batch(org)
+    committed_batch(OrganizationFactory())
+
+    content = importer.get(HISTORY).content.decode()
+
+    assert "<h1>Import history</h1>" in content
+    assert "3 imports" in content
+    assert '<td class="field-invalid_rows"><span class="count-zero">0</span></td>' in content
+    assert content.count('<span class="count-problem">1</span>') == 2

@@ -249,6 +249,44 @@ def test_an_upsert_expecting_a_version_never_creates(org):
     assert not Contact.objects.exists()
 
 
+def test_the_occupation_of_a_synced_organizations_contact_may_still_change(synced_org):
+    # The stored phone is the invoicing system's, even one the rules would refuse: it is left alone.
+    contact = ContactFactory(customer__organization=synced_org, occupation="SALES", phone="n/a")
+    before = Contact.objects.values().get(pk=contact.pk)
+
+    contact_update(contact=contact, occupation="PAYER")
+
+    after = Contact.objects.values().get(pk=contact.pk)
+    assert (after["occupation"], contact.occupation) == ("PAYER", "PAYER")
+    assert after["updated_at"] > before["updated_at"]
+    assert {k: v for k, v in after.items() if k not in ("occupation", "updated_at")} == {
+        k: v for k, v in before.items() if k not in ("occupation", "updated_at")
+    }
+
+
+def test_a_synced_contact_change_beyond_the_occupation_is_refused_whole(synced_org):
+    contact = ContactFactory(customer__organization=synced_org, occupation="SALES", first_name="Before")
+
+    with pytest.raises(ValidationError) as error:
+        contact_update(contact=contact, occupation="PAYER", first_name="After")
+
+    message = ONLY_OCCUPATION_WHILE_SYNCED.format(organization=synced_org.name, fields="first name")
+    assert error.value.messages == [message]
+    contact.refresh_from_db()
+    assert (contact.occupation, contact.first_name) == ("SALES", "Before")
+
+
+def test_an_unknown_occupation_is_refused_for_a_synced_contact_too(synced_org):
+    contact = ContactFactory(customer__organization=synced_org, occupation="SALES")
+
+    with pytest.raises(ValidationError) as error:
+        contact_update(contact=contact, occupation="CEO")
+
+    assert "occupation" in error.value.message_dict
+    contact.refresh_from_db()
+    assert contact.occupation == "SALES"
+
+
 def test_customer_of_another_organization_is_refused(org):
     foreign_customer = CustomerFactory()
 
