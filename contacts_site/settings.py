@@ -171,6 +171,8 @@ SPECTACULAR_SETTINGS = {
 # Spreadsheet import: files larger than this, or with more data rows, are refused before any row is read.
 CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 CONTACT_IMPORT_MAX_ROWS = env.int("CONTACT_IMPORT_MAX_ROWS", default=200_000)
+# A header row wider than this many columns refuses the file before any data row is built.
+CONTACT_IMPORT_MAX_COLUMNS = env.int("CONTACT_IMPORT_MAX_COLUMNS", default=200)
 # Committed spreadsheet imports allowed per organization per calendar month (in TIME_ZONE); dry runs
 # do not count. Staff with contacts.override_import_limit may exceed it with a recorded reason.
 CONTACT_IMPORTS_PER_MONTH = env.int("CONTACT_IMPORTS_PER_MONTH", default=1)

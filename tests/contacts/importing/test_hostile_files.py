@@ -35,7 +35,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from openpyxl.xml import functions as openpyxl_xml
 
-from contacts.importing.columns import ENGLISH_HEADERS, MANDATORY_FIELDS
+from contacts.importing.columns import ENGLISH_HEADERS
 from contacts.importing.pipeline import (
     COMMIT_FAILED,
     DUPLICATED_COLUMNS,
@@ -47,7 +47,8 @@ from contacts.importing.reading import (
     DAMAGED,
     EMPTY,
     EXPANDS_TOO_MUCH,
-    NO_SHEET_WITH_COLUMNS,
+    HEADER_SEARCH_ROWS,
+    NO_SHEET_WITH_HEADERS,
     NOT_SPREADSHEET,
     NUL_BYTES,
     NUL_IN_CELLS,
@@ -92,7 +93,6 @@ ERROR_REPORT = {
 }
 CHANGELIST = reverse("admin:contacts_contact_changelist")
 SHEET = "xl/worksheets/sheet1.xml"
-QUOTED_MANDATORY_HEADERS = ", ".join(f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS)
 
 
 # --- Builders of the hostile files -------------------------------------------------------------------
@@ -309,7 +309,7 @@ CASES = [
         "sheet name on two lines",
         "notes.xlsx",
         lambda customer: workbook_bytes({"Read\nme": [["Notes"]]}),
-        Refused(NO_SHEET_WITH_COLUMNS.format(sheet="Readme", columns=QUOTED_MANDATORY_HEADERS)),
+        Refused(NO_SHEET_WITH_HEADERS.format(rows=HEADER_SEARCH_ROWS, sheets='"Readme"')),
     ),
     Case(
         "password protected xlsx",
