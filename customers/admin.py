@@ -8,6 +8,7 @@ from rest_framework_api_key.models import APIKey
 
 from contacts.admin.contacts import ContactsWriteGuardMixin, contacts_writable, save_contact_from_form
 from contacts.admin.forms import ContactForm, ContactInlineFormSet
+from contacts.admin.mapping import ImportProfileInline
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.services.contacts import contact_delete
@@ -42,6 +43,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = ("contacts_source", "contacts_disconnected_at", "contacts_disconnected_by")
     actions = ["disconnect_contacts"]
+    inlines = [ImportProfileInline]
 
     def get_queryset(self, request):
         return (

@@ -32,6 +32,7 @@ FIXTURES = Path(__file__).resolve().parent / "contacts" / "importing" / "files"
 UPLOAD = reverse("admin:contacts_contact_import")
 PREVIEW = reverse("admin:contacts_contact_import_preview")
 CONFIRM = reverse("admin:contacts_contact_import_confirm")
+MAPPING = reverse("admin:contacts_contact_import_mapping")
 
 
 # --- Spreadsheets ---------------------------------------------------------------------------------------

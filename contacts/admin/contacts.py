@@ -7,6 +7,7 @@ from django.http import HttpResponseRedirect
 
 from contacts.admin.forms import ContactForm
 from contacts.admin.imports import ContactImportViews
+from contacts.admin.mapping import ImportMappingViews
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.services.contacts import CONTACTS_SYNCED, contact_create, contact_delete, contact_update
@@ -105,7 +106,8 @@ class ContactAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
         return self.readonly_fields
 
     def get_urls(self):
-        return ContactImportViews(self).urls() + super().get_urls()
+        views = ContactImportViews(self)
+        return views.urls() + ImportMappingViews(views).urls() + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = self.get_object(request, object_id)

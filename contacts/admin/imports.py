@@ -21,6 +21,7 @@ from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
+from contacts.admin.mapping import chosen_mapping, forget_mapping, mapping_url
 from contacts.fields import ENGLISH_HEADERS
 from contacts.importing import reports
 from contacts.importing.limits import OVERRIDE_PERMISSION
@@ -162,7 +163,10 @@ class ContactImportViews:
             return self._expired(request)
         key, data, filename = found
         organization = key["organization"]
-        report = preview_import(organization=organization, data=data, filename=filename)
+        mapping = chosen_mapping(request.session, key)
+        report = preview_import(organization=organization, data=data, filename=filename, mapping=mapping)
+        if report.reading is not None and report.reading.reasons:
+            return HttpResponseRedirect(mapping_url(key))  # a person must say how to read it first
         context = self._context(
             request,
             title=f"Preview of {filename}",
@@ -170,6 +174,9 @@ class ContactImportViews:
             organization=organization,
             report=report,
             key_query=urlencode(_key_query(key)),
+            reading_summary=report.reading.summary if report.reading else "",
+            mapping_url=mapping_url(key) if report.reading else "",
+            saves_profile=mapping is not None,
             **preview_sections(request, report),
             **self._confirm_context(request, key, report),
         )
@@ -216,6 +223,7 @@ class ContactImportViews:
             return HttpResponseRedirect(self._preview_url(key))
         organization = key["organization"]
         reason = form.cleaned_data["override_reason"] if request.user.has_perm(OVERRIDE_PERMISSION) else ""
+        mapping = chosen_mapping(request.session, key)  # chosen in the mapping step: saved as the profile
         try:
             report = commit_import(
                 organization=organization,
@@ -224,12 +232,15 @@ class ContactImportViews:
                 user=request.user,
                 skip_invalid=form.cleaned_data["skip_invalid"],
                 override_reason=reason,
+                mapping=mapping,
+                save_as_profile=mapping is not None,
             )
         except ImportRefused as refusal:
             # Nothing was written; back to the preview, which shows why.
             messages.error(request, str(refusal))
             return HttpResponseRedirect(self._preview_url(key))
         forget_upload(request.session, key["file"])
+        forget_mapping(request.session, key)
         totals = report.totals
         skipped = SKIPPED.format(invalid=totals["invalid"]) if totals["invalid"] else ""
         summary = IMPORTED.format(file=filename, skipped=skipped, **totals)
@@ -249,7 +260,10 @@ class ContactImportViews:
         if found is None:
             return self._expired(request)
         key, data, filename = found
-        report = preview_import(organization=key["organization"], data=data, filename=filename)
+        mapping = chosen_mapping(request.session, key)
+        report = preview_import(
+            organization=key["organization"], data=data, filename=filename, mapping=mapping
+        )
         problems = [(problem.row, report.label(problem)) for problem in report.errors]
         content = reports.error_report(report.table, problems, format=format)
         return error_report_download(content, format=format, source=filename)

@@ -20,6 +20,7 @@ from contacts.importing.columns import (
     BY_HEADER,
     FIELD_LABELS,
     ColumnMap,
+    known_field,
     normalize_header,
 )
 from contacts.importing.mapping import VALUE_FIELDS, Mapping, meaning_text
@@ -48,6 +49,7 @@ READ_WITH_MAPPING = _("Read with the mapping chosen ({details})")
 READ_AS_FOUND = _("Read as found ({details})")
 HEADER_ON_ROW = _("header on row {row}")
 HEADER_ON_ROW_OF_SHEET = _("header on row {row} of sheet {sheet}")
+ON_SHEET = _("sheet {sheet}")
 IGNORED = _("ignored")
 NO_OCCUPATION = _("no occupation")
 YES, NO = _("yes"), _("no")
@@ -184,24 +186,32 @@ def _sheet_and_footer_warnings(table: Table) -> list[str]:
 def _summary(reading: Reading, table: Table, organization: str) -> str:
     """ "Read with Acme's saved profile (header on row 3 of sheet Contacts; 'Mail' → email)"; "" when the file
     reads as the template does (article headers on its first row, one sheet)."""
-    columns = reading.columns
-    parts = [_header_place(reading.header_row, reading.sheet)]
-    parts += [
-        f"'{columns.headers[name]}' → {FIELD_LABELS[name]}"
-        for name in columns.positions
-        if columns.how.get(name) != BY_HEADER
-    ]
-    parts += [f"'{header}' → {IGNORED}" for header in columns.ignored]
-    for name, meanings in reading.values.items():
-        parts += [f"'{value}' → {_meaning_shown(name, meaning)}" for value, meaning in meanings.items()]
-    details = "; ".join(str(part) for part in parts)
+    details = describe(reading.mapping())
     if reading.source == PROFILE:
         return READ_WITH_PROFILE.format(organization=organization, details=details)
     if reading.source == MAPPING:
         return READ_WITH_MAPPING.format(details=details)
-    if len(parts) == 1 and reading.header_row == 1 and len(table.sheet_names) <= 1:
+    if details == _header_place(1, None) and len(table.sheet_names) <= 1:
         return ""
     return READ_AS_FOUND.format(details=details)
+
+
+def describe(mapping: Mapping) -> str:
+    """ "header on row 3 of sheet Contacts; 'Mail' → email; 'Direction financière' → ACCOUNTING": the place
+    of the header and the meanings that are not the article's headers."""
+    parts = []
+    if mapping.header_row is not None:
+        parts.append(_header_place(mapping.header_row, mapping.sheet))
+    elif mapping.sheet is not None:
+        parts.append(str(ON_SHEET.format(sheet=mapping.sheet)))
+    for header, name in mapping.columns.items():
+        if name is None:
+            parts.append(f"'{header}' → {IGNORED}")
+        elif known_field(header) != (name, BY_HEADER):
+            parts.append(f"'{header}' → {FIELD_LABELS[name]}")
+    for name, meanings in mapping.values.items():
+        parts += [f"'{value}' → {_meaning_shown(name, meaning)}" for value, meaning in meanings.items()]
+    return "; ".join(parts)
 
 
 def _header_place(row: int, sheet: str | None) -> str:

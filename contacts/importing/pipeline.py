@@ -196,6 +196,15 @@ def preview_import(
     return report
 
 
+def read_import(
+    *, organization: Organization, data: bytes, filename: str, mapping: Mapping | None = None
+) -> ImportReport:
+    """How the file reads (its table, its reading, the problems of the file as a whole), without its rows
+    checked: what the admin's mapping step shows."""
+    with collector_paused():
+        return _read(organization, data, filename, None, mapping)[0]
+
+
 def commit_import(
     *,
     organization: Organization,
