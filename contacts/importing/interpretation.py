@@ -10,8 +10,8 @@ mapping step; the command line refuses the first two and warns of the others.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from django.utils.translation import gettext_lazy as _
 
@@ -130,16 +130,21 @@ def _scan_values(reading: Reading, table: Table, given: Mapping) -> None:
         if index is None:
             continue
         meanings = given.value_meanings(name)
-        # One count per row (a dict update): the rest is per distinct value.
-        counts = Counter(cells[index] for _number, cells in table.rows.held)
+        # One dict insertion per row, in C, the values in the order of the file (the strings keep their
+        # hash for the checks' lookups after); the rest is per distinct value.
+        column = map(itemgetter(index), map(itemgetter(1), table.rows.held))
         unknown: dict[str, int] = {}
-        for value, count in counts.items():
+        for value in dict.fromkeys(column):
             key = comparable_name(value) if value else ""
             if key in meanings:
                 reading.value_texts.setdefault(name, {})[value] = meaning_text(name, meanings[key])
                 reading.values.setdefault(name, {})[value] = meanings[key]
             elif value and not _known_value(name, value) and len(unknown) < MAX_UNKNOWN_VALUES:
-                unknown[value] = count
+                unknown[value] = 0
+        if unknown:
+            for value in map(itemgetter(index), map(itemgetter(1), table.rows.held)):
+                if value in unknown:
+                    unknown[value] += 1
         if unknown:
             reading.unknown_values[name] = unknown
             column = reading.columns.headers[name]

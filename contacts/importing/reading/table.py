@@ -219,9 +219,11 @@ def data_rows(
     padding = [""] * kept
     rows: list[tuple[int, list[str]]] = []
     with collector_paused():
-        below = ((row.number, row.values[:width]) for row in top if row.number > header.row)
-        read = ((number, texts(number, cells[:width])) for number, cells in records)
-        for number, values in itertools.chain(below, read):
+        # The first rows below the header were read already: their texts are read again (trimming a text
+        # gives it back), so that one loop, over C iterators, reads every row.
+        below = ((row.number, row.values) for row in top if row.number > header.row)
+        for number, cells in itertools.chain(below, records):
+            values = texts(number, cells[:width])
             if not any(values):
                 continue
             if len(values) < kept:
