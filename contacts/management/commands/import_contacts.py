@@ -86,29 +86,8 @@ class Command(BaseCommand):
         data = self._file(path)
 
         progress = None if as_json or not sys.stderr.isatty() else self._progress()
-        refusal = ""
-        if options["commit"]:
-            try:
-                report = commit_import(
-                    organization=organization,
-                    data=data,
-                    filename=path.name,
-                    user=user,
-                    skip_invalid=options["skip_invalid"],
-                    override_reason=options["override_limit"],
-                    progress=progress,
-                    mapping=mapping,
-                    save_as_profile=options["save_profile"],
-                )
-            except ImportRefused as refused:
-                refusal = str(refused)
-                report = refused.report or ImportReport(
-                    organization=organization, filename=path.name, format=""
-                )
-        else:
-            report = preview_import(
-                organization=organization, data=data, filename=path.name, mapping=mapping, progress=progress
-            )
+        arguments = {"organization": organization, "data": data, "filename": path.name, "mapping": mapping}
+        report, refusal = self._import(options, arguments, user, progress)
 
         if as_json:
             self.stdout.write(json.dumps(report.to_json(), ensure_ascii=False))
@@ -130,6 +109,27 @@ class Command(BaseCommand):
             raise CommandError(report.file_errors[0].message, returncode=1)
         if report.errors and not options["skip_invalid"]:
             raise CommandError(INVALID_FILE, returncode=1)
+
+    @staticmethod
+    def _import(options: dict, arguments: dict, user, progress) -> tuple[ImportReport, str]:
+        """The dry run, or the commit and why it was refused ("" when it was not)."""
+        if not options["commit"]:
+            return preview_import(**arguments, progress=progress), ""
+        try:
+            report = commit_import(
+                **arguments,
+                user=user,
+                skip_invalid=options["skip_invalid"],
+                override_reason=options["override_limit"],
+                progress=progress,
+                save_as_profile=options["save_profile"],
+            )
+        except ImportRefused as refused:
+            empty = ImportReport(
+                organization=arguments["organization"], filename=arguments["filename"], format=""
+            )
+            return refused.report or empty, str(refused)
+        return report, ""
 
     @staticmethod
     def _file(path: Path) -> bytes:
