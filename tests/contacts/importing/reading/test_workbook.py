@@ -329,3 +329,22 @@ def test_xlsx_integral_numbers_come_back_as_their_digits(numbers):
 
     read = [values for _, values in [*table.rows, *table.footer]]
     assert read == [[str(number), str(number)] for number in numbers]
+
+
+def test_a_merged_title_and_hidden_columns_are_read_and_excel_errors_read_as_blank_cells():
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Contacts"
+    sheet["A1"] = "Contacts au 1er mars"
+    sheet.merge_cells("A1:E1")
+    sheet.append([*MANDATORY_HEADERS, "Notes"])
+    sheet.append([*MANDATORY_ROW, "#N/A"])  # openpyxl writes it as Excel's error value; calamine gives ""
+    sheet.column_dimensions["E"].hidden = True
+    sheet.row_dimensions[3].hidden = True
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert sheet["E3"].data_type == "e"
+
+    table = read_table(buffer.getvalue())
+
+    assert (table.header_row, table.rows) == (2, [(3, [*MANDATORY_ROW, ""])])
