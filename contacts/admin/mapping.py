@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.forms import PreviewKeyForm
 from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS, SPREADSHEET_FIELDS
-from contacts.importing.interpretation import describe
+from contacts.importing.interpretation import MAX_MAPPED_LENGTH, describe
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
 from contacts.importing.pipeline import ImportReport, read_import
 from contacts.importing.profiles import profile_mapping
@@ -88,15 +88,18 @@ def mapping_url(key: dict) -> str:
 class MappingForm(forms.Form):
     """The sheet and header row, each column's field (or ignored), and what the unknown values mean."""
 
+    # Where the file was read for this page: the posted form is checked against the same reading.
     shown_sheet = forms.CharField(required=False, widget=forms.HiddenInput)
     shown_header_row = forms.IntegerField(widget=forms.HiddenInput)
+    placed = forms.CharField(required=False, widget=forms.HiddenInput)  # "1": at the place asked for
 
-    def __init__(self, report: ImportReport, *args, **kwargs) -> None:
+    def __init__(self, report: ImportReport, *args, placed: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         table, reading = report.table, report.reading
         self.table = table
         self.fields["shown_sheet"].initial = table.sheet_name or ""
         self.fields["shown_header_row"].initial = table.header_row
+        self.fields["placed"].initial = "1" if placed else ""
         if len(table.sheet_names) > 1:
             choices = [(name, name) for name in table.sheet_names]
             self.fields["sheet"] = forms.ChoiceField(
@@ -153,7 +156,11 @@ class MappingForm(forms.Form):
 
     def mapping(self) -> Mapping:
         cleaned = self.cleaned_data
-        columns = {bound.label: cleaned[bound.name] or None for bound, _values in self.columns}
+        columns = {
+            bound.label: cleaned[bound.name] or None
+            for bound, _values in self.columns
+            if cleaned[bound.name] or len(bound.label) <= MAX_MAPPED_LENGTH  # no pasted note in the session
+        }
         values: dict[str, dict[str, str | bool]] = {}
         for field_name, _header, value, _count, bound in self.values:
             values.setdefault(field_name, {})[value] = _meaning(cleaned[bound.name])
@@ -209,35 +216,31 @@ class ImportMappingViews:
     def mapping(self, request):
         views = self.import_views
         views._check(request)
-        found = views._key(request, request.POST if request.method == "POST" else request.GET)
+        posted = request.method == "POST"
+        found = views._key(request, request.POST if posted else request.GET)
         if found is None:
             return views._expired(request)
         key, data, filename = found
-        organization = key["organization"]
         chosen = chosen_mapping(request.session, key)
-        place = request.POST if request.method == "POST" else request.GET
-        shown = _place_shown(place, chosen)
-        report = read_import(organization=organization, data=data, filename=filename, mapping=shown)
-        if report.table is None or report.reading is None:
+        shown = _place_shown(request.POST if posted else request.GET, chosen, posted=posted)
+        report, unreadable = self._read(key, data, filename, shown, chosen)
+        if report is None:
             return HttpResponseRedirect(views._preview_url(key))  # refused whole: the preview says why
-        form = MappingForm(report, request.POST if request.method == "POST" else None)
-        if request.method == "POST":
-            if form.moved() or "reread" in request.POST:
-                sheet = request.POST.get("sheet", request.POST.get("shown_sheet", ""))
-                row = (
-                    request.POST.get("header_row", "") if sheet == request.POST.get("shown_sheet", "") else ""
-                )
-                query = {"sheet": sheet, "header_row": row}
-                return HttpResponseRedirect(f"{mapping_url(key)}&{urlencode(query)}")
-            if form.is_valid():
-                remember_mapping(request.session, key, form.mapping())
-                return HttpResponseRedirect(views._preview_url(key))
+        form = MappingForm(
+            report, request.POST if posted else None, placed=shown is not chosen and not unreadable
+        )
+        if posted and (form.moved() or "reread" in request.POST):
+            return HttpResponseRedirect(_moved_url(request.POST, key))
+        if posted and form.is_valid():
+            remember_mapping(request.session, key, form.mapping())
+            return HttpResponseRedirect(views._preview_url(key))
+        organization = key["organization"]
         context = views._context(
             request,
             title=TITLE.format(filename=filename),
             filename=filename,
             organization=organization,
-            reasons=report.reading.reasons,
+            reasons=[*unreadable, *report.reading.reasons],
             form=form,
             key_form=PreviewKeyForm(
                 initial={"organization": organization.pk, "file": key["file"], "sha256": key["sha256"]}
@@ -245,18 +248,41 @@ class ImportMappingViews:
         )
         return TemplateResponse(request, "admin/contacts/contact/import_mapping.html", context)
 
+    @staticmethod
+    def _read(key: dict, data: bytes, filename: str, shown: Mapping | None, chosen: Mapping | None) -> tuple:
+        """(report, why the place asked for cannot be read): a sheet or row asked for that holds no header
+        row gives the page of the reading chosen before, saying so; None when the file cannot be read."""
+        organization = key["organization"]
+        report = read_import(organization=organization, data=data, filename=filename, mapping=shown)
+        if report.table is not None and report.reading is not None:
+            return report, []
+        if shown is chosen:
+            return None, []
+        unreadable = [problem.message for problem in report.file_errors]
+        report = read_import(organization=organization, data=data, filename=filename, mapping=chosen)
+        return (report if report.table is not None and report.reading is not None else None), unreadable
 
-def _place_shown(query, chosen: Mapping | None) -> Mapping | None:
-    """The mapping the page reads the file with: the chosen one, at the sheet and header row asked for
-    (those the page showed, when posted); another sheet without a header row has its header found."""
-    sheet = query.get("shown_sheet", query.get("sheet")) or None
-    row = query.get("shown_header_row", query.get("header_row")) or ""
+
+def _moved_url(posted, key: dict) -> str:
+    """The page again, at the sheet and header row chosen (another sheet: its header row found)."""
+    sheet = posted.get("sheet", posted.get("shown_sheet", ""))
+    row = posted.get("header_row", "") if sheet == posted.get("shown_sheet", "") else ""
+    return f"{mapping_url(key)}&{urlencode({'sheet': sheet, 'header_row': row})}"
+
+
+def _place_shown(query, chosen: Mapping | None, *, posted: bool) -> Mapping | None:
+    """The mapping the page reads the file with: the chosen one (None: the saved profile, or as found), or,
+    at a sheet and header row asked for, the file read there; a form is posted back to the same reading."""
+    if posted:
+        if query.get("placed") != "1":
+            return chosen
+        sheet, row = query.get("shown_sheet"), query.get("shown_header_row") or ""
+    else:
+        if "sheet" not in query and "header_row" not in query:
+            return chosen
+        sheet, row = query.get("sheet"), query.get("header_row") or ""
     header_row = int(row) if row.isdigit() else None
-    if sheet is None and header_row is None:
-        return chosen
-    if chosen is not None and (chosen.sheet, chosen.header_row) == (sheet, header_row):
-        return chosen
-    return Mapping(sheet=sheet, header_row=header_row, values=chosen.values if chosen else {})
+    return Mapping(sheet=sheet or None, header_row=header_row, values=chosen.values if chosen else {})
 
 
 # --- The saved profile, on the organization's page --------------------------------------------------

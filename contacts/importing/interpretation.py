@@ -19,6 +19,7 @@ from contacts.importing.columns import (
     BY_GUESS,
     BY_HEADER,
     FIELD_LABELS,
+    MAX_HEADER_LENGTH,
     ColumnMap,
     known_field,
     normalize_header,
@@ -57,6 +58,9 @@ YES, NO = _("yes"), _("no")
 FOUND, PROFILE, MAPPING = "found", "profile", "mapping"
 # Unknown values offered per column in the mapping step; a column with more holds something else.
 MAX_UNKNOWN_VALUES = 30
+# Longer headers and values are no names a person maps (a pasted note): neither offered nor kept in a
+# mapping (the session, the profile).
+MAX_MAPPED_LENGTH = MAX_HEADER_LENGTH
 
 
 @dataclass
@@ -81,6 +85,7 @@ class Reading:
         """This reading as a mapping: what a saved profile keeps."""
         columns = {self.columns.headers[name]: name for name in self.columns.positions}
         columns.update(dict.fromkeys(self.columns.ignored))
+        columns = {header: name for header, name in columns.items() if len(header) <= MAX_MAPPED_LENGTH}
         return Mapping(sheet=self.sheet, header_row=self.header_row, columns=columns, values=self.values)
 
 
@@ -139,7 +144,12 @@ def _scan_values(reading: Reading, table: Table, given: Mapping) -> None:
             if key in meanings:
                 reading.value_texts.setdefault(name, {})[value] = meaning_text(name, meanings[key])
                 reading.values.setdefault(name, {})[value] = meanings[key]
-            elif value and not _known_value(name, value) and len(unknown) < MAX_UNKNOWN_VALUES:
+            elif (
+                value
+                and len(value) <= MAX_MAPPED_LENGTH
+                and not _known_value(name, value)
+                and len(unknown) < MAX_UNKNOWN_VALUES
+            ):
                 unknown[value] = 0
         if unknown:
             for value in map(itemgetter(index), map(itemgetter(1), table.rows.held)):

@@ -253,3 +253,46 @@ def test_a_profile_edited_into_nonsense_is_refused_with_the_mappings_message(sup
     assert "which is not a column of the import" in refused.content.decode()
     profile.refresh_from_db()
     assert profile.columns == {"Mail": "email"}
+
+
+def test_a_page_read_with_the_profile_is_posted_back_against_the_same_reading(importer, acme, bakery):
+    save_profile(
+        organization=acme,
+        mapping=Mapping(
+            sheet="Contacts",
+            header_row=3,
+            columns={"Coordonnées": "email"},
+            values={"occupation": {"Direction financière": "ACCOUNTING"}},
+        ),
+    )
+    headers = ["Société", "Code client", "Référence contact", "Coordonnées", "Fonction"]
+    rows = [
+        [bakery.name, bakery.external_id, "K1", "a@b.example", "DAF"],
+        [bakery.name, bakery.external_id, "K2", "b@b.example", "Direction financière"],
+    ]
+    key = uploaded(importer, acme, messy_workbook(rows, headers=headers), "c.xlsx")
+    page = importer.get(importer.get(PREVIEW, key)["Location"])
+    assert [(value, field.initial) for *_rest, value, _count, field in page.context["form"].values] == [
+        ("Direction financière", "ACCOUNTING"),
+        ("DAF", ""),
+    ]
+
+    applied = importer.post(MAPPING, form_data(page, **{value_field(page, "DAF"): "PAYER"}))
+    preview = importer.get(applied["Location"])
+
+    assert [o.values["occupation"] for o in preview.context["report"].plan.outcomes] == [
+        "PAYER",
+        "ACCOUNTING",
+    ]
+
+
+def test_a_sheet_without_a_header_row_is_refused_on_the_page_and_the_reading_kept(importer, acme, bakery):
+    key = uploaded(importer, acme, messy_file(bakery), "contacts.xlsx")
+    page = importer.get(MAPPING, key)
+
+    moved = importer.post(MAPPING, form_data(page, sheet="Mode d'emploi"))
+    page = importer.get(moved["Location"])
+
+    assert page.status_code == 200
+    assert page.context["reasons"][0].startswith("No sheet names two columns of the import")
+    assert page.context["form"].fields["sheet"].initial == "Contacts"
