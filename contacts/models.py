@@ -176,3 +176,58 @@ class ImportedContactChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.external_id}"
+
+
+class ImportProfile(models.Model):
+    """How an organization's client files are read: the header's place, the columns' and the values' meanings.
+
+    Saved from a confirmed mapping (the admin's mapping step, `import_contacts --save-profile`) and applied to
+    the organization's next files; a file that no longer fits it goes back to the mapping step.
+    """
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="import_profile")
+    sheet = models.CharField(
+        max_length=255, blank=True, help_text="The sheet holding the contacts; blank for a CSV or any sheet."
+    )
+    header_row = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The row of the column headers (1 to 20); blank to find it."
+    )
+    columns = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Headers of the file and the import\'s columns they give, e.g. {"Mail": "email", '
+        '"SIRET": null}; null ignores a column.',
+    )
+    values = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Values of the file and what they mean, e.g. {"occupation": {"Direction financière": '
+        '"ACCOUNTING"}, "is_main": {"Principal": true}}.',
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "import profile"
+
+    def __str__(self) -> str:
+        return f"Import profile of {self.organization}"
+
+    def clean(self) -> None:
+        # Imported here: the mapping's rules import the checks, which import this module.
+        from contacts.importing.mapping import MappingInvalid, mapping_from_json
+
+        data = {
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+            "columns": self.columns,
+            "values": self.values,
+        }
+        try:
+            mapping = mapping_from_json(data)
+        except MappingInvalid as invalid:
+            raise ValidationError(str(invalid)) from None
+        # Stored as field names, whichever header named them.
+        self.columns, self.values = mapping.columns, mapping.values

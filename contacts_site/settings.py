@@ -263,6 +263,8 @@ SPECTACULAR_SETTINGS = {
 # Spreadsheet import: files larger than this, or with more data rows, are refused before any row is read.
 CONTACT_IMPORT_MAX_BYTES = env.int("CONTACT_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 CONTACT_IMPORT_MAX_ROWS = env.int("CONTACT_IMPORT_MAX_ROWS", default=200_000)
+# A header row wider than this many columns refuses the file before any data row is built.
+CONTACT_IMPORT_MAX_COLUMNS = env.int("CONTACT_IMPORT_MAX_COLUMNS", default=200)
 # Every request body is capped before it is read (contacts_site.middleware): at DATA_UPLOAD_MAX_MEMORY_SIZE,
 # except on these routes (URL names), for signed-in staff only. The import upload takes its file plus the
 # form's other fields and the multipart framing (well under 1 KB; 64 KB leaves room for a long file name).

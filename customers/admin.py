@@ -16,6 +16,7 @@ from rest_framework_api_key.models import APIKey
 from contacts.admin.contacts import ContactsWriteGuardMixin, contacts_writable, save_contact_from_form
 from contacts.admin.display import LIST_CSS, compact_date, user_fields, user_name
 from contacts.admin.forms import ContactForm, ContactInlineFormSet
+from contacts.admin.mapping import ImportProfileInline
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.selectors import with_main_contact, without_contacts, without_main_contact
@@ -94,6 +95,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         "contacts_disconnected_by_name",
     )
     actions = ["disconnect_contacts"]
+    inlines = [ImportProfileInline]
     # Adds "Export contacts" (and "Import contacts" once disconnected) to the page's tools.
     change_form_template = "admin/customers/organization/change_form.html"
 

@@ -41,6 +41,7 @@ FIXTURES = Path(__file__).resolve().parent / "contacts" / "importing" / "files"
 UPLOAD = reverse("admin:contacts_contact_import")
 PREVIEW = reverse("admin:contacts_contact_import_preview")
 CONFIRM = reverse("admin:contacts_contact_import_confirm")
+MAPPING = reverse("admin:contacts_contact_import_mapping")
 
 
 # --- Spreadsheets ---------------------------------------------------------------------------------------
@@ -97,6 +98,44 @@ def workbook_bytes(
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- Client files as they really come ------------------------------------------------------------------
+
+# Headers a French client renamed: the fields of FIELDS, in that order (contact_row fills rows under them).
+RENAMED_HEADERS = [
+    "Société",
+    "Code client",
+    "Référence contact",
+    "Mail",
+    "Prénom",
+    "Nom",
+    "Tél.",
+    "Fonction",
+    "Principal",
+]
+INSTRUCTIONS = [
+    ["Mode d'emploi"],
+    ["Remplissez l'onglet Contacts, une ligne par contact."],
+    ["Mail : obligatoire"],
+]
+
+
+def messy_workbook(
+    rows: list[list], *, headers: list[str] = RENAMED_HEADERS, sheet: str = "Contacts"
+) -> bytes:
+    """An accountant's Excel export: an instructions sheet, then a title line, a blank row, the headers on
+    row 3, the rows from row 4, and a "TOTAL : n contacts" line."""
+    title = [f"Contacts au 1er mars 2024 — {len(rows)} lignes"]
+    return workbook_bytes(
+        {"Mode d'emploi": INSTRUCTIONS, sheet: [title, [], headers, *rows, [f"TOTAL : {len(rows)} contacts"]]}
+    )
+
+
+def french_excel_csv(rows: list[list[str]], headers: list[str] = RENAMED_HEADERS) -> bytes:
+    """French Excel's "CSV (separator: semicolon)": Windows-1252, a title line padded with `;`, headers."""
+    title = ["Export des contacts", *[""] * (len(headers) - 1)]
+    return csv_bytes([title, headers, *rows], headers=None, delimiter=";", encoding="cp1252")
 
 
 ODS_MANIFEST = (

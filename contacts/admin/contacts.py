@@ -12,6 +12,7 @@ from contacts.admin.display import EMPTY, LIST_CSS, breakable_email, compact_dat
 from contacts.admin.exporting import ContactExportMixin
 from contacts.admin.forms import ContactForm, SyncedContactForm
 from contacts.admin.imports import ContactImportViews
+from contacts.admin.mapping import ImportMappingViews
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.services.contacts import (
@@ -158,7 +159,8 @@ class ContactAdmin(ContactsWriteGuardMixin, ContactExportMixin, admin.ModelAdmin
         return super().get_form(request, obj, change, **kwargs)
 
     def get_urls(self):
-        return ContactImportViews(self).urls() + super().get_urls()
+        views = ContactImportViews(self)
+        return views.urls() + ImportMappingViews(views).urls() + super().get_urls()
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = self.get_object(request, object_id)

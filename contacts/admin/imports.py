@@ -22,6 +22,7 @@ from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
+from contacts.admin.mapping import chosen_mapping, forget_mapping, mapping_url
 from contacts.fields import ENGLISH_HEADERS
 from contacts.importing import reports
 from contacts.importing.limits import OVERRIDE_PERMISSION
@@ -163,7 +164,10 @@ class ContactImportViews:
             return self._expired(request)
         key, data, filename = found
         organization = key["organization"]
-        report = preview_import(organization=organization, data=data, filename=filename)
+        mapping = chosen_mapping(request.session, key)
+        report = preview_import(organization=organization, data=data, filename=filename, mapping=mapping)
+        if report.reading is not None and report.reading.reasons:
+            return HttpResponseRedirect(mapping_url(key))  # a person must say how to read it first
         context = self._context(
             request,
             title=f"Preview of {filename}",
@@ -171,6 +175,9 @@ class ContactImportViews:
             organization=organization,
             report=report,
             key_query=urlencode(_key_query(key)),
+            reading_summary=report.reading.summary if report.reading else "",
+            mapping_url=mapping_url(key) if report.reading else "",
+            saves_profile=mapping is not None,
             **preview_sections(request, report),
             **self._confirm_context(request, key, report),
         )
@@ -217,6 +224,7 @@ class ContactImportViews:
             return HttpResponseRedirect(self._preview_url(key))
         organization = key["organization"]
         reason = form.cleaned_data["override_reason"] if request.user.has_perm(OVERRIDE_PERMISSION) else ""
+        mapping = chosen_mapping(request.session, key)  # chosen in the mapping step: saved as the profile
         try:
             report = commit_import(
                 organization=organization,
@@ -225,12 +233,15 @@ class ContactImportViews:
                 user=request.user,
                 skip_invalid=form.cleaned_data["skip_invalid"],
                 override_reason=reason,
+                mapping=mapping,
+                save_as_profile=mapping is not None,
             )
         except ImportRefused as refusal:
             # Nothing was written; back to the preview, which shows why.
             messages.error(request, str(refusal))
             return HttpResponseRedirect(self._preview_url(key))
         forget_upload(request.session, key["file"])
+        forget_mapping(request.session, key)
         messages.success(request, imported_summary(filename, report.totals))
         # The import's page: what it did, and at its top the error report to send back to the client.
         return HttpResponseRedirect(reverse("admin:contacts_importbatch_change", args=[report.batch.pk]))
@@ -244,7 +255,10 @@ class ContactImportViews:
         if found is None:
             return self._expired(request)
         key, data, filename = found
-        report = preview_import(organization=key["organization"], data=data, filename=filename)
+        mapping = chosen_mapping(request.session, key)
+        report = preview_import(
+            organization=key["organization"], data=data, filename=filename, mapping=mapping
+        )
         problems = [(problem.row, report.label(problem)) for problem in report.errors]
         content = reports.error_report(report.table, problems, format=format)
         return error_report_download(content, format=format, source=filename)

@@ -1,7 +1,9 @@
 """A spreadsheet import from bytes to contacts: read, map the columns, check the rows, commit.
 
 The admin, the `import_contacts` command and the benchmark call `preview_import` (a dry run that
-writes nothing) and `commit_import`: the file's rows go to the bulk write service
+writes nothing) and `commit_import`, with the mapping a person gave (the admin's mapping step,
+--mapping) or else the organization's saved profile (contacts.importing.interpretation says how the
+file then reads, and what a person must confirm first). The file's rows go to the bulk write service
 (`contacts.services.bulk`), which owns the transaction, the guard and the locks; the import adds its
 monthly limit, its refusal of a commit that changes nothing, and its record (the ImportBatch row and
 one ImportedContactChange per contact written) to that one transaction: all or nothing.
@@ -24,8 +26,11 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
 from contacts.fields import ENGLISH_HEADERS
-from contacts.importing.columns import map_columns
+from contacts.importing import interpretation
+from contacts.importing.interpretation import Reading
 from contacts.importing.limits import check_monthly_limit
+from contacts.importing.mapping import Mapping
+from contacts.importing.profiles import mapping_to_read_with, save_profile
 from contacts.importing.reading import FileRejected, Table, collector_paused, read_table
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.services.bulk import BulkHooks, InvalidRows, Written, contacts_bulk_upsert
@@ -34,7 +39,6 @@ from contacts.services.planning import plan_rows
 from contacts.services.rows import Plan, Problem, RowInput
 from customers.models import Organization
 
-MISSING_COLUMNS = _("The file lacks the mandatory column(s) {columns}; add them to the header row.")
 NO_DATA_ROWS = _("The file has no data rows.")
 UNKNOWN_COLUMNS = _("These columns are not part of the import and are ignored: {columns}.")
 DUPLICATED_COLUMNS = _("These columns repeat an earlier column and are ignored: {columns}.")
@@ -72,6 +76,7 @@ class ImportReport:
     column_labels: dict[str, str] = field(default_factory=dict)
     table: Table | None = None
     plan: Plan | None = None
+    reading: Reading | None = None  # how the file was read, and what a person must confirm first
 
     @property
     def file_errors(self) -> list[Problem]:
@@ -121,23 +126,28 @@ def _file_problem(message: str) -> Problem:
 
 
 def _read(
-    organization: Organization, data: bytes, filename: str, progress: Progress | None
+    organization: Organization, data: bytes, filename: str, progress: Progress | None, mapping: Mapping | None
 ) -> tuple[ImportReport, list[RowInput]]:
-    """Everything before the rules: the file and its columns. No query."""
+    """Everything before the rules: the file, its columns and values. One query (the saved profile)."""
     report = ImportReport(organization=organization, filename=os.path.basename(filename or ""), format="")
     if progress:
         progress("Reading the file…")
+    given, source = mapping_to_read_with(organization, mapping)
+    # A profile's header place is checked, not imposed: a file whose header moved goes to the mapping step.
+    layout = given.layout() if source == interpretation.MAPPING else Mapping(columns=given.columns).layout()
     try:
-        table = read_table(data, filename=filename)
+        table = read_table(data, filename=filename, layout=layout)
     except FileRejected as error:
         report.errors.append(_file_problem(str(error)))
         return report, []
     report.table, report.format = table, table.format
-    columns = map_columns(table.headers)
+    reading = interpretation.reading_of(table, given=given, source=source, organization=organization.name)
+    report.reading = reading
+    columns = reading.columns
     report.column_labels = dict(columns.headers)
-    if columns.missing:
-        missing = ", ".join(f'"{header}"' for header in columns.missing)
-        report.errors.append(_file_problem(MISSING_COLUMNS.format(columns=missing)))
+    report.warnings.extend(_file_problem(message) for message in reading.warnings)
+    if reading.errors:
+        report.errors.extend(_file_problem(message) for message in reading.errors)
         return report, []
     if columns.unknown:
         unknown = ", ".join(f'"{header}"' for header in columns.unknown)
@@ -148,12 +158,7 @@ def _read(
     if not table.rows:
         report.errors.append(_file_problem(NO_DATA_ROWS))
         return report, []
-    positions = list(columns.positions.items())
-    rows = [
-        RowInput(row=number, values={name: cells[index] for name, index in positions}, trimmed=True)
-        for number, cells in table.rows
-    ]
-    return report, rows
+    return report, interpretation.row_inputs(table, reading)
 
 
 def _planned(report: ImportReport, plan: Plan) -> None:
@@ -164,9 +169,17 @@ def _planned(report: ImportReport, plan: Plan) -> None:
 
 
 def preview_import(
-    *, organization: Organization, data: bytes, filename: str, progress: Progress | None = None
+    *,
+    organization: Organization,
+    data: bytes,
+    filename: str,
+    mapping: Mapping | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
-    """A dry run: what the import would do, with every problem found. Writes nothing, locks nothing."""
+    """A dry run: what the import would do, with every problem found. Writes nothing, locks nothing.
+
+    `mapping` None reads the file with the organization's saved profile, if it has one.
+    """
     with collector_paused():
         try:
             ensure_contacts_managed(organization)
@@ -175,12 +188,21 @@ def preview_import(
                 organization=organization, filename=os.path.basename(filename or ""), format=""
             )
             return _refused(report, error.messages[0])
-        report, rows = _read(organization, data, filename, progress)
+        report, rows = _read(organization, data, filename, progress, mapping)
         if not report.errors:
             if progress:
                 progress(f"Checking {len(rows):,} rows…")
             _planned(report, plan_rows(organization=organization, rows=rows))
     return report
+
+
+def read_import(
+    *, organization: Organization, data: bytes, filename: str, mapping: Mapping | None = None
+) -> ImportReport:
+    """How the file reads (its table, its reading, the problems of the file as a whole), without its rows
+    checked: what the admin's mapping step shows."""
+    with collector_paused():
+        return _read(organization, data, filename, None, mapping)[0]
 
 
 def commit_import(
@@ -193,19 +215,30 @@ def commit_import(
     override_reason: str = "",
     now: datetime.datetime | None = None,
     progress: Progress | None = None,
+    mapping: Mapping | None = None,
+    save_as_profile: bool = False,
 ) -> ImportReport:
     """Import the file in one transaction and record it as an ImportBatch.
 
     Raises ImportRefused (nothing written) for a file-level problem, the monthly limit, an organization
     still synced, or invalid rows without `skip_invalid`; ImportFailed when the database refuses the
-    writes (rolled back, recorded as a failed batch). `user` None is the command line.
+    writes (rolled back, recorded as a failed batch). `user` None is the command line. `mapping` as for
+    `preview_import`; `save_as_profile` stores how the file was read as the organization's profile, in
+    the same transaction.
     """
     with collector_paused():
-        report, rows = _read(organization, data, filename, progress)
+        report, rows = _read(organization, data, filename, progress, mapping)
         if report.errors:
             raise ImportRefused(report.errors[0].message, report)
         commit = _ImportCommit(
-            report, data, user, skip_invalid, override_reason, now or timezone.now(), progress
+            report,
+            data,
+            user,
+            skip_invalid,
+            override_reason,
+            now or timezone.now(),
+            progress,
+            save_as_profile,
         )
         return commit.run(rows)
 
@@ -221,6 +254,7 @@ class _ImportCommit(BulkHooks):
     override_reason: str
     now: datetime.datetime
     progress: Progress | None
+    save_as_profile: bool = False
     reason: str = ""  # the override reason the limit needed ("" when none)
     stored_name: str = ""  # the committed file's name in storage, once saved
     row_count: int = 0
@@ -289,6 +323,10 @@ class _ImportCommit(BulkHooks):
             returning=False,
         )
         self.report.batch = batch
+        if self.save_as_profile:
+            save_profile(
+                organization=plan.organization, mapping=self.report.reading.mapping(), user=self.user
+            )
 
     def _failed(self, error: Exception, reason_text: str) -> None:
         """The database refused the writes: rolled back; record the failed attempt, then raise."""

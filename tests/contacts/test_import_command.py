@@ -6,13 +6,15 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from contacts.importing import limits, pipeline, reading
+from contacts.importing.interpretation import MISSING_COLUMNS_IN_SHEET
+from contacts.importing.mapping import BAD_HEADER_ROW
 from contacts.importing.pipeline import NOTHING_TO_WRITE
 from contacts.management.commands import import_contacts
-from contacts.models import Contact, ImportBatch
+from contacts.models import Contact, ImportBatch, ImportProfile
 from contacts.normalization import INVALID_EMAIL
 from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import contact_row, csv_bytes, xlsx_bytes
+from tests.helpers import contact_row, csv_bytes, workbook_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -229,3 +231,135 @@ def test_a_dry_run_with_skip_invalid_says_to_run_again_with_both_options(tmp_pat
 
     assert status == 0
     assert "Run again with --commit --skip-invalid" in out
+
+
+# Client files: --mapping, --save-profile, the saved profile
+
+
+MAIL_HEADERS = ["Société", "Code client", "Référence contact", "Mail", "Fonction"]
+
+
+def renamed_file(tmp_path, customer, *, month: int = 1, occupation: str = "Direction financière"):
+    rows = [
+        ["Contacts Acme"],
+        [],
+        MAIL_HEADERS,
+        [customer.name, customer.external_id, f"C-{month}", f"c{month}@b.example", occupation],
+        ["TOTAL : 1 contact"],
+    ]
+    return write(
+        tmp_path, f"acme-{month}.xlsx", workbook_bytes({"Mode d'emploi": [["Lisez-moi"]], "Contacts": rows})
+    )
+
+
+def mapping_file(tmp_path, mapping: object, name: str = "mapping.json"):
+    return write(tmp_path, name, json.dumps(mapping).encode())
+
+
+def test_the_issues_mapping_file_reads_a_renamed_file(tmp_path, org):
+    customer = CustomerFactory(organization=org)
+    mapping = mapping_file(
+        tmp_path,
+        {
+            "sheet": "Contacts",
+            "header_row": 3,
+            "columns": {"Mail": "Contact's Email", "Fonction": "Occupation", "SIRET": None},
+            "values": {"Occupation": {"Direction financière": "ACCOUNTING"}},
+        },
+    )
+
+    status, out, _ = run(
+        renamed_file(tmp_path, customer), "--organization", org.slug, "--mapping", mapping, "--commit"
+    )
+
+    assert status == 0
+    assert Contact.objects.get().occupation == "ACCOUNTING"
+    assert "  Read with the mapping chosen (header on row 3 of sheet Contacts; " in out
+    assert ImportProfile.objects.count() == 0  # kept only with --save-profile
+
+
+def test_save_profile_keeps_the_reading_for_the_next_file_read_without_a_mapping(tmp_path, org):
+    customer = CustomerFactory(organization=org)
+    mapping = mapping_file(tmp_path, {"values": {"Occupation": {"Direction financière": "ACCOUNTING"}}})
+
+    first = run(
+        renamed_file(tmp_path, customer),
+        "--organization",
+        org.slug,
+        "--mapping",
+        mapping,
+        "--commit",
+        "--save-profile",
+    )
+    dry, out, _ = run(renamed_file(tmp_path, customer, month=2), "--organization", org.slug)
+
+    assert first[0] == 0
+    assert import_contacts.PROFILE_SAVED.format(organization=org.name) in first[1]
+    assert ImportProfile.objects.get(organization=org).header_row == 3
+    assert dry == 0
+    assert f"  Read with {org.name}'s saved profile (header on row 3 of sheet Contacts; " in out
+    assert "'Direction financière' → ACCOUNTING)" in out
+
+
+def test_save_profile_on_a_dry_run_saves_nothing_and_says_so(tmp_path, org):
+    customer = CustomerFactory(organization=org)
+
+    status, out, _ = run(
+        renamed_file(tmp_path, customer, occupation="Comptable"), "--organization", org.slug, "--save-profile"
+    )
+
+    assert status == 0
+    assert str(import_contacts.PROFILE_NOT_SAVED) in out
+    assert ImportProfile.objects.count() == 0
+
+
+def test_without_a_mapping_a_missing_mandatory_column_names_the_sheet_the_header_row_and_the_columns(
+    tmp_path, org
+):
+    data = workbook_bytes(
+        {"Contacts": [["Liste"], ["Société", "Référence", "Adresse"], ["Acme", "K1", "a@b.fr"]]}
+    )
+    path = write(tmp_path, "c.xlsx", data)
+    stderr = io.StringIO()
+
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "import_contacts", str(path), "--organization", org.slug, stderr=stderr, stdout=io.StringIO()
+        )
+
+    assert (refused.value.returncode, str(refused.value)) == (
+        1,
+        MISSING_COLUMNS_IN_SHEET.format(
+            row=2, sheet="Contacts", columns='"External identification code", "Contact\'s Email"'
+        ),
+    )
+    assert stderr.getvalue() == f"{import_contacts.MAPPING_HINT}\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"{", "is not JSON"),
+        (b'{"header_row": 40}', str(BAD_HEADER_ROW.format(limit=20))),
+        (b'{"columns": {"Mail": "Fax"}}', 'reads "Mail" as "Fax", which is not a column of the import'),
+    ],
+)
+def test_a_mapping_file_that_cannot_be_used_is_a_usage_error(tmp_path, org, content, expected):
+    path = valid_file(tmp_path, org)
+    mapping = write(tmp_path, "mapping.json", content)
+
+    status, _out, reason = run(path, "--organization", org.slug, "--mapping", mapping)
+
+    assert status == 2
+    assert expected in reason
+    assert reason.startswith(f"The mapping {mapping}")
+    assert Contact.objects.count() == 0
+
+
+def test_a_missing_mapping_file_is_a_usage_error(tmp_path, org):
+    status, _out, reason = run(
+        valid_file(tmp_path, org), "--organization", org.slug, "--mapping", tmp_path / "no.json"
+    )
+
+    assert status == 2
+    assert reason.startswith(f"Cannot read the mapping {tmp_path / 'no.json'}: ")

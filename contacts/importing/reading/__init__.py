@@ -7,8 +7,14 @@ memory cap, after the zip's declared sizes are checked (zip bombs). Every proble
 whole raises `FileRejected` with one line a support agent can forward to the client.
 
 Decisions the issue left open:
-- The header row is the first non-blank row; row numbers are the spreadsheet's (header = 1 when it
-  is on the first row), so fully blank rows are dropped without shifting later numbers.
+- The header row is found among the first 20 rows (table.choose_header); row numbers are the
+  spreadsheet's (header = 1 when it is on the first row), so fully blank rows are dropped without
+  shifting later numbers. A header row wider than CONTACT_IMPORT_MAX_COLUMNS refuses the file before
+  any data row is built, and rows are padded only to the last column giving a field (memory bombs).
+- A workbook's data sheet is the first visible worksheet whose header row has the mandatory columns,
+  else the one whose header row names the most columns (the pipeline then asks for a mapping).
+- The last rows holding only a total or a count ("TOTAL : 14 contacts", a formula's result) are the
+  table's footer, not data.
 - CSV text is UTF-8 (with or without BOM) where it is valid and Windows-1252 byte by byte where it
   is not, so a UTF-8 file with a few cp1252 bytes pasted in (mixed encodings) reads correctly.
   UTF-16 with a BOM (Excel's "Unicode text") is read too. A file with NUL bytes is refused.
@@ -18,8 +24,6 @@ Decisions the issue left open:
 The parts: `detect` (the kind of file, its size, zip bombs), `text` (CSV), `workbook` (Excel and
 OpenDocument, in the child process) and `table` (what both readers share). Callers import from here.
 """
-
-from collections.abc import Callable
 
 from django.conf import settings
 
@@ -35,62 +39,70 @@ from contacts.importing.reading.detect import (
 )
 from contacts.importing.reading.table import (
     EMPTY,
-    MISSING_COLUMNS,
-    NO_ACCEPTED_HEADERS,
-    NO_SHEET_WITH_COLUMNS,
+    HEADER_SEARCH_ROWS,
+    NO_HEADER_ROW,
+    NO_SHEET_WITH_HEADERS,
+    TOO_MANY_COLUMNS,
     TOO_MANY_ROWS,
     FileRejected,
+    Layout,
     Request,
+    Rows,
     Table,
     collector_paused,
     one_line,
+    quoted_list,
+    split_footer,
 )
 from contacts.importing.reading.text import NUL_BYTES, read_csv
-from contacts.importing.reading.workbook import NUL_IN_CELLS, TOO_DEMANDING, read_workbook
+from contacts.importing.reading.workbook import NO_SUCH_SHEET, NUL_IN_CELLS, TOO_DEMANDING, read_workbook
 
 __all__ = [
     "ABNORMAL_COMPRESSION",
     "DAMAGED",
     "EMPTY",
     "EXPANDS_TOO_MUCH",
-    "MISSING_COLUMNS",
+    "HEADER_SEARCH_ROWS",
     "NOT_SPREADSHEET",
-    "NO_ACCEPTED_HEADERS",
-    "NO_SHEET_WITH_COLUMNS",
+    "NO_HEADER_ROW",
+    "NO_SHEET_WITH_HEADERS",
+    "NO_SUCH_SHEET",
     "NUL_BYTES",
     "NUL_IN_CELLS",
     "PASSWORD_PROTECTED",
     "PDF",
     "TOO_BIG",
     "TOO_DEMANDING",
+    "TOO_MANY_COLUMNS",
     "TOO_MANY_ROWS",
     "FileRejected",
+    "Layout",
     "Table",
     "collector_paused",
+    "one_line",
+    "quoted_list",
     "read_table",
 ]
 
 
 def read_table(
-    data: bytes,
-    *,
-    filename: str = "",
-    accept_headers: Callable[[list[str]], bool] | None = None,
-    max_rows: int | None = None,
+    data: bytes, *, filename: str = "", layout: Layout | None = None, max_rows: int | None = None
 ) -> Table:
-    """Read the first sheet (or the CSV) whose header row passes `accept_headers`.
+    """The table of the CSV, or of the workbook's data sheet, with its footer set apart.
 
-    `accept_headers` defaults to "has the mandatory columns"; `max_rows` to CONTACT_IMPORT_MAX_ROWS.
+    `layout` (a person's choices) defaults to none: header detection; `max_rows` to CONTACT_IMPORT_MAX_ROWS.
     """
     request = Request(
         name=_display_name(filename),
-        accept_headers=accept_headers,
+        layout=layout or Layout(),
         max_rows=settings.CONTACT_IMPORT_MAX_ROWS if max_rows is None else max_rows,
+        max_columns=settings.CONTACT_IMPORT_MAX_COLUMNS,
     )
     format = detect_format(data, name=request.name)
-    if format == "csv":
-        return read_csv(data, request)
-    return read_workbook(data, format, request)
+    table = read_csv(data, request) if format == "csv" else read_workbook(data, format, request)
+    rows, table.footer = split_footer(table.rows, table.columns)
+    table.rows = Rows(rows, len(table.headers))
+    return table
 
 
 def _display_name(filename: str) -> str:

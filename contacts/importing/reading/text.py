@@ -10,7 +10,18 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.reading.detect import NOT_SPREADSHEET
-from contacts.importing.reading.table import EMPTY, FileRejected, Request, Table, data_rows, find_headers
+from contacts.importing.reading.table import (
+    EMPTY,
+    HEADER_SEARCH_ROWS,
+    NO_HEADER_ROW,
+    FileRejected,
+    Request,
+    Table,
+    check_width,
+    choose_header,
+    data_rows,
+    scan_top,
+)
 
 NUL_BYTES = _(
     "The file contains NUL bytes, so it is not a plain-text CSV; open it in Excel and save it as "
@@ -38,16 +49,27 @@ def read_csv(data: bytes, request: Request) -> Table:
     reader = csv.reader(_lines(text), delimiter=_sniff_delimiter(text), quotechar='"')
     records = enumerate(reader, start=1)
     try:
-        headers = find_headers(records, _trimmed)
-        if headers is None:
+        top = scan_top(records, _trimmed, request.max_columns)
+        if not any(row.width for row in top) and next(records, None) is None:
             raise FileRejected(EMPTY)
-        if not request.accepts(headers):
-            raise FileRejected(request.refusal(headers, sheet=None))
-        rows = data_rows(records, headers, _trimmed, limit=request.max_rows)
+        header = choose_header(top, request.layout)
+        if header is None:
+            raise FileRejected(NO_HEADER_ROW.format(rows=HEADER_SEARCH_ROWS))
+        check_width(header, request.max_columns)
+        columns = header.columns(request.layout)
+        rows = data_rows(top, records, header, columns, _trimmed, limit=request.max_rows)
     except csv.Error:
         raise FileRejected(NOT_SPREADSHEET.format(name=request.name)) from None
     request.check_row_count(rows)
-    return Table(format="csv", headers=headers, rows=rows, sheet_name=None)
+    return Table(
+        format="csv",
+        headers=header.headers,
+        rows=rows,
+        sheet_name=None,
+        header_row=header.row,
+        columns=columns,
+        top_rows=[(row.number, row.values[: row.width]) for row in top if row.width],
+    )
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -81,18 +103,27 @@ codecs.register_error(_CP1252_FALLBACK, _cp1252_fallback)
 
 
 def _sniff_delimiter(text: str) -> str:
-    """`,`, `;` or tab: the one the header line uses most, outside quotes; the Sniffer breaks ties."""
+    """`,`, `;` or tab: the one a line among the first rows uses most, outside quotes (the header's, whatever
+    title lines come first); the Sniffer breaks ties."""
+    most = dict.fromkeys(",;\t", 0)
     counts = dict.fromkeys(",;\t", 0)
-    quoted = False
+    quoted, lines = False, 0
     for char in text.lstrip("\r\n")[:65536]:
         if char == '"':
             quoted = not quoted
-        elif not quoted and char in "\r\n":
-            break
-        elif not quoted and char in counts:
+        elif quoted:
+            continue
+        elif char == "\n":
+            most = {delimiter: max(count, counts[delimiter]) for delimiter, count in most.items()}
+            counts = dict.fromkeys(",;\t", 0)
+            lines += 1
+            if lines == HEADER_SEARCH_ROWS:
+                break
+        elif char in counts:
             counts[char] += 1
-    best = max(counts.values())
-    candidates = [delimiter for delimiter, count in counts.items() if count == best]
+    most = {delimiter: max(count, counts[delimiter]) for delimiter, count in most.items()}
+    best = max(most.values())
+    candidates = [delimiter for delimiter, count in most.items() if count == best]
     if best == 0:
         return ","
     if len(candidates) == 1:
@@ -114,5 +145,5 @@ def _lines(text: str) -> Iterator[str]:
             yield match.group()
 
 
-def _trimmed(cells: list[str]) -> list[str]:
+def _trimmed(_number: int, cells: list[str]) -> list[str]:
     return [cell.strip() for cell in cells]

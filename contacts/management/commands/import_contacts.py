@@ -8,7 +8,9 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext_lazy as _
 
+from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
 from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
 from customers.models import Organization
 
@@ -17,6 +19,12 @@ UNKNOWN_USER = 'No user is named "{username}".'
 FILE_NOT_FOUND = "Cannot read {path}: no such file."
 FILE_UNREADABLE = "Cannot read {path}: {reason}."
 INVALID_FILE = "The file is invalid; nothing was written."
+MAPPING_UNREADABLE = _("Cannot read the mapping {path}: {reason}.")
+MAPPING_NOT_JSON = _("The mapping {path} is not JSON: {reason}.")
+MAPPING_INVALID = _("The mapping {path} cannot be used: {reason}")
+MAPPING_HINT = _("Say how to read the file with --mapping FILE.json (see --help).")
+PROFILE_SAVED = _("Saved as the import profile of {organization}, applied to its next files.")
+PROFILE_NOT_SAVED = _("Dry run: the import profile is saved only with --commit.")
 # A readable summary lists this many problems; --json lists them all.
 SHOWN_PROBLEMS = 50
 
@@ -47,6 +55,18 @@ class Command(BaseCommand):
             metavar="USERNAME",
             help="record this user as the importer in the history (their permissions then apply)",
         )
+        parser.add_argument(
+            "--mapping",
+            metavar="FILE.json",
+            help='how to read the file, instead of the organization\'s saved profile: {"sheet": "Contacts", '
+            '"header_row": 3, "columns": {"Mail": "Contact\'s Email", "SIRET": null}, "values": '
+            '{"Occupation": {"Direction financière": "ACCOUNTING"}}}, every key optional',
+        )
+        parser.add_argument(
+            "--save-profile",
+            action="store_true",
+            help="with --commit: keep how the file was read as the organization's profile for its next files",
+        )
 
     def handle(self, *args, **options):
         as_json = options["json"]
@@ -61,11 +81,62 @@ class Command(BaseCommand):
             user = get_user_model().objects.filter(username=options["by"]).first()
             if user is None:
                 raise CommandError(UNKNOWN_USER.format(username=options["by"]), returncode=2)
+        mapping = self._mapping(options["mapping"]) if options["mapping"] else None
         path = Path(options["file"])
+        data = self._file(path)
+
+        progress = None if as_json or not sys.stderr.isatty() else self._progress()
+        arguments = {"organization": organization, "data": data, "filename": path.name, "mapping": mapping}
+        report, refusal = self._import(options, arguments, user, progress)
+
+        if as_json:
+            self.stdout.write(json.dumps(report.to_json(), ensure_ascii=False))
+        else:
+            self._summary(
+                report,
+                commit=options["commit"],
+                refusal=refusal,
+                skip=options["skip_invalid"],
+                save_profile=options["save_profile"],
+            )
+
+        if report.reading is not None and report.reading.errors:
+            # Refused for how it reads (a column missing, a profile that no longer fits): what to do.
+            self.stderr.write(str(MAPPING_HINT))
+        if refusal:
+            raise CommandError(refusal, returncode=1)
+        if report.file_errors:
+            raise CommandError(report.file_errors[0].message, returncode=1)
+        if report.errors and not options["skip_invalid"]:
+            raise CommandError(INVALID_FILE, returncode=1)
+
+    @staticmethod
+    def _import(options: dict, arguments: dict, user, progress) -> tuple[ImportReport, str]:
+        """The dry run, or the commit and why it was refused ("" when it was not)."""
+        if not options["commit"]:
+            return preview_import(**arguments, progress=progress), ""
+        try:
+            report = commit_import(
+                **arguments,
+                user=user,
+                skip_invalid=options["skip_invalid"],
+                override_reason=options["override_limit"],
+                progress=progress,
+                save_as_profile=options["save_profile"],
+            )
+        except ImportRefused as refused:
+            empty = ImportReport(
+                organization=arguments["organization"], filename=arguments["filename"], format=""
+            )
+            return refused.report or empty, str(refused)
+        return report, ""
+
+    @staticmethod
+    def _file(path: Path) -> bytes:
         try:
             with path.open("rb") as file:
                 # One byte past the limit is enough to refuse it: a huge file is never read whole.
-                data = file.read(settings.CONTACT_IMPORT_MAX_BYTES + 1)
+                return file.read(settings.CONTACT_IMPORT_MAX_BYTES + 1)
         except FileNotFoundError:
             raise CommandError(FILE_NOT_FOUND.format(path=path), returncode=2) from None
         except OSError as error:
@@ -73,40 +144,20 @@ class Command(BaseCommand):
                 FILE_UNREADABLE.format(path=path, reason=error.strerror), returncode=2
             ) from None
 
-        progress = None if as_json or not sys.stderr.isatty() else self._progress()
-        refusal = ""
-        if options["commit"]:
-            try:
-                report = commit_import(
-                    organization=organization,
-                    data=data,
-                    filename=path.name,
-                    user=user,
-                    skip_invalid=options["skip_invalid"],
-                    override_reason=options["override_limit"],
-                    progress=progress,
-                )
-            except ImportRefused as refused:
-                refusal = str(refused)
-                report = refused.report or ImportReport(
-                    organization=organization, filename=path.name, format=""
-                )
-        else:
-            report = preview_import(
-                organization=organization, data=data, filename=path.name, progress=progress
-            )
-
-        if as_json:
-            self.stdout.write(json.dumps(report.to_json(), ensure_ascii=False))
-        else:
-            self._summary(report, commit=options["commit"], refusal=refusal, skip=options["skip_invalid"])
-
-        if refusal:
-            raise CommandError(refusal, returncode=1)
-        if report.file_errors:
-            raise CommandError(report.file_errors[0].message, returncode=1)
-        if report.errors and not options["skip_invalid"]:
-            raise CommandError(INVALID_FILE, returncode=1)
+    @staticmethod
+    def _mapping(name: str) -> Mapping:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            raise CommandError(MAPPING_UNREADABLE.format(path=path, reason=reason), returncode=2) from None
+        try:
+            return mapping_from_json(json.loads(text))
+        except json.JSONDecodeError as error:
+            raise CommandError(MAPPING_NOT_JSON.format(path=path, reason=error), returncode=2) from None
+        except MappingInvalid as error:
+            raise CommandError(MAPPING_INVALID.format(path=path, reason=error), returncode=2) from None
 
     def _progress(self):
         started = time.monotonic()
@@ -116,7 +167,9 @@ class Command(BaseCommand):
 
         return show
 
-    def _summary(self, report: ImportReport, *, commit: bool, refusal: str, skip: bool) -> None:
+    def _summary(
+        self, report: ImportReport, *, commit: bool, refusal: str, skip: bool, save_profile: bool
+    ) -> None:
         if report.file_errors:
             return  # the one-line reason is the whole story
         write = self.stdout.write
@@ -125,6 +178,8 @@ class Command(BaseCommand):
             f", {report.format}" if report.format else ""
         )
         write(f"{'Import' if commit else 'Dry run'} ({what})")
+        if report.reading is not None and report.reading.summary:
+            write(f"  {report.reading.summary}")
         write(
             f"  {totals['rows']:,} rows: {totals['new']:,} new, {totals['updated']:,} updated, "
             f"{totals['unchanged']:,} unchanged, {totals['invalid']:,} invalid"
@@ -138,6 +193,10 @@ class Command(BaseCommand):
                     write(f"  … and {len(problems) - SHOWN_PROBLEMS:,} more (--json lists them all)")
         if report.committed:
             write(self.style.SUCCESS(f"Committed as import batch #{report.batch.pk}."))
+            if save_profile:
+                write(str(PROFILE_SAVED.format(organization=report.organization.name)))
+        elif save_profile and not commit:
+            write(str(PROFILE_NOT_SAVED))
         elif not commit and not refusal:
             again = "--commit --skip-invalid" if skip else "--commit"
             write(f"Dry run: nothing was written. Run again with {again} to write these changes.")

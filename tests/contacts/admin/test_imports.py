@@ -27,6 +27,7 @@ from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
 from tests.helpers import (
     CONFIRM,
     HEADERS,
+    MAPPING,
     PREVIEW,
     UPLOAD,
     committed_batch,
@@ -260,16 +261,17 @@ def test_skip_invalid_rows_writes_the_valid_rows_only(importer, org):
     assert messages_of(response)[0].endswith(", 1 invalid row skipped.")
 
 
-def test_a_file_level_problem_is_shown_without_a_confirm_button(importer, org):
+def test_a_missing_mandatory_column_sends_the_preview_to_the_mapping_step_and_cannot_be_confirmed(
+    importer, org
+):
     data = csv_bytes([["Acme", "C-1"]], headers=["Customer name", "Contact's Email"])
     key = uploaded(importer, org, data)
 
     preview = importer.get(PREVIEW, key)
+    mapping = importer.get(preview["Location"])
 
-    content = preview.content.decode()
-    assert 'id="file-errors"' in content
-    assert "External identification code" in content
-    assert 'id="confirm-import"' not in content
+    assert preview["Location"].startswith(MAPPING)
+    assert "External identification code" in mapping.context["reasons"][0]
     assert importer.post(CONFIRM, {**key, "skip_invalid": "on"}).status_code == 302
     assert Contact.objects.count() == 0
 

@@ -3,13 +3,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contacts.importing.columns import (
+    BY_ALIAS,
+    BY_GUESS,
+    BY_MAPPING,
     ENGLISH_HEADERS,
+    FIELD_LABELS,
     FIELDS,
     FRENCH_HEADERS,
     MANDATORY_FIELDS,
     has_mandatory_columns,
     map_columns,
+    mapping_keys,
     normalize_header,
+    recognised_count,
 )
 
 CURLY = "\u2019"  # the apostrophe of the help article
@@ -47,7 +53,7 @@ MANDATORY_ENGLISH = [ENGLISH_HEADERS[field] for field in MANDATORY_FIELDS]
         ("PRÉNOM DU CONTACT", "first_name"),
         ("Nom du contact", "last_name"),
         ("Telephone du contact", "phone"),
-        ("Fonction", "occupation"),
+        ("Rôle", "occupation"),
         ("Contact principal", "is_main"),
     ],
 )
@@ -143,3 +149,92 @@ def test_map_columns_never_raises_and_accounts_for_every_column(headers):
     named = len(columns.positions) + len(columns.unknown) + len(columns.duplicated)
     assert named == sum(1 for header in headers if normalize_header(header))
     assert has_mandatory_columns(headers) == (columns.missing == [])
+
+
+# Names clients give the columns
+
+
+@pytest.mark.parametrize(
+    ("written", "field"),
+    [
+        ("Mail", "email"),
+        ("E-mail", "email"),
+        ("Courriel", "email"),
+        ("Adresse e-mail", "email"),
+        ("Tél.", "phone"),
+        ("Téléphone", "phone"),
+        ("Portable", "phone"),
+        ("Mobile", "phone"),
+        ("Société", "customer_name"),
+        ("Raison sociale", "customer_name"),
+        ("Code client", "customer_external_id"),
+        ("N° client", "customer_external_id"),
+        ("Référence", "external_id"),
+        ("ID contact", "external_id"),
+        ("Référence contact", "external_id"),
+        ("Principal", "is_main"),
+        ("Prénom", "first_name"),
+        ("Nom", "last_name"),
+        ("Rôle", "occupation"),
+        ("Poste", "occupation"),
+        ("customerExternalId", "customer_external_id"),
+    ],
+)
+def test_names_clients_give_the_columns_are_aliases(written, field):
+    columns = map_columns(["x", written])
+
+    assert columns.positions == {field: 1}
+    assert columns.how == {field: BY_ALIAS}
+
+
+@pytest.mark.parametrize(
+    ("written", "field"),
+    [("Telephonne", "phone"), ("Adress mail", "email"), ("Code clients", "customer_external_id")],
+)
+def test_a_close_spelling_of_an_alias_is_a_guess(written, field):
+    columns = map_columns([written])
+
+    assert (columns.positions, columns.how) == ({field: 0}, {field: BY_GUESS})
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["Notes", "SIRET", "Code postal", "Ville", "Date de création", "Mail 2024", "x" * 300, "Adresse"],
+)
+def test_other_names_are_neither_aliases_nor_guesses(written):
+    columns = map_columns([written])
+
+    assert (columns.positions, columns.unknown) == ({}, [written])
+
+
+def test_guessing_can_be_turned_off():
+    assert map_columns(["Telephonne"], guess=False).unknown == ["Telephonne"]
+
+
+def test_a_mapping_comes_first_and_may_ignore_a_column():
+    mapped = mapping_keys({"mail": None, "Adresse": "email", "Société": "customer_name"})
+
+    columns = map_columns(["Mail", "ADRESSE", "Société", "SIRET"], mapped)
+
+    assert columns.positions == {"email": 1, "customer_name": 2}
+    assert columns.how == {"email": BY_MAPPING, "customer_name": BY_MAPPING}
+    assert (columns.ignored, columns.unknown) == (["Mail"], ["SIRET"])
+
+
+def test_a_row_of_data_names_no_column():
+    data = [
+        "Boulangerie Martin",
+        "AC-1001",
+        "CT-1",
+        "camille@boulangerie.example",
+        "06 12 34 56 78",
+        "Comptable",
+    ]
+
+    assert recognised_count(data, {}) == 0
+    assert recognised_count(["Société", "Mail", "Notes", ""], {}) == 2
+    assert recognised_count(["Société", "Adresse"], mapping_keys({"adresse": "email"})) == 2
+
+
+def test_every_field_has_a_short_label():
+    assert set(FIELD_LABELS) == set(FIELDS)

@@ -35,7 +35,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from openpyxl.xml import functions as openpyxl_xml
 
-from contacts.importing.columns import ENGLISH_HEADERS, MANDATORY_FIELDS
+from contacts.importing.columns import ENGLISH_HEADERS
 from contacts.importing.pipeline import (
     COMMIT_FAILED,
     DUPLICATED_COLUMNS,
@@ -47,13 +47,16 @@ from contacts.importing.reading import (
     DAMAGED,
     EMPTY,
     EXPANDS_TOO_MUCH,
-    NO_SHEET_WITH_COLUMNS,
+    HEADER_SEARCH_ROWS,
+    NO_SHEET_WITH_HEADERS,
     NOT_SPREADSHEET,
     NUL_BYTES,
     NUL_IN_CELLS,
     PASSWORD_PROTECTED,
     PDF,
     TOO_BIG,
+    TOO_DEMANDING,
+    TOO_MANY_COLUMNS,
     TOO_MANY_ROWS,
 )
 from contacts.importing.reports import ERROR_COLUMN
@@ -91,7 +94,6 @@ ERROR_REPORT = {
     fmt: reverse("admin:contacts_contact_import_error_report", args=[fmt]) for fmt in ("csv", "xlsx")
 }
 SHEET = "xl/worksheets/sheet1.xml"
-QUOTED_MANDATORY_HEADERS = ", ".join(f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS)
 
 
 # --- Builders of the hostile files -------------------------------------------------------------------
@@ -201,6 +203,32 @@ def with_ok_row(customer, row: list[str]) -> bytes:
     return csv_bytes([row, ok])
 
 
+# Issue 13's memory bombs: a header row reaching far to the right, above rows that are small.
+BOMB_HEADER = "Customer name,External identification code,Contact's Identifier code,Contact's Email"
+BOMB_COMMAS = 1_000_000
+
+
+def csv_header_of_commas(customer=None) -> bytes:
+    """A 1 MB header line of commas ending in a cell, then 300 rows of 4 valid values: every row used to be
+    padded to its million columns (3.5 GB)."""
+    rows = "".join(f"Acme,AC-1,C-{n},c{n}@client.example\n" for n in range(300))
+    return (BOMB_HEADER + "," * BOMB_COMMAS + "Z\n" + rows).encode()
+
+
+@functools.cache
+def xlsx_header_cell_at_xfd1(customer=None) -> bytes:
+    """A 64 KB workbook with a header cell at XFD1 and 3,000 rows: calamine would build a dense range of 49
+    million cells (1.9 GB). Written without a <dimension>, as openpyxl's write-only mode does."""
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("Contacts")
+    sheet.append([*BOMB_HEADER.split(","), *[None] * (16384 - 5), "Z"])
+    for n in range(3000):
+        sheet.append(["Acme", "AC-1", f"C-{n}", f"c{n}@client.example"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
 # --- The corpus ----------------------------------------------------------------------------------------
 
 
@@ -308,7 +336,19 @@ CASES = [
         "sheet name on two lines",
         "notes.xlsx",
         lambda customer: workbook_bytes({"Read\nme": [["Notes"]]}),
-        Refused(NO_SHEET_WITH_COLUMNS.format(sheet="Readme", columns=QUOTED_MANDATORY_HEADERS)),
+        Refused(NO_SHEET_WITH_HEADERS.format(rows=HEADER_SEARCH_ROWS, sheets='"Readme"')),
+    ),
+    Case(
+        "1 MB header line of commas csv",
+        "commas.csv",
+        csv_header_of_commas,
+        Refused(TOO_MANY_COLUMNS.format(row=1, count=4 + BOMB_COMMAS, limit=200)),
+    ),
+    Case(
+        "header cell at XFD1 xlsx",
+        "wide.xlsx",
+        xlsx_header_cell_at_xfd1,
+        Refused(TOO_DEMANDING.format(name='"wide.xlsx"')),
     ),
     Case(
         "password protected xlsx",
@@ -706,8 +746,14 @@ MEASURE = textwrap.dedent(
     [
         (xml_entity_bomb, "laughs.xlsx", DAMAGED.format(name='"laughs.xlsx"')),
         (gigabytes_zip_bomb, "bomb.xlsx", EXPANDS_TOO_MUCH.format(limit="200")),
+        (
+            csv_header_of_commas,
+            "commas.csv",
+            TOO_MANY_COLUMNS.format(row=1, count=4 + BOMB_COMMAS, limit=200),
+        ),
+        (xlsx_header_cell_at_xfd1, "wide.xlsx", TOO_DEMANDING.format(name='"wide.xlsx"')),
     ],
-    ids=["xml entity bomb", "zip bomb of 2 GiB"],
+    ids=["xml entity bomb", "zip bomb of 2 GiB", "1 MB header of commas", "header cell at XFD1"],
 )
 def test_a_bomb_is_refused_within_seconds_and_a_few_dozen_megabytes(build, name, message, tmp_path):
     path = tmp_path / name
@@ -728,7 +774,8 @@ def test_a_bomb_is_refused_within_seconds_and_a_few_dozen_megabytes(build, name,
     measured = json.loads(done.stdout)
     assert measured["message"] == message
     assert measured["seconds"] < 10
-    # Expanded, either bomb needs gigabytes; Python and Django alone take about 60 MiB.
+    # Expanded, each bomb needs gigabytes; Python and Django alone take about 60 MiB. (Issue 13 asks for
+    # under 400 MB, process and children together.)
     assert measured["peak_mib"] < 200
     assert measured["child_peak_mib"] < 200
 

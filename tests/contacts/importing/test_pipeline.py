@@ -1,17 +1,29 @@
+import datetime
 import hashlib
 
 import pytest
 from django.db import DatabaseError
 
 from contacts import db_bulk
-from contacts.importing import pipeline, reading
+from contacts.importing import interpretation, pipeline, reading
+from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
 from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import bulk
 from contacts.services.contacts import CONTACTS_SYNCED
+from contacts.services.planning import plan_rows
 from tests.factories import ContactFactory, CustomerFactory
-from tests.helpers import HEADERS, contact_row, csv_bytes, xlsx_bytes
+from tests.helpers import (
+    FIXTURES,
+    HEADERS,
+    contact_row,
+    csv_bytes,
+    french_excel_csv,
+    messy_workbook,
+    workbook_bytes,
+    xlsx_bytes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +258,179 @@ def test_to_json_has_the_command_shape(org):
         ],
         "warnings": [{"row": 2, "message": '"Customer name": ' + report.plan.warnings[0].message}],
     }
+
+
+# Client files as they really come (issue 9)
+
+
+def test_a_messy_french_workbook_previews_with_excels_row_numbers_and_no_errors(org):
+    customer = CustomerFactory(organization=org, name="Boulangerie Martin", external_id="AC-1001")
+    data = messy_workbook(
+        [
+            contact_row(
+                customer,
+                "CT-1",
+                "lea@boulangerie.example",
+                phone="06 12 34 56 78",
+                occupation="Comptabilité",
+                is_main="VRAI",
+            ),
+            contact_row(
+                customer, "CT-2", "paul@boulangerie.example", occupation="commerciale", is_main="faux"
+            ),
+        ]
+    )
+
+    report = preview_import(organization=org, data=data, filename="contacts.xlsx")
+
+    assert report.errors == []
+    assert report.totals == {"rows": 2, "new": 2, "updated": 0, "unchanged": 0, "invalid": 0}
+    assert [(o.row, o.values["occupation"], o.values["is_main"]) for o in report.plan.outcomes] == [
+        (4, "ACCOUNTING", True),
+        (5, "SALES", False),
+    ]
+    assert [p.message for p in report.warnings] == [
+        interpretation.SHEETS_SKIPPED.format(rows=20, sheets='"Mode d\'emploi"'),
+        interpretation.FOOTER_ROWS.format(rows="row 6", texts='"TOTAL : 2 contacts"'),
+    ]
+    assert report.reading.reasons == []
+    assert report.reading.summary == (
+        "Read as found (header on row 3 of sheet Contacts; 'Société' → customer name; 'Code client' → "
+        "customer external id; 'Référence contact' → contact id; 'Mail' → email; 'Prénom' → first name; "
+        "'Nom' → last name; 'Tél.' → phone; 'Principal' → main contact)"
+    )
+
+
+def test_a_french_excel_csv_with_a_title_line_previews(org):
+    customer = CustomerFactory(organization=org, name="Société Générale", external_id="SG-1")
+    data = french_excel_csv(
+        [
+            contact_row(
+                customer,
+                "K-1",
+                "zoe@sg.example",
+                last_name="O\u2019Brien",
+                first_name="Zoé",
+                occupation="Achats",
+                is_main="oui",
+            )
+        ]
+    )
+    assert b";" in data.splitlines()[0]
+
+    report = preview_import(organization=org, data=data, filename="export.csv")
+
+    assert report.errors == []
+    (outcome,) = report.plan.outcomes
+    assert (outcome.row, outcome.values["first_name"], outcome.values["occupation"]) == (
+        3,
+        "Zoé",
+        "PURCHASER",
+    )
+
+
+def test_an_old_xls_with_blank_rows_above_its_headers_previews(org):
+    CustomerFactory(organization=org, name="Garage du Centre", external_id="C-204")
+    data = (FIXTURES / "client-blank-rows.xls").read_bytes()
+
+    report = preview_import(organization=org, data=data, filename="contacts.xls")
+
+    assert report.errors == []
+    assert [(o.row, o.values["occupation"], o.values["is_main"]) for o in report.plan.outcomes] == [
+        (5, "ACCOUNTING", True),
+        (6, "PURCHASER", False),
+    ]
+
+
+def test_a_header_row_lacking_a_mandatory_column_names_the_sheet_the_row_and_the_columns(org):
+    data = workbook_bytes(
+        {
+            "Notes": [["x"]],
+            "Contacts": [["Liste"], ["Société", "Référence", "Adresse"], ["A", "K1", "a@b.fr"]],
+        }
+    )
+
+    report = preview_import(organization=org, data=data, filename="c.xlsx")
+
+    message = interpretation.MISSING_COLUMNS_IN_SHEET.format(
+        row=2, sheet="Contacts", columns='"External identification code", "Contact\'s Email"'
+    )
+    assert [p.message for p in report.file_errors] == [message]
+    assert report.reading.reasons == [message]
+    assert report.plan is None
+
+
+def test_unknown_occupation_values_ask_for_a_meaning_which_a_mapping_gives(org):
+    customer = CustomerFactory(organization=org)
+    rows = [
+        contact_row(customer, f"C-{n}", f"p{n}@b.example", occupation=value)
+        for n, value in enumerate(["Direction financière", "DAF", "Direction financière", "Comptable"])
+    ]
+    data = csv_bytes(rows)
+
+    found = preview_import(organization=org, data=data, filename="c.csv")
+    mapping = Mapping(values={"occupation": {"direction financiere": "ACCOUNTING", "DAF": "PAYER"}})
+    mapped = preview_import(organization=org, data=data, filename="c.csv", mapping=mapping)
+
+    assert found.reading.unknown_values == {"occupation": {"Direction financière": 2, "DAF": 1}}
+    assert found.reading.reasons == [
+        interpretation.UNKNOWN_VALUES.format(column="Occupation", values='"Direction financière", "DAF"')
+    ]
+    assert found.totals["invalid"] == 3  # the command line without a mapping: one error per row, as before
+    assert mapped.errors == []
+    assert mapped.reading.reasons == []
+    assert [o.values["occupation"] for o in mapped.plan.outcomes] == [
+        "ACCOUNTING",
+        "PAYER",
+        "ACCOUNTING",
+        "ACCOUNTING",
+    ]
+
+
+def test_a_mapping_names_the_header_row_and_the_columns(org):
+    customer = CustomerFactory(organization=org)
+    data = csv_bytes(
+        [["Nom", "Code", "Ref", "Adresse", "SIRET"], [*contact_row(customer, "C-1", "a@b.example")[:4], "1"]],
+        headers=None,
+    )
+    mapping = Mapping(
+        header_row=1,
+        columns={
+            "Nom": "customer_name",
+            "Code": "customer_external_id",
+            "Ref": "external_id",
+            "Adresse": "email",
+            "SIRET": None,
+        },
+    )
+
+    report = preview_import(organization=org, data=data, filename="c.csv", mapping=mapping)
+
+    assert report.errors == report.warnings == []
+    assert report.totals["new"] == 1
+    assert report.reading.summary == (
+        "Read with the mapping chosen (header on row 1; 'Nom' → customer name; 'Code' → customer external "
+        "id; 'Ref' → contact id; 'Adresse' → email; 'SIRET' → ignored)"
+    )
+
+
+def test_an_excel_date_in_the_identifier_column_reaches_the_rows_dates(org, monkeypatch):
+    customer = CustomerFactory(organization=org)
+    given = []
+    monkeypatch.setattr(
+        pipeline, "plan_rows", lambda **kwargs: given.extend(kwargs["rows"]) or plan_rows(**kwargs)
+    )
+    data = xlsx_bytes(
+        [
+            [customer.name, customer.external_id, datetime.date(2024, 12, 3), "a@b.example"],
+            [customer.name, customer.external_id, "C-2", "b@b.example", datetime.date(2024, 1, 1)],
+        ],
+        headers=[*HEADERS[:4], "Since"],
+    )
+
+    preview_import(organization=org, data=data, filename="c.xlsx")
+
+    assert [(row.row, row.values["external_id"], row.dates) for row in given] == [
+        (2, "2024-12-03", frozenset({"external_id"})),
+        (3, "C-2", frozenset()),
+    ]

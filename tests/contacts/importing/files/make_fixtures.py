@@ -48,6 +48,47 @@ def contacts_xls() -> bytes:
     return buffer.getvalue()
 
 
+def client_xls() -> bytes:
+    """An old Excel 97 client file: blank rows and a title above French headers on row 4, French values."""
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Feuil1")
+    sheet.write(1, 0, "Liste des contacts")
+    headers = [
+        "Société",
+        "Code client",
+        "Référence",
+        "E-mail",
+        "Prénom",
+        "Nom",
+        "Portable",
+        "Fonction",
+        "Principal",
+    ]
+    rows = [
+        [
+            "Garage du Centre",
+            "C-204",
+            "GC-1",
+            "hugo@garage.example",
+            "Hugo",
+            "Thomas",
+            612345678,
+            "Comptable",
+            "VRAI",
+        ],
+        ["Garage du Centre", "C-204", "GC-2", "ines@garage.example", "Inès", "Petit", None, "Achats", "FAUX"],
+    ]
+    for column, header in enumerate(headers):
+        sheet.write(3, column, header)
+    for number, row in enumerate(rows, start=4):
+        for column, value in enumerate(row):
+            if value is not None:
+                sheet.write(number, column, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def encrypted_xlsx(xls: bytes) -> bytes:
     """An OLE2 container shaped like a password-protected .xlsx: its one stream is "EncryptedPackage".
 
@@ -67,3 +108,4 @@ if __name__ == "__main__":
     xls = contacts_xls()
     (HERE / "contacts.xls").write_bytes(xls)
     (HERE / "password-protected.xlsx").write_bytes(encrypted_xlsx(xls))
+    (HERE / "client-blank-rows.xls").write_bytes(client_xls())

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from contacts.importing.reading import EMPTY, NOT_SPREADSHEET, NUL_BYTES, Table, read_table
+from contacts.importing.reading import EMPTY, NOT_SPREADSHEET, NUL_BYTES, Layout, read_table
 from tests.helpers import MANDATORY_HEADERS, MANDATORY_ROW, csv_bytes, refusal
 
 CURLY = "\u2019"
@@ -23,12 +23,14 @@ def test_utf8_csv_is_read_with_the_file_row_numbers():
 
     table = read_table(data, filename="contacts.csv")
 
-    assert table == Table(
-        format="csv",
-        headers=MANDATORY_HEADERS,
-        rows=[(2, MANDATORY_ROW), (3, ["Zoé", "C2", "K2", "zoe@acme.com"])],
-        sheet_name=None,
+    assert (table.format, table.headers, table.sheet_name, table.header_row) == (
+        "csv",
+        MANDATORY_HEADERS,
+        None,
+        1,
     )
+    assert table.rows == [(2, MANDATORY_ROW), (3, ["Zoé", "C2", "K2", "zoe@acme.com"])]
+    assert table.dates == {}  # a CSV has no types: no cell was a date
 
 
 def test_utf8_bom_is_not_part_of_the_first_header():
@@ -131,11 +133,21 @@ def test_quoted_fields_keep_delimiters_quotes_and_line_breaks_and_count_as_one_r
     ]
 
 
+def test_the_delimiter_is_the_header_rows_whatever_title_lines_come_first():
+    data = csv_bytes(
+        [["Export, March"], ["Contacts"], MANDATORY_HEADERS, MANDATORY_ROW], headers=None, delimiter=";"
+    )
+
+    table = read_table(data)
+
+    assert (table.header_row, table.rows) == (3, [(4, MANDATORY_ROW)])
+
+
 def test_delimiters_inside_quoted_headers_do_not_count():
     data = b'"Customer name, legal";"External identification code";"Contact\'s Identifier code";'
     data += b"Contact's Email\na,b;c;d;e\n"
 
-    table = read_table(data, accept_headers=lambda headers: True)
+    table = read_table(data)
 
     assert table.headers == ["Customer name, legal", *MANDATORY_HEADERS[1:]]
     assert table.rows == [(2, ["a,b", "c", "d", "e"])]
@@ -144,7 +156,7 @@ def test_delimiters_inside_quoted_headers_do_not_count():
 def test_a_tie_between_delimiters_in_the_header_is_settled_by_the_data_rows():
     data = b"a,b;c,d;e\n1;2;3\n4;5;6\n7;8;9\n"
 
-    table = read_table(data, accept_headers=lambda headers: True)
+    table = read_table(data, layout=Layout(header_row=1))
 
     assert table.headers == ["a,b", "c,d", "e"]
     assert table.rows == [(2, ["1", "2", "3"]), (3, ["4", "5", "6"]), (4, ["7", "8", "9"])]
@@ -188,7 +200,7 @@ def test_csv_cells_come_back_trimmed_with_the_row_numbers_of_the_file(first, oth
     if not filled:
         assert refusal(buffer.getvalue().encode()) == EMPTY
         return
-    table = read_table(buffer.getvalue().encode(), accept_headers=lambda headers: True)
+    table = read_table(buffer.getvalue().encode(), layout=Layout(header_row=filled[0][0]))
 
     headers = filled[0][1]
     while not headers[-1]:
@@ -198,4 +210,6 @@ def test_csv_cells_come_back_trimmed_with_the_row_numbers_of_the_file(first, oth
         values = (row + [""] * len(headers))[: len(headers)]
         if any(values):
             expected.append((number, values))
-    assert (table.headers, table.rows) == (headers, expected)
+    # The last rows may be a footer (a lone number, "Total"): set apart, still read.
+    footer = [(number, (cells + [""] * len(headers))[: len(headers)]) for number, cells in table.footer]
+    assert (table.headers, [*table.rows, *footer]) == (headers, expected)

@@ -11,7 +11,16 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from contacts.importing.reading import DAMAGED, EMPTY, TOO_DEMANDING, read_table
+from contacts.importing.reading import (
+    DAMAGED,
+    EMPTY,
+    NO_SHEET_WITH_HEADERS,
+    NO_SUCH_SHEET,
+    TOO_DEMANDING,
+    TOO_MANY_COLUMNS,
+    Layout,
+    read_table,
+)
 from tests.helpers import (
     FIXTURES,
     MANDATORY_HEADERS,
@@ -103,12 +112,106 @@ def test_xlsx_data_placed_lower_and_to_the_right_keeps_the_sheet_row_numbers():
     assert table.rows == [(4, MANDATORY_ROW), (6, ["Bolt", "C2", "K2", "b@b.fr"])]
 
 
-def test_xlsx_custom_header_check_picks_the_sheet():
-    data = workbook_bytes({"A": [["one"], ["1"]], "B": [["two", "x"], ["2", "y"]]})
+def test_the_layout_names_the_sheet_and_its_header_row():
+    data = workbook_bytes(
+        {"A": [MANDATORY_HEADERS, MANDATORY_ROW], "B": [["Title"], ["two", "x"], ["2", "y"]]}
+    )
 
-    table = read_table(data, accept_headers=lambda headers: headers[0] == "two")
+    table = read_table(data, layout=Layout(sheet="B", header_row=2))
 
-    assert (table.sheet_name, table.headers, table.rows) == ("B", ["two", "x"], [(2, ["2", "y"])])
+    assert (table.sheet_name, table.headers, table.rows) == ("B", ["two", "x"], [(3, ["2", "y"])])
+    assert table.skipped_sheets == table.unread_sheets == []
+
+
+def test_a_layout_naming_a_sheet_the_file_lacks_names_its_sheets():
+    data = workbook_bytes({"Contacts mars": [MANDATORY_HEADERS, MANDATORY_ROW], "Notes": [["x"]]})
+
+    assert refusal(data, layout=Layout(sheet="Contacts")) == NO_SUCH_SHEET.format(
+        sheet="Contacts", sheets='"Contacts mars", "Notes"'
+    )
+
+
+def test_instruction_sheets_before_the_data_are_skipped_and_later_sheets_not_read():
+    data = workbook_bytes(
+        {
+            "Mode d'emploi": [["Remplissez l'onglet Contacts"], ["Email du contact : obligatoire"]],
+            "Vide": [],
+            "Contacts": [["Contacts au 1er mars"], [], MANDATORY_HEADERS, MANDATORY_ROW],
+            "TCD": [["Customer name", "Count"], ["Acme", 1]],
+        }
+    )
+
+    table = read_table(data)
+
+    assert (table.sheet_name, table.header_row, table.rows) == ("Contacts", 3, [(4, MANDATORY_ROW)])
+    assert table.sheet_names == ["Mode d'emploi", "Vide", "Contacts", "TCD"]
+    assert (table.skipped_sheets, table.unread_sheets) == (["Mode d'emploi", "Vide"], ["TCD"])
+
+
+def test_without_a_complete_header_row_the_sheet_naming_most_columns_is_read():
+    data = workbook_bytes(
+        {
+            "Pivot": [["Customer name", "Contact's Email"], ["Acme", 1]],
+            "Contacts": [
+                ["Société", "Code", "Identifiant", "Adresse", "Tél."],
+                ["Acme", "C1", "K1", "a@b.fr", "0612345678"],
+            ],
+        }
+    )
+
+    table = read_table(data)
+
+    assert (table.sheet_name, table.header_row, table.columns.missing) == (
+        "Contacts",
+        1,
+        ["External identification code", "Contact's Email"],
+    )
+    assert table.rows == [(2, ["Acme", "C1", "K1", "a@b.fr", "0612345678"])]
+    assert (table.skipped_sheets, table.unread_sheets) == (["Pivot"], [])
+
+
+def test_no_sheet_with_a_header_row_names_every_sheet_looked_at():
+    data = workbook_bytes(
+        {"Mode d'emploi": [["Notes"]], "Contacts": [["Acme", "C1"], ["Bolt", "C2"]]}, hidden=()
+    )
+
+    assert refusal(data) == NO_SHEET_WITH_HEADERS.format(rows=20, sheets='"Mode d\'emploi", "Contacts"')
+
+
+def test_excel_dates_are_marked_by_row_and_column():
+    rows = [
+        ["Title", datetime.date(2024, 3, 1)],  # above the header: not a data row
+        MANDATORY_HEADERS,
+        ["Acme", "C1", datetime.datetime(2024, 12, 3), "a@b.fr"],
+        MANDATORY_ROW,
+        ["Bolt", datetime.time(12, 30), "K2", "b@b.fr"],
+    ]
+
+    table = read_table(workbook_bytes({"Contacts": rows}))
+
+    assert table.rows[0] == (3, ["Acme", "C1", "2024-12-03", "a@b.fr"])
+    assert {row: table.dates[row] for row in (3, 5)} == {3: (2,), 5: (1,)}
+    assert 4 not in table.dates
+
+
+def test_a_header_far_right_in_a_small_workbook_is_refused_without_building_the_range():
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("S")
+    sheet.append([*MANDATORY_HEADERS, *[None] * (16384 - 5), "Z"])
+    for number in range(3000):
+        sheet.append(["Acme", "C1", f"K{number}", f"k{number}@b.fr"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert len(buffer.getvalue()) < 100_000
+
+    assert refusal(buffer.getvalue(), filename="wide.xlsx") == TOO_DEMANDING.format(name='"wide.xlsx"')
+
+
+def test_a_header_wider_than_the_cap_but_cheap_to_read_is_refused_with_the_cap(settings):
+    settings.CONTACT_IMPORT_MAX_COLUMNS = 10
+    data = workbook_bytes({"S": [[*MANDATORY_HEADERS, *[None] * 20, "Z"], MANDATORY_ROW]})
+
+    assert refusal(data) == TOO_MANY_COLUMNS.format(row=1, count=25, limit=10)
 
 
 def test_xls_fixture_is_read_from_its_second_sheet():
@@ -222,6 +325,26 @@ def test_a_workbook_taking_too_long_is_refused(monkeypatch):
 def test_xlsx_integral_numbers_come_back_as_their_digits(numbers):
     data = workbook_bytes({"S": [["n", "as float"], *([number, float(number)] for number in numbers)]})
 
-    table = read_table(data, accept_headers=lambda headers: True)
+    table = read_table(data, layout=Layout(header_row=1))
 
-    assert [values for _, values in table.rows] == [[str(number), str(number)] for number in numbers]
+    read = [values for _, values in [*table.rows, *table.footer]]
+    assert read == [[str(number), str(number)] for number in numbers]
+
+
+def test_a_merged_title_and_hidden_columns_are_read_and_excel_errors_read_as_blank_cells():
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Contacts"
+    sheet["A1"] = "Contacts au 1er mars"
+    sheet.merge_cells("A1:E1")
+    sheet.append([*MANDATORY_HEADERS, "Notes"])
+    sheet.append([*MANDATORY_ROW, "#N/A"])  # openpyxl writes it as Excel's error value; calamine gives ""
+    sheet.column_dimensions["E"].hidden = True
+    sheet.row_dimensions[3].hidden = True
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert sheet["E3"].data_type == "e"
+
+    table = read_table(buffer.getvalue())
+
+    assert (table.header_row, table.rows) == (2, [(3, [*MANDATORY_ROW, ""])])
