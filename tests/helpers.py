@@ -16,8 +16,7 @@ from openpyxl import Workbook
 from contacts.fields import ENGLISH_HEADERS
 from contacts.fields import SPREADSHEET_FIELDS as FIELDS
 from contacts.importing.pipeline import commit_import
-from contacts.importing.uploads import PREVIEW_FOLDER
-from contacts.models import ImportBatch
+from contacts.models import ImportBatch, ImportUpload
 from tests.factories import CustomerFactory, UserFactory
 
 HEADERS = [ENGLISH_HEADERS[field] for field in FIELDS]
@@ -144,9 +143,11 @@ def messages_of(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def stored_previews(media_root) -> list:
-    folder = media_root / PREVIEW_FOLDER
-    return sorted(folder.iterdir()) if folder.exists() else []
+def stored_previews(media_root=None) -> list[str]:
+    """The kept uploads' tokens (they live in the database; `media_root` must hold no file of them)."""
+    if media_root is not None:
+        assert not list(media_root.glob("contact-import-previews/*"))
+    return sorted(ImportUpload.objects.values_list("token", flat=True))
 
 
 def one_valid_one_invalid(customer) -> bytes:

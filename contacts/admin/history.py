@@ -9,12 +9,16 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.imports import can_see_history, download, error_report_download, yes_no
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing import exports
+from contacts.importing.progress import mark_stopped_workers
 from contacts.importing.reading import FileRejected, Table, read_table
 from contacts.models import Contact, ImportBatch
+
+FILE_DELETED = _("file deleted after the retention period")
 
 
 def stored_problem_label(problem: dict) -> str:
@@ -77,7 +81,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "organization",
         "user",
         "stored_file",
-        "status",
+        "state",
         "rows",
         "new",
         "updated",
@@ -122,6 +126,14 @@ class ImportBatchAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return can_see_history(request)
 
+    def changelist_view(self, request, extra_context=None):
+        mark_stopped_workers()  # a running import whose worker stopped shows as failed, not running
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        mark_stopped_workers()
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def has_add_permission(self, request):
         return False
 
@@ -158,9 +170,19 @@ class ImportBatchAdmin(admin.ModelAdmin):
             return self.empty_value_display
         return format_html('<span title="{}">{}</span>', reason, Truncator(reason).chars(40))
 
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, batch: ImportBatch):
+        """The status; an import still running links to its progress page."""
+        if batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):
+            url = reverse("admin:contacts_import_progress", args=[batch.pk])
+            return format_html('<a href="{}">{}</a>', url, batch.get_status_display())
+        return batch.get_status_display()
+
     @admin.display(description="file", ordering="file_name")
     def stored_file(self, batch: ImportBatch):
         if not batch.file:
+            if batch.file_deleted_at:
+                return format_html('{} <span class="help">({})</span>', batch.file_name, FILE_DELETED)
             return batch.file_name
         return format_html(
             '<a href="{}">{}</a>',

@@ -2,10 +2,13 @@
 
 Flow: the upload is kept by contacts.importing.uploads and the browser only carries its key. Preview
 and confirm both run the pipeline on the stored bytes, so what is committed is exactly what was previewed.
+A big file's preview and commit run in a worker (contacts.tasks) while contacts.admin.progress shows
+how far they are; a small file's run here, at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from django.conf import settings
@@ -31,9 +34,18 @@ from contacts.importing.pipeline import (
     commit_import,
     preview_import,
 )
-from contacts.importing.uploads import forget_upload, keep_upload, load_upload
-from contacts.models import Contact
+from contacts.importing.reading import FileRejected, read_table
+from contacts.importing.uploads import (
+    find_upload,
+    forget_upload,
+    keep_upload,
+    unpack_report,
+    upload_data,
+    upload_key,
+)
+from contacts.models import Contact, ImportUpload
 from contacts.selectors import committed_imports_this_month
+from contacts.tasks import start_commit, start_preview
 from customers.models import Customer
 
 IMPORT_PERMISSION = "contacts.import_contacts"
@@ -74,6 +86,10 @@ def _key_query(key: dict) -> dict:
     return {"organization": key["organization"].pk, "file": key["file"], "sha256": key["sha256"]}
 
 
+def preview_url(upload: ImportUpload) -> str:
+    return f"{reverse('admin:contacts_contact_import_preview')}?{urlencode(upload_key(upload))}"
+
+
 # --- Views -------------------------------------------------------------------------------------------
 
 
@@ -85,8 +101,11 @@ class ContactImportViews:
         self.admin_site = model_admin.admin_site
 
     def urls(self) -> list:
+        from contacts.admin.progress import progress_urls
+
         wrap = self.admin_site.admin_view
         return [
+            *progress_urls(self),
             path("import/", wrap(self.upload), name="contacts_contact_import"),
             path("import/preview/", wrap(self.preview), name="contacts_contact_import_preview"),
             path("import/confirm/", wrap(self.confirm), name="contacts_contact_import_confirm"),
@@ -118,14 +137,15 @@ class ContactImportViews:
             form = UploadForm(request.POST, request.FILES)
             if form.is_valid():
                 upload = form.cleaned_data["file"]
-                key = keep_upload(
-                    request.session,
+                kept = keep_upload(
+                    user=request.user,
                     data=upload.read(),
                     filename=upload.name,
                     organization=form.cleaned_data["organization"],
                 )
-                url = reverse("admin:contacts_contact_import_preview")
-                return HttpResponseRedirect(f"{url}?{urlencode(key)}")
+                if kept.background:
+                    start_preview(kept)
+                return HttpResponseRedirect(preview_url(kept))
         else:
             form = UploadForm(initial={"organization": request.GET.get("organization")})
         context = self._context(
@@ -133,18 +153,38 @@ class ContactImportViews:
             title="Import contacts",
             form=form,
             no_organization=NO_ORGANIZATION if not managed_organizations().exists() else "",
+            in_progress=ImportUpload.objects.defer("data", "preview")
+            .filter(user=request.user, background=True)
+            .exclude(status=ImportUpload.Status.UPLOADED)
+            .select_related("organization")
+            .order_by("-created_at")[:10],
         )
         return TemplateResponse(request, "admin/contacts/contact/import_form.html", context)
 
-    def _key(self, request, data) -> tuple[dict, bytes, str] | None:
+    def _key(self, request, data) -> tuple[dict, ImportUpload] | None:
+        """The key from the browser and the user's upload it names (without its bytes), or None."""
         form = PreviewKeyForm(data)
         if not form.is_valid():
             return None
         key = form.cleaned_data
-        loaded = load_upload(request.session, key)
-        if loaded is None:
+        upload = find_upload(user=request.user, key=key)
+        return None if upload is None else (key, upload)
+
+    def _report(self, request, data) -> tuple[dict, ImportUpload, ImportReport] | None:
+        """The preview of the upload a key names: run now for a small file, kept by the worker for a
+        big one; None when it is not (or no longer) there."""
+        found = self._key(request, data)
+        if found is None:
             return None
-        return key, *loaded
+        key, upload = found
+        if upload.background:
+            report = unpack_report(upload)
+        else:
+            data = upload_data(upload)
+            if data is None:
+                return None
+            report = preview_import(organization=key["organization"], data=data, filename=upload.file_name)
+        return None if report is None else (key, upload, report)
 
     def _expired(self, request):
         messages.error(request, PREVIEW_EXPIRED)
@@ -160,9 +200,16 @@ class ContactImportViews:
         found = self._key(request, request.GET)
         if found is None:
             return self._expired(request)
-        key, data, filename = found
-        organization = key["organization"]
-        report = preview_import(organization=organization, data=data, filename=filename)
+        upload = found[1]
+        if upload.background and upload.status != ImportUpload.Status.PREVIEWED:
+            start_preview(upload)  # when it was not queued yet
+            progress = reverse("admin:contacts_import_preview_progress", args=[upload.token])
+            return HttpResponseRedirect(progress)
+        found = self._report(request, request.GET)
+        if found is None:
+            return self._expired(request)
+        key, upload, report = found
+        organization, filename = key["organization"], upload.file_name
         context = self._context(
             request,
             title=f"Preview of {filename}",
@@ -209,13 +256,24 @@ class ContactImportViews:
         found = self._key(request, request.POST)
         if found is None:
             return self._expired(request)
-        key, data, filename = found
+        key, upload = found
         if not form.is_valid():
             for errors in form.errors.values():
                 messages.error(request, " ".join(errors))
             return HttpResponseRedirect(self._preview_url(key))
-        organization = key["organization"]
+        organization, filename = key["organization"], upload.file_name
         reason = form.cleaned_data["override_reason"] if request.user.has_perm(OVERRIDE_PERMISSION) else ""
+        if upload.background:
+            batch = start_commit(
+                upload=upload,
+                user=request.user,
+                skip_invalid=form.cleaned_data["skip_invalid"],
+                override_reason=reason,
+            )
+            return HttpResponseRedirect(reverse("admin:contacts_import_progress", args=[batch.pk]))
+        data = upload_data(upload)
+        if data is None:
+            return self._expired(request)
         try:
             report = commit_import(
                 organization=organization,
@@ -229,7 +287,7 @@ class ContactImportViews:
             # Nothing was written; back to the preview, which shows why.
             messages.error(request, str(refusal))
             return HttpResponseRedirect(self._preview_url(key))
-        forget_upload(request.session, key["file"])
+        forget_upload(upload)
         totals = report.totals
         skipped = SKIPPED.format(invalid=totals["invalid"]) if totals["invalid"] else ""
         summary = IMPORTED.format(file=filename, skipped=skipped, **totals)
@@ -245,11 +303,15 @@ class ContactImportViews:
         self._check(request)
         if format not in exports.FORMATS:
             raise Http404
-        found = self._key(request, request.GET)
+        found = self._report(request, request.GET)
         if found is None:
             return self._expired(request)
-        key, data, filename = found
-        report = preview_import(organization=key["organization"], data=data, filename=filename)
+        _key, upload, report = found
+        filename = upload.file_name
+        if report.table is None and (data := upload_data(upload)) is not None:
+            # A background preview kept the problems, not the table: read the cells of the rows.
+            with contextlib.suppress(FileRejected):
+                report.table = read_table(data, filename=filename)
         problems = [(problem.row, report.label(problem)) for problem in report.errors]
         content = exports.error_report(report.table, problems, format=format)
         return error_report_download(content, format=format, source=filename)

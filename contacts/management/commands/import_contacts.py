@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
+from contacts.importing.progress import Stage
 from customers.models import Organization
 
 UNKNOWN_ORGANIZATION = 'No organization has the slug "{slug}".'
@@ -19,6 +20,7 @@ FILE_UNREADABLE = "Cannot read {path}: {reason}."
 INVALID_FILE = "The file is invalid; nothing was written."
 # A readable summary lists this many problems; --json lists them all.
 SHOWN_PROBLEMS = 50
+BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
@@ -96,6 +98,8 @@ class Command(BaseCommand):
                 organization=organization, data=data, filename=path.name, progress=progress
             )
 
+        if progress:
+            self.stderr.write("")  # end the progress bar's line
         if as_json:
             self.stdout.write(json.dumps(report.to_json(), ensure_ascii=False))
         else:
@@ -109,10 +113,20 @@ class Command(BaseCommand):
             raise CommandError(INVALID_FILE, returncode=1)
 
     def _progress(self):
+        """A progress bar on the terminal: one line per stage, redrawn as its rows are done."""
         started = time.monotonic()
+        shown = {"stage": ""}
 
-        def show(phase: str) -> None:
-            self.stderr.write(f"[{time.monotonic() - started:6.1f}s] {phase}")
+        def show(stage: str, done: int, total: int) -> None:
+            if shown["stage"] and stage != shown["stage"]:
+                self.stderr.write("")  # keep the finished stage's line
+            shown["stage"] = stage
+            line = f"[{time.monotonic() - started:6.1f}s] {Stage(stage).label}"
+            if total:
+                filled = round(BAR_WIDTH * done / total)
+                line += f" [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done:,} of {total:,} rows"
+            self.stderr.write(f"\r{line}", ending="")
+            self.stderr.flush()
 
         return show
 

@@ -1,0 +1,110 @@
+"""Where an import stands: its stage, rows done of total, and the heartbeat of the worker running it.
+
+The pipeline reports progress through a `progress(stage, done, total)` callable, in batches of rows,
+never per row. The command line draws it on the terminal; a background import keeps it on its row
+(ImportUpload for a preview, ImportBatch for a commit) with `ProgressRecorder`, at most once a second,
+and every write is also the worker's heartbeat. A running import whose heartbeat is older than
+CONTACT_IMPORT_HEARTBEAT_TIMEOUT failed: its worker stopped (killed, out of memory, machine lost), and
+the database rolled its transaction back, so nothing of it was written.
+
+On PostgreSQL the recorder writes through the `progress` database alias, a second connection: the
+commit's own transaction is still open while it reports, and other processes see the report at once.
+SQLite has one writer at a time, so there the reports made inside the commit's transaction wait for
+its end (a commit of 200,000 rows holds it about ten seconds, well within the timeout).
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.models import ImportBatch, ImportUpload
+
+Progress = Callable[[str, int, int], None]  # (stage, rows done, rows total)
+
+WORKER_STOPPED = _(
+    "worker stopped: the worker running this import stopped before it finished, and nothing was "
+    "written. Start the import again."
+)
+# A report is written at most this often (seconds): one UPDATE a second, whatever the file's size.
+REPORT_EVERY = 1.0
+
+
+class Stage(models.TextChoices):
+    READING = "reading", _("Reading the file")
+    CHECKING = "checking", _("Checking the rows")
+    WRITING = "writing", _("Writing the contacts and their history")
+
+
+# The share of a run's time each stage takes (measured on 100,000 rows), to estimate the time left.
+STAGE_SHARES = {
+    "preview": {Stage.READING: (0.0, 0.4), Stage.CHECKING: (0.4, 1.0)},
+    "commit": {Stage.READING: (0.0, 0.15), Stage.CHECKING: (0.15, 0.4), Stage.WRITING: (0.4, 1.0)},
+}
+
+
+def progress_alias() -> str:
+    return "progress" if "progress" in settings.DATABASES else DEFAULT_DB_ALIAS
+
+
+class ProgressRecorder:
+    """The `progress` callable of a background run: keeps its stage and rows on its row, and beats."""
+
+    def __init__(self, model: type[ImportBatch] | type[ImportUpload], pk: int) -> None:
+        self.rows = model.objects.using(progress_alias()).filter(pk=pk, status=model.Status.RUNNING)
+        self.own_connection = progress_alias() != DEFAULT_DB_ALIAS
+        self.stage, self.done, self.total = "", 0, 0
+        self.written_at = 0.0
+        self.written_stage = ""
+
+    def __call__(self, stage: str, done: int = 0, total: int = 0) -> None:
+        self.stage, self.done, self.total = stage, done, total
+        if stage != self.written_stage or time.monotonic() - self.written_at >= REPORT_EVERY:
+            self.write()
+
+    def write(self) -> None:
+        if not self.own_connection and connections[DEFAULT_DB_ALIAS].in_atomic_block:
+            return  # SQLite inside the commit's transaction: written at the next report after it
+        self.rows.update(
+            stage=self.stage, rows_done=self.done, rows_total=self.total, heartbeat_at=timezone.now()
+        )
+        self.written_at, self.written_stage = time.monotonic(), self.stage
+
+
+def mark_stopped_workers(now: datetime.datetime | None = None) -> int:
+    """Record as failed the running imports whose worker stopped reporting; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(seconds=settings.CONTACT_IMPORT_HEARTBEAT_TIMEOUT)
+    stopped = ImportBatch.objects.filter(status=ImportBatch.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+        status=ImportBatch.Status.FAILED, failure_reason=str(WORKER_STOPPED), finished_at=now
+    )
+    stopped += ImportUpload.objects.filter(
+        status=ImportUpload.Status.RUNNING, heartbeat_at__lt=cutoff
+    ).update(status=ImportUpload.Status.FAILED, failure_reason=str(WORKER_STOPPED))
+    return stopped
+
+
+@dataclass
+class Estimate:
+    elapsed: float | None  # seconds since the worker started, None while queued
+    remaining: float | None  # seconds, None until there is enough to go on
+    fraction: float  # 0..1 of the whole run
+
+
+def estimate(work: ImportBatch | ImportUpload, kind: str, now: datetime.datetime | None = None) -> Estimate:
+    """Elapsed and remaining time of a run, from its stage and rows done and the stages' usual shares."""
+    if work.started_at is None:
+        return Estimate(elapsed=None, remaining=None, fraction=0.0)
+    elapsed = max(((now or timezone.now()) - work.started_at).total_seconds(), 0.0)
+    start, end = STAGE_SHARES[kind].get(work.stage, (0.0, 0.0))
+    within = work.rows_done / work.rows_total if work.rows_total else 0.0
+    fraction = min(start + (end - start) * within, 1.0)
+    remaining = elapsed * (1 - fraction) / fraction if fraction >= 0.05 and elapsed >= 1 else None
+    return Estimate(elapsed=elapsed, remaining=remaining, fraction=fraction)
