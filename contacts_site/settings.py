@@ -82,7 +82,12 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A second connection to the same database for a background import's progress and heartbeat:
     # written while the import's own transaction is open, and seen by other processes at once.
-    DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+    # It never waits long for a row lock: a report that would wait is skipped, never the import.
+    DATABASES["progress"] = {
+        **DATABASES["default"],
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), "options": "-c lock_timeout=2000"},
+        "TEST": {"MIRROR": "default"},
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

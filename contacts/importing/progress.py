@@ -16,16 +16,19 @@ its end (a commit of 200,000 rows holds it about ten seconds, well within the ti
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, models
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.models import ImportBatch, ImportUpload
+
+logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]  # (stage, rows done, rows total)
 
@@ -72,9 +75,15 @@ class ProgressRecorder:
     def write(self) -> None:
         if not self.own_connection and connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return  # SQLite inside the commit's transaction: written at the next report after it
-        self.rows.update(
-            stage=self.stage, rows_done=self.done, rows_total=self.total, heartbeat_at=timezone.now()
-        )
+        try:
+            self.rows.update(
+                stage=self.stage, rows_done=self.done, rows_total=self.total, heartbeat_at=timezone.now()
+            )
+        except DatabaseError:
+            # The row is locked (the commit is recording its end) or the connection failed: a missed
+            # report is not worth failing the import for; the next one tries again.
+            logger.warning("Could not report the progress of an import", exc_info=True)
+            return
         self.written_at, self.written_stage = time.monotonic(), self.stage
 
 
