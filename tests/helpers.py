@@ -3,12 +3,21 @@ import as staff use it."""
 
 import csv
 import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import zipfile
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
@@ -164,3 +173,68 @@ def committed_batch(org) -> ImportBatch:
     customer = CustomerFactory(organization=org)
     data = one_valid_one_invalid(customer)
     return commit_import(organization=org, data=data, filename="clients.csv", skip_invalid=True).batch
+
+
+# --- Processes of our own: app servers and workers started by a test ----------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url() -> str:
+    """The URL of the test database this test runs on (PostgreSQL), for processes the test starts."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}"
+
+
+def start_process(command: list[str], **environment: str) -> subprocess.Popen:
+    """`manage.py COMMAND…` (or gunicorn, when the command starts with it) on the test database, in a
+    session of its own; always stopped with stop_process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONTACT_", "CACHE_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="contacts_site.settings",
+        DJANGO_ENV_FILE="",
+        DJANGO_DEBUG="true",
+        DJANGO_SECRET_KEY="insecure-key-for-tests-only",
+        DATABASE_URL=database_url(),
+        **environment,
+    )
+    if command[0] == "gunicorn":
+        program = [str(Path(sys.executable).with_name("gunicorn")), *command[1:]]
+    else:
+        program = [sys.executable, "manage.py", *command]
+    return subprocess.Popen(
+        program, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+
+
+def stop_process(process: subprocess.Popen, signal_number: int = signal.SIGTERM) -> None:
+    """Stop a process started by start_process (and wait for it), whatever state it is in."""
+    if process.poll() is None:
+        process.send_signal(signal_number)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+    if process.stderr:
+        process.stderr.close()
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()[-3000:]
+        try:
+            requests.get(url, timeout=10)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
