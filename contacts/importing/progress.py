@@ -25,6 +25,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from contacts.models import ImportBatch, ImportUpload
 
@@ -88,15 +90,19 @@ class ProgressRecorder:
 
 
 def mark_stopped_workers(now: datetime.datetime | None = None) -> int:
-    """Record as failed the running imports whose worker stopped reporting; returns how many."""
+    """Record as failed the running imports whose worker stopped reporting (and their task records,
+    which the worker could not close); returns how many."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(seconds=settings.CONTACT_IMPORT_HEARTBEAT_TIMEOUT)
-    stopped = ImportBatch.objects.filter(status=ImportBatch.Status.RUNNING, heartbeat_at__lt=cutoff).update(
-        status=ImportBatch.Status.FAILED, failure_reason=str(WORKER_STOPPED), finished_at=now
-    )
-    stopped += ImportUpload.objects.filter(
-        status=ImportUpload.Status.RUNNING, heartbeat_at__lt=cutoff
-    ).update(status=ImportUpload.Status.FAILED, failure_reason=str(WORKER_STOPPED))
+    stopped = 0
+    for model, finished in ((ImportBatch, {"finished_at": now}), (ImportUpload, {})):
+        late = model.objects.filter(status=model.Status.RUNNING, heartbeat_at__lt=cutoff)
+        task_ids = list(late.exclude(task_id="").values_list("task_id", flat=True))
+        stopped += late.update(status=model.Status.FAILED, failure_reason=str(WORKER_STOPPED), **finished)
+        if task_ids:
+            DBTaskResult.objects.filter(id__in=task_ids, status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.FAILED, finished_at=now, traceback=str(WORKER_STOPPED)
+            )
     return stopped
 
 

@@ -4,11 +4,17 @@
 run from cron. Each part is safe to run twice, on any number of machines at once.
 """
 
+import datetime
+
 from django.core.management.base import BaseCommand
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from contacts.importing.progress import mark_stopped_workers
 from contacts.importing.stored_files import delete_expired_files, delete_orphan_files
 from contacts.importing.uploads import delete_abandoned_uploads
+
+TASK_RECORD_DAYS = 7
 
 
 def sweep() -> dict[str, int]:
@@ -18,7 +24,14 @@ def sweep() -> dict[str, int]:
         "abandoned uploads deleted": delete_abandoned_uploads(),
         "files past the retention period deleted": delete_expired_files(),
         "orphan files deleted": delete_orphan_files(),
+        "finished task records deleted": delete_finished_tasks(),
     }
+
+
+def delete_finished_tasks() -> int:
+    """The worker's records of tasks finished over TASK_RECORD_DAYS ago (the imports keep their own)."""
+    cutoff = timezone.now() - datetime.timedelta(days=TASK_RECORD_DAYS)
+    return DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()[0]
 
 
 class Command(BaseCommand):

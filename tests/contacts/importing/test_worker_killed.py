@@ -7,6 +7,7 @@ import time
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 
 from contacts.importing.progress import WORKER_STOPPED
 from contacts.importing.uploads import keep_upload
@@ -69,3 +70,4 @@ def test_a_worker_killed_while_writing_leaves_nothing_and_the_import_shows_worke
     assert Contact.objects.count() == ImportedContactChange.objects.count() == 0
     assert not batch.file
     assert not [path for path in media.rglob("*") if path.is_file()]
+    assert DBTaskResult.objects.get(id=batch.task_id).status == "FAILED"  # not RUNNING forever either
