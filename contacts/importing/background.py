@@ -58,13 +58,11 @@ def run_preview(upload_id: int) -> None:
         _fail(ImportUpload, upload_id, str(UPLOAD_GONE))
         return
     try:
-        report = preview_import(
-            organization=upload.organization,
-            data=data,
-            filename=upload.file_name,
-            progress=ProgressRecorder(ImportUpload, upload_id),
-        )
-        packed = pack_report(report)
+        with ProgressRecorder(ImportUpload, upload_id).beating() as progress:
+            report = preview_import(
+                organization=upload.organization, data=data, filename=upload.file_name, progress=progress
+            )
+            packed = pack_report(report)
     except Exception:
         logger.exception("The background preview of upload %s failed", upload_id)
         _fail(ImportUpload, upload_id, str(UNEXPECTED))
@@ -85,16 +83,17 @@ def run_commit(batch_id: int, override_reason: str = "") -> None:
         _fail(ImportBatch, batch_id, str(UPLOAD_GONE), finished_at=timezone.now())
         return
     try:
-        commit_import(
-            organization=batch.organization,
-            data=data,
-            filename=batch.file_name,
-            user=batch.user,
-            skip_invalid=batch.skip_invalid,
-            override_reason=override_reason,
-            progress=ProgressRecorder(ImportBatch, batch_id),
-            batch=batch,
-        )
+        with ProgressRecorder(ImportBatch, batch_id).beating() as progress:
+            commit_import(
+                organization=batch.organization,
+                data=data,
+                filename=batch.file_name,
+                user=batch.user,
+                skip_invalid=batch.skip_invalid,
+                override_reason=override_reason,
+                progress=progress,
+                batch=batch,
+            )
     except (ImportFailed, WorkerStopped):
         return  # recorded on the batch by the pipeline, or by whoever saw the worker stop
     except ImportRefused as refusal:

@@ -11,14 +11,20 @@ On PostgreSQL the recorder writes through the `progress` database alias, a secon
 commit's own transaction is still open while it reports, and other processes see the report at once.
 SQLite has one writer at a time, so there the reports made inside the commit's transaction wait for
 its end (a commit of 200,000 rows holds it about ten seconds, well within the timeout).
+
+Between reports, a thread beats every BEAT_EVERY seconds (`ProgressRecorder.beating`): a long step
+that reports nothing (a big workbook parsed in its child process, a lock waited for) is not taken for
+a stopped worker, while a killed worker stops beating with everything else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -40,6 +46,8 @@ WORKER_STOPPED = _(
 )
 # A report is written at most this often (seconds): one UPDATE a second, whatever the file's size.
 REPORT_EVERY = 1.0
+# The heartbeat thread's period (seconds); far under CONTACT_IMPORT_HEARTBEAT_TIMEOUT.
+BEAT_EVERY = 5.0
 
 
 class Stage(models.TextChoices):
@@ -69,6 +77,29 @@ class ProgressRecorder:
         self.written_at = 0.0
         self.written_stage = ""
 
+    @contextlib.contextmanager
+    def beating(self) -> Iterator[ProgressRecorder]:
+        """Beat in a thread of its own while the block runs (on SQLite, never inside a transaction of
+        this thread's connection: one writer at a time)."""
+        stop = threading.Event()
+        main_connection = connections[DEFAULT_DB_ALIAS]
+
+        def beat() -> None:
+            try:
+                while not stop.wait(BEAT_EVERY):
+                    if self.own_connection or not main_connection.in_atomic_block:
+                        self._update(heartbeat_at=timezone.now())
+            finally:
+                connections.close_all()  # this thread's connections only
+
+        thread = threading.Thread(target=beat, name="import-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+
     def __call__(self, stage: str, done: int = 0, total: int = 0) -> None:
         self.stage, self.done, self.total = stage, done, total
         if stage != self.written_stage or time.monotonic() - self.written_at >= REPORT_EVERY:
@@ -77,16 +108,20 @@ class ProgressRecorder:
     def write(self) -> None:
         if not self.own_connection and connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return  # SQLite inside the commit's transaction: written at the next report after it
+        if self._update(
+            stage=self.stage, rows_done=self.done, rows_total=self.total, heartbeat_at=timezone.now()
+        ):
+            self.written_at, self.written_stage = time.monotonic(), self.stage
+
+    def _update(self, **values) -> bool:
         try:
-            self.rows.update(
-                stage=self.stage, rows_done=self.done, rows_total=self.total, heartbeat_at=timezone.now()
-            )
+            self.rows.update(**values)
         except DatabaseError:
             # The row is locked (the commit is recording its end) or the connection failed: a missed
             # report is not worth failing the import for; the next one tries again.
             logger.warning("Could not report the progress of an import", exc_info=True)
-            return
-        self.written_at, self.written_stage = time.monotonic(), self.stage
+            return False
+        return True
 
 
 def mark_stopped_workers(now: datetime.datetime | None = None) -> int:

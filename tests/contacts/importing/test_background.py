@@ -2,6 +2,8 @@
 
 import io
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from contacts.importing import pipeline
+from contacts.importing import pipeline, progress
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import (
     WORKER_STOPPED,
@@ -318,3 +320,29 @@ def _permissions(*codenames):
     from django.contrib.auth.models import Permission
 
     return Permission.objects.filter(content_type__app_label="contacts", codename__in=codenames)
+
+
+def test_a_long_step_that_reports_nothing_still_beats(importer, org, monkeypatch):
+    # A big workbook parsed in its child process reports nothing for seconds: the heartbeat goes on.
+    monkeypatch.setattr(progress, "BEAT_EVERY", 0.05)
+    real_read, real_update = pipeline.read_table, ProgressRecorder._update
+    beats = []
+
+    def slow_read(data, **options):
+        time.sleep(0.6)
+        return real_read(data, **options)
+
+    def recorded_update(self, **values):
+        if threading.current_thread().name == "import-heartbeat":
+            beats.append(set(values))
+        return real_update(self, **values)
+
+    monkeypatch.setattr(pipeline, "read_table", slow_read)
+    monkeypatch.setattr(ProgressRecorder, "_update", recorded_update)
+    customer = CustomerFactory(organization=org)
+    importer.get(PREVIEW, uploaded(importer, org, rows_file(customer, 20)))
+    run_worker()
+
+    assert len(beats) >= 3
+    assert all(values == {"heartbeat_at"} for values in beats)
+    assert ImportUpload.objects.get().status == "previewed"
