@@ -84,3 +84,32 @@ def test_unknown_organization_exits_2_on_the_command_line(tmp_path):
     assert result.returncode == 2, result.stderr
     assert 'No organization has the slug "no-such-org".' in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_committed_files_go_to_an_s3_compatible_bucket_when_one_is_configured():
+    code = (
+        "from django.core.files.storage import storages; s = storages['default']; "
+        "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.location, s.default_acl, s.file_overwrite)"
+    )
+
+    s3 = run_django(
+        code,
+        DJANGO_DEBUG="true",
+        DJANGO_S3_BUCKET="contacts-imports",
+        DJANGO_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+        DJANGO_S3_PREFIX="prod",
+    )
+    local = run_django(
+        "from django.core.files.storage import storages; s = storages['default']; print(type(s).__name__)",
+        DJANGO_DEBUG="true",
+    )
+
+    assert s3.stdout.split() == [
+        "S3Storage",
+        "contacts-imports",
+        "http://127.0.0.1:9000",
+        "prod",
+        "private",
+        "False",
+    ]
+    assert local.stdout.split() == ["FileSystemStorage"]

@@ -229,3 +229,20 @@ def test_a_dry_run_with_skip_invalid_says_to_run_again_with_both_options(tmp_pat
 
     assert status == 0
     assert "Run again with --commit --skip-invalid" in out
+
+
+def test_on_a_terminal_a_commit_draws_a_progress_bar_per_stage_and_still_runs_in_the_foreground(
+    tmp_path, org, monkeypatch
+):
+    path = valid_file(tmp_path, org)
+    monkeypatch.setattr(import_contacts.sys.stderr, "isatty", lambda: True, raising=False)
+    err = io.StringIO()
+
+    options = ["--organization", org.slug, "--commit"]
+    call_command("import_contacts", str(path), *options, stdout=io.StringIO(), stderr=err)
+
+    lines = [line.rsplit("\r", 1)[-1] for line in err.getvalue().split("\n") if line]
+    stages = [line.split("] ", 1)[1].split(" [")[0] for line in lines]
+    assert stages == ["Reading the file", "Checking the rows", "Writing the contacts and their history"]
+    assert lines[-1].endswith("[##############################] 1 of 1 rows")
+    assert ImportBatch.objects.get().status == "committed"  # done when the command returns
