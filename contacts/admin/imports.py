@@ -348,9 +348,12 @@ def error_report_download(content: bytes, *, format: str, source: str) -> HttpRe
 
 def preview_sections(request, report: ImportReport) -> dict:
     """The errors, warnings, new and updated rows of a preview: one page of each, PAGE_SIZE rows at most."""
-    outcomes = report.plan.outcomes if report.plan else []
-    new = [o for o in outcomes if o.status == "new"]
-    updated = [o for o in outcomes if o.status == "updated"]
+    if report.kept_outcomes is not None:  # a background preview's: decoded one page at a time
+        new, updated = report.kept_outcomes["new"], report.kept_outcomes["updated"]
+    else:
+        outcomes = report.plan.outcomes if report.plan else []
+        new = [o for o in outcomes if o.status == "new"]
+        updated = [o for o in outcomes if o.status == "updated"]
     row_errors = [p for p in report.errors if p.row is not None]
     sections = {
         "errors": _page(request, "errors", row_errors),

@@ -76,6 +76,8 @@ class ImportReport:
     column_labels: dict[str, str] = field(default_factory=dict)
     table: Table | None = None
     plan: Plan | None = None
+    # A background preview's new and updated rows, decoded page by page (contacts.importing.uploads).
+    kept_outcomes: dict | None = None
 
     @property
     def file_errors(self) -> list[Problem]:

@@ -39,6 +39,8 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 # taken for a small one.
 SHEET_XML_BYTES_PER_ROW = 200
 XLS_BYTES_PER_ROW = 40
+# The rows a background preview keeps for its page, by status.
+KEPT_SECTIONS = ("new", "updated")
 # The kept upload's columns a page needs; the bytes and the stored report are read only when used.
 LIGHT_FIELDS = ("data", "preview")
 
@@ -129,49 +131,82 @@ def _base_name(filename: str) -> str:
 
 
 def pack_report(report: ImportReport) -> bytes:
-    """The parts of an ImportReport the preview page shows, as compressed JSON: totals, problems, and
-    the new and updated rows (a few dozen bytes each once compressed)."""
+    """The parts of an ImportReport the preview page shows, as compressed JSON lines: a first line with
+    the totals and problems, then one line per new row and one per updated row, so that a page of a
+    200,000-row preview decodes only the rows it shows."""
     outcomes = report.plan.outcomes if report.plan else []
-    document = {
+    sections = {status: [o for o in outcomes if o.status == status] for status in KEPT_SECTIONS}
+    header = {
         "format": report.format,
         "totals": report.totals,
         "labels": report.column_labels,
         "planned": report.plan is not None,
         "errors": [[p.row, p.field, p.message] for p in report.errors],
         "warnings": [[p.row, p.field, p.message] for p in report.warnings],
-        "outcomes": [
-            [o.row, o.status, o.customer_id, o.contact_id, [o.values[n] for n in CONTACT_FIELDS], o.previous]
-            for o in outcomes
-            if o.status in ("new", "updated")
-        ],
+        "counts": {status: len(rows) for status, rows in sections.items()},
     }
-    return zlib.compress(json.dumps(document, separators=(",", ":")).encode(), 6)
+    lines = [json.dumps(header, separators=(",", ":"))]
+    for rows in sections.values():
+        lines.extend(
+            json.dumps(
+                [o.row, o.customer_id, o.contact_id, [o.values[n] for n in CONTACT_FIELDS], o.previous],
+                separators=(",", ":"),
+            )
+            for o in rows
+        )
+    return zlib.compress("\n".join(lines).encode(), 6)
 
 
 def unpack_report(upload: ImportUpload) -> ImportReport | None:
-    """The ImportReport a background preview kept (without the table: the error report reads the file)."""
+    """The ImportReport a background preview kept: its new and updated rows are decoded page by page
+    (report.kept_outcomes); without the table, which the error report reads from the file."""
     packed = ImportUpload.objects.filter(pk=upload.pk).values_list("preview", flat=True).first()
     if packed is None:
         return None
-    document = json.loads(zlib.decompress(bytes(packed)))
+    lines = zlib.decompress(bytes(packed)).decode().split("\n")
+    header = json.loads(lines[0])
     report = ImportReport(
-        organization=upload.organization, filename=upload.file_name, format=document["format"]
+        organization=upload.organization, filename=upload.file_name, format=header["format"]
     )
-    report.totals = document["totals"]
-    report.column_labels = document["labels"]
-    report.errors = [Problem(*problem) for problem in document["errors"]]
-    report.warnings = [Problem(*problem) for problem in document["warnings"]]
-    if document["planned"]:
-        outcomes = [
-            RowOutcome(
-                row=row,
-                status=status,
-                values=dict(zip(CONTACT_FIELDS, values, strict=True)),
-                previous=previous,
-                contact_id=contact_id,
-                customer_id=customer_id,
-            )
-            for row, status, customer_id, contact_id, values, previous in document["outcomes"]
-        ]
-        report.plan = Plan(organization=upload.organization, outcomes=outcomes, warnings=report.warnings)
+    report.totals = header["totals"]
+    report.column_labels = header["labels"]
+    report.errors = [Problem(*problem) for problem in header["errors"]]
+    report.warnings = [Problem(*problem) for problem in header["warnings"]]
+    if header["planned"]:
+        report.plan = Plan(organization=upload.organization, outcomes=[], warnings=report.warnings)
+        start = 1
+        report.kept_outcomes = {}
+        for status in KEPT_SECTIONS:
+            count = header["counts"][status]
+            report.kept_outcomes[status] = KeptOutcomes(lines, start, count, status)
+            start += count
     return report
+
+
+class KeptOutcomes:
+    """The new (or updated) rows of a kept preview, as a sequence the paginator slices: each row is
+    decoded from its JSON line when a page shows it."""
+
+    def __init__(self, lines: list[str], start: int, count: int, status: str) -> None:
+        self.lines, self.start, self.count_, self.status = lines, start, count, status
+
+    def __len__(self) -> int:
+        return self.count_
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._outcome(i) for i in range(*index.indices(self.count_))]
+        if not -self.count_ <= index < self.count_:
+            raise IndexError(index)
+        return self._outcome(index % self.count_)
+
+    def _outcome(self, index: int) -> RowOutcome:
+        row, customer_id, contact_id, values, previous = json.loads(self.lines[self.start + index])
+        return RowOutcome(
+            row=row,
+            status=self.status,
+            values=dict(zip(CONTACT_FIELDS, values, strict=True)),
+            previous=previous,
+            contact_id=contact_id,
+            customer_id=customer_id,
+        )

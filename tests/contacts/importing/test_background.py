@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from contacts.admin.imports import PAGE_SIZE
 from contacts.importing import pipeline, progress
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import (
@@ -24,7 +25,7 @@ from contacts.importing.progress import (
 )
 from contacts.models import Contact, ImportBatch, ImportedContactChange, ImportUpload
 from contacts.services.bulk import INVALID_ROWS
-from tests.factories import CustomerFactory
+from tests.factories import ContactFactory, CustomerFactory
 from tests.helpers import CONFIRM, PREVIEW, UPLOAD, contact_row, csv_bytes, uploaded
 
 # The worker commits; on PostgreSQL progress goes through a second connection ("progress").
@@ -346,3 +347,29 @@ def test_a_long_step_that_reports_nothing_still_beats(importer, org, monkeypatch
     assert len(beats) >= 3
     assert all(values == {"heartbeat_at"} for values in beats)
     assert ImportUpload.objects.get().status == "previewed"
+
+
+def test_a_background_preview_pages_through_its_kept_rows_with_their_changes(importer, org):
+    customer = CustomerFactory(organization=org)
+    stored = ContactFactory(
+        customer=customer, external_id="C-0", email="c0@client.example", first_name="Old", last_name=""
+    )
+    rows = [contact_row(customer, "C-0", stored.email, first_name="New")]
+    rows += [contact_row(customer, f"N-{i}", f"n{i}@client.example") for i in range(PAGE_SIZE + 5)]
+    key = uploaded(importer, org, csv_bytes(rows))
+    importer.get(PREVIEW, key)
+    run_worker()
+
+    first = importer.get(PREVIEW, key)
+    second = importer.get(PREVIEW, {**key, "new_page": 2})
+
+    assert first.context["report"].totals["new"] == PAGE_SIZE + 5
+    assert [row["external_id"] for row in second.context["sections"]["new"]["rows"]] == [
+        f"N-{i}" for i in range(PAGE_SIZE, PAGE_SIZE + 5)
+    ]
+    [updated] = first.context["sections"]["updated"]["rows"]
+    assert (updated["external_id"], updated["customer"], updated["changes"]) == (
+        "C-0",
+        customer,
+        [("Contact's First Name", "Old", "New")],
+    )
