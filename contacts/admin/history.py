@@ -19,6 +19,7 @@ from contacts.importing.reading import FileRejected, Table, read_table
 from contacts.models import Contact, ImportBatch
 
 FILE_DELETED = _("file deleted after the retention period")
+SEE_PROGRESS = _("see its progress")
 
 
 def stored_problem_label(problem: dict) -> str:
@@ -81,7 +82,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "organization",
         "user",
         "stored_file",
-        "state",
+        "status",
         "rows",
         "new",
         "updated",
@@ -170,16 +171,12 @@ class ImportBatchAdmin(admin.ModelAdmin):
             return self.empty_value_display
         return format_html('<span title="{}">{}</span>', reason, Truncator(reason).chars(40))
 
-    @admin.display(description=_("status"), ordering="status")
-    def state(self, batch: ImportBatch):
-        """The status; an import still running links to its progress page."""
-        if batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):
-            url = reverse("admin:contacts_import_progress", args=[batch.pk])
-            return format_html('<a href="{}">{}</a>', url, batch.get_status_display())
-        return batch.get_status_display()
-
     @admin.display(description="file", ordering="file_name")
     def stored_file(self, batch: ImportBatch):
+        if batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):
+            # Still running: the file's name leads to the progress page.
+            url = reverse("admin:contacts_import_progress", args=[batch.pk])
+            return format_html('<a href="{}">{}</a> ({})', url, batch.file_name, SEE_PROGRESS)
         if not batch.file:
             if batch.file_deleted_at:
                 return format_html('{} <span class="help">({})</span>', batch.file_name, FILE_DELETED)
