@@ -14,7 +14,8 @@ from contacts.models import Contact, ImportBatch, ImportUpload
 from tests.factories import CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import contact_row, csv_bytes
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The worker runs here; on PostgreSQL its progress goes through a second connection ("progress").
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 ROWS = 40
 
