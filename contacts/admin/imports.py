@@ -170,21 +170,16 @@ class ContactImportViews:
         upload = find_upload(user=request.user, key=key)
         return None if upload is None else (key, upload)
 
-    def _report(self, request, data) -> tuple[dict, ImportUpload, ImportReport] | None:
-        """The preview of the upload a key names: run now for a small file, kept by the worker for a
-        big one; None when it is not (or no longer) there."""
-        found = self._key(request, data)
-        if found is None:
-            return None
-        key, upload = found
+    @staticmethod
+    def _report(key: dict, upload: ImportUpload) -> ImportReport | None:
+        """The upload's preview: run now for a small file, kept by the worker for a big one; None when
+        it is not (or no longer) there."""
         if upload.background:
-            report = unpack_report(upload)
-        else:
-            data = upload_data(upload)
-            if data is None:
-                return None
-            report = preview_import(organization=key["organization"], data=data, filename=upload.file_name)
-        return None if report is None else (key, upload, report)
+            return unpack_report(upload)
+        data = upload_data(upload)
+        if data is None:
+            return None
+        return preview_import(organization=key["organization"], data=data, filename=upload.file_name)
 
     def _expired(self, request):
         messages.error(request, PREVIEW_EXPIRED)
@@ -200,15 +195,14 @@ class ContactImportViews:
         found = self._key(request, request.GET)
         if found is None:
             return self._expired(request)
-        upload = found[1]
+        key, upload = found
         if upload.background and upload.status != ImportUpload.Status.PREVIEWED:
             start_preview(upload)  # when it was not queued yet
             progress = reverse("admin:contacts_import_preview_progress", args=[upload.token])
             return HttpResponseRedirect(progress)
-        found = self._report(request, request.GET)
-        if found is None:
+        report = self._report(key, upload)
+        if report is None:
             return self._expired(request)
-        key, upload, report = found
         organization, filename = key["organization"], upload.file_name
         context = self._context(
             request,
@@ -303,11 +297,11 @@ class ContactImportViews:
         self._check(request)
         if format not in exports.FORMATS:
             raise Http404
-        found = self._report(request, request.GET)
-        if found is None:
+        found = self._key(request, request.GET)
+        report = self._report(*found) if found is not None else None
+        if report is None:
             return self._expired(request)
-        _key, upload, report = found
-        filename = upload.file_name
+        upload, filename = found[1], found[1].file_name
         if report.table is None and (data := upload_data(upload)) is not None:
             # A background preview kept the problems, not the table: read the cells of the rows.
             with contextlib.suppress(FileRejected):
