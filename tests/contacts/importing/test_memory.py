@@ -1,9 +1,10 @@
 """Memory per row of a background preview and commit, each step measured in a fresh process.
 
 The issue's targets (100,000 rows under 400 MB, 200,000 under 700 MB, workers included) leave about
-3 KB a row above what Python and Django take on their own. Two file sizes are measured with
-bench/import_memory.py and the slope between them is held under that, so a change that keeps a copy of
-every row more than today fails here long before a 200,000-row file meets a real worker.
+3.2 KB a row above what Python and Django take on their own (70 MB). Two file sizes are measured with
+bench/import_memory.py and the slope between them is held under that (today: preview 2.5, its page 0.4,
+commit 2.8), so a change that keeps one more copy of every row fails here long before a 200,000-row
+file meets a real worker.
 """
 
 import json
@@ -17,10 +18,10 @@ from tests.helpers import ROOT
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads VmHWM from /proc")
 
 SMALL, LARGE = 2_000, 22_000
-KB_PER_ROW = 3.0
+KB_PER_ROW = 3.2
 
 
-def test_a_background_preview_and_commit_cost_at_most_3_kb_a_row():
+def test_a_background_preview_its_page_and_commit_cost_at_most_3_2_kb_a_row():
     done = subprocess.run(
         [
             sys.executable,
