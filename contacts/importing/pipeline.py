@@ -216,6 +216,9 @@ def commit_import(
         report, rows = _read(organization, data, filename, progress)
         if report.errors:
             raise ImportRefused(report.errors[0].message, report)
+        # Nothing shows a commit's table (the history reads the stored file): its 200,000 row lists
+        # would stay in memory through the writes.
+        report.table = None
         commit = _ImportCommit(
             report, data, user, skip_invalid, override_reason, now or timezone.now(), progress, batch
         )
