@@ -28,11 +28,12 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The web server and the worker of big imports (Procfile), together; Ctrl-C stops both.
 run: seed
 	@echo ""
 	@echo "  Admin: http://127.0.0.1:$(PORT)/admin/"
 	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	$(BIN)/honcho --procfile Procfile start --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -118,10 +118,60 @@ class Contact(models.Model):
         ]
 
 
-class ImportBatch(models.Model):
-    """One committed (or failed) spreadsheet import: the file, who sent it, and what it did."""
+class BackgroundWork(models.Model):
+    """Where a background preview or commit stands, written by its worker and read by the progress page."""
+
+    stage = models.CharField(max_length=20, blank=True)  # contacts.importing.progress.Stage
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # The worker writes it every few seconds while it runs; a stale one means the worker stopped.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ImportUpload(BackgroundWork):
+    """A spreadsheet kept between its upload and its confirmation, in the database so that every app
+    server sees it; deleted once committed or abandoned (contacts.importing.uploads)."""
 
     class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Running")
+        PREVIEWED = "previewed", _("Previewed")
+        FAILED = "failed", _("Failed")
+
+    token = models.CharField(max_length=32, unique=True)  # the key the browser carries
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    data = models.BinaryField()
+    background = models.BooleanField(default=False)  # previewed and committed by a worker
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UPLOADED)
+    failure_reason = models.TextField(blank=True)
+    preview = models.BinaryField(null=True, blank=True)  # a background preview's report, compressed
+    mapping = models.JSONField(null=True, blank=True)  # chosen in the admin's mapping step, if it was
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("upload")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+
+class ImportBatch(BackgroundWork):
+    """One committed (or failed, or running) spreadsheet import: the file, who sent it, what it did."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Running")
         COMMITTED = "committed", "Committed"
         FAILED = "failed", "Failed"
 
@@ -129,9 +179,11 @@ class ImportBatch(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Stored under MEDIA_ROOT and never served publicly: the admin streams it to permitted staff.
+    # Stored in the default storage and never served publicly: the admin streams it to permitted staff.
+    # Written once the commit succeeded; deleted after CONTACT_IMPORT_FILE_RETENTION_DAYS.
     file = models.FileField(upload_to="contact-imports/%Y/%m/", max_length=300, blank=True)
-    file_name = models.CharField(max_length=255)
+    file_name = models.CharField(max_length=255)  # the name the client gave it, for display
+    file_deleted_at = models.DateTimeField(null=True, blank=True)
     sha256 = models.CharField(max_length=64)
     format = models.CharField(max_length=10)
     status = models.CharField(max_length=20, choices=Status.choices)
@@ -145,6 +197,10 @@ class ImportBatch(models.Model):
     failure_reason = models.TextField(blank=True)
     override_reason = models.TextField(blank=True)
     skip_invalid = models.BooleanField(default=False)
+    # A background commit reads its file from the upload; the commit deletes the upload.
+    upload = models.ForeignKey(
+        ImportUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csp",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "customers",
     "contacts",
 ]
@@ -95,6 +97,15 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # (a single PUT took 94 ms at p50 through gunicorn with a new connection per request; bench/README.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A second connection to the same database for a background import's progress and heartbeat:
+    # written while the import's own transaction is open, and seen by other processes at once.
+    # It never waits long for a row lock: a report that would wait is skipped, never the import.
+    DATABASES["progress"] = {
+        **DATABASES["default"],
+        "OPTIONS": {**DATABASES["default"].get("OPTIONS", {}), "options": "-c lock_timeout=2000"},
+        "TEST": {"MIRROR": "default"},
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -120,9 +131,27 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+# Committed import files. On local disk under MEDIA_ROOT by default (never served by URL: no MEDIA_URL
+# route exists); with several app servers, in an S3-compatible bucket that every server reaches. The
+# S3 credentials come from the standard AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY variables.
+S3_BUCKET = env.str("DJANGO_S3_BUCKET", default="")
+if S3_BUCKET:
+    FILES_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env.str("DJANGO_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("DJANGO_S3_REGION", default="") or None,
+            "location": env.str("DJANGO_S3_PREFIX", default=""),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    FILES_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STORAGES = {
-    # Uploaded files (imports) live under MEDIA_ROOT and are never served by URL: no MEDIA_URL route exists.
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": FILES_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -130,6 +159,9 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+# Client files hold personal data: readable by the server's user only.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # Production hardening: on unless DEBUG; each can be turned off from the environment (e.g. behind a
 # proxy that already redirects to HTTPS).
@@ -285,3 +317,15 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
 AXES_CLIENT_IP_CALLABLE = "contacts_site.logins.client_ip"
 AXES_LOCKOUT_CALLABLE = "contacts_site.logins.lockout_response"
+# Files with more rows than this (estimated from the bytes) are previewed and committed by a background
+# worker (`manage.py import_worker`) while the admin shows their progress; smaller ones at once.
+CONTACT_IMPORT_BACKGROUND_ROWS = env.int("CONTACT_IMPORT_BACKGROUND_ROWS", default=5_000)
+# A background import whose worker has not reported for this many seconds failed: its worker stopped.
+CONTACT_IMPORT_HEARTBEAT_TIMEOUT = env.int("CONTACT_IMPORT_HEARTBEAT_TIMEOUT", default=30)
+# An upload nobody previewed or confirmed for this many hours is abandoned and deleted.
+CONTACT_IMPORT_PREVIEW_HOURS = env.int("CONTACT_IMPORT_PREVIEW_HOURS", default=2)
+# Committed imports' stored files are deleted after this many days; the history keeps counts and messages.
+CONTACT_IMPORT_FILE_RETENTION_DAYS = env.int("CONTACT_IMPORT_FILE_RETENTION_DAYS", default=90)
+
+# Background tasks (django-tasks): stored in the database, run by `manage.py import_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -17,9 +17,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
@@ -28,8 +30,7 @@ from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS
 from contacts.fields import SPREADSHEET_FIELDS as FIELDS
 from contacts.importing.pipeline import commit_import
 from contacts.importing.reading import FileRejected, read_table
-from contacts.importing.uploads import PREVIEW_FOLDER
-from contacts.models import ImportBatch
+from contacts.models import ImportBatch, ImportUpload
 from tests.factories import CustomerFactory, UserFactory
 
 HEADERS = [ENGLISH_HEADERS[field] for field in FIELDS]
@@ -268,12 +269,6 @@ def messages_of(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def stored_previews(media_root) -> list:
-    """The uploads kept for their preview page."""
-    folder = media_root / PREVIEW_FOLDER
-    return sorted(folder.iterdir()) if folder.exists() else []
-
-
 def api_key_for(organization, name: str = "Tests") -> str:
     """A fresh API key of `organization`, in full (as the client sends it)."""
     from customers.models import OrganizationAPIKey
@@ -305,6 +300,13 @@ def bulk_row(number: int, customer, external_id: str, email: str, **values):
 
 def uploaded_file(data: bytes, name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, data)
+
+
+def stored_previews(media_root=None) -> list[str]:
+    """The kept uploads' tokens (they live in the database; `media_root` must hold no file of them)."""
+    if media_root is not None:
+        assert not list(media_root.glob("contact-import-previews/*"))
+    return sorted(ImportUpload.objects.values_list("token", flat=True))
 
 
 def one_valid_one_invalid(customer) -> bytes:
@@ -401,3 +403,68 @@ def log_in(page, live_server, username: str, password: str = "pass-for-tests") -
     page.fill("#id_password", password)
     page.click("input[type=submit]")
     page.wait_for_selector("#user-tools")
+
+
+# --- Processes of our own: app servers and workers started by a test ----------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def database_url() -> str:
+    """The URL of the test database this test runs on (PostgreSQL), for processes the test starts."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{db['USER']}{password}@{host}/{db['NAME']}"
+
+
+def start_process(command: list[str], **environment: str) -> subprocess.Popen:
+    """`manage.py COMMAND…` (or gunicorn, when the command starts with it) on the test database, in a
+    session of its own; always stopped with stop_process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONTACT_", "CACHE_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="contacts_site.settings",
+        DJANGO_ENV_FILE="",
+        DJANGO_DEBUG="true",
+        DJANGO_SECRET_KEY="insecure-key-for-tests-only",
+        DATABASE_URL=database_url(),
+        **environment,
+    )
+    if command[0] == "gunicorn":
+        program = [str(Path(sys.executable).with_name("gunicorn")), *command[1:]]
+    else:
+        program = [sys.executable, "manage.py", *command]
+    return subprocess.Popen(
+        program, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
+
+
+def stop_process(process: subprocess.Popen, signal_number: int = signal.SIGTERM) -> None:
+    """Stop a process started by start_process (and wait for it), whatever state it is in."""
+    if process.poll() is None:
+        process.send_signal(signal_number)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+    if process.stderr:
+        process.stderr.close()
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read().decode()[-3000:]
+        try:
+            requests.get(url, timeout=10)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {timeout} s")

@@ -114,3 +114,32 @@ def test_without_a_proxy_no_forwarded_address_is_trusted_and_behind_one_the_near
 
     assert direct.stdout.strip() == "0 0", direct.stderr
     assert proxied.stdout.strip() == "1 1", proxied.stderr
+
+
+def test_committed_files_go_to_an_s3_compatible_bucket_when_one_is_configured():
+    code = (
+        "from django.core.files.storage import storages; s = storages['default']; "
+        "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.location, s.default_acl, s.file_overwrite)"
+    )
+
+    s3 = run_django(
+        code,
+        DJANGO_DEBUG="true",
+        DJANGO_S3_BUCKET="contacts-imports",
+        DJANGO_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+        DJANGO_S3_PREFIX="prod",
+    )
+    local = run_django(
+        "from django.core.files.storage import storages; s = storages['default']; print(type(s).__name__)",
+        DJANGO_DEBUG="true",
+    )
+
+    assert s3.stdout.split() == [
+        "S3Storage",
+        "contacts-imports",
+        "http://127.0.0.1:9000",
+        "prod",
+        "private",
+        "False",
+    ]
+    assert local.stdout.split() == ["FileSystemStorage"]

@@ -13,8 +13,12 @@ from contacts.admin.display import LIST_CSS, compact_datetime, problem_count, us
 from contacts.admin.imports import can_see_history, download, error_report_download, yes_no
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing import reports
+from contacts.importing.progress import mark_stopped_workers
 from contacts.importing.reading import FileRejected, Table, read_table
 from contacts.models import Contact, ImportBatch
+
+FILE_DELETED = _("file deleted after the retention period")
+SEE_PROGRESS = _("see its progress")
 
 
 def stored_problem_label(problem: dict) -> str:
@@ -189,7 +193,13 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("file"), ordering="file_name")
     def stored_file(self, batch: ImportBatch):
+        if batch.status in (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING):
+            # Still running: the file's name leads to the progress page.
+            url = reverse("admin:contacts_import_progress", args=[batch.pk])
+            return format_html('<a href="{}">{}</a> ({})', url, batch.file_name, SEE_PROGRESS)
         if not batch.file:
+            if batch.file_deleted_at:
+                return format_html('{} <span class="help">({})</span>', batch.file_name, FILE_DELETED)
             return batch.file_name
         return format_html(
             '<a href="{}">{}</a>',
@@ -205,11 +215,13 @@ class ImportBatchAdmin(admin.ModelAdmin):
         return format_html_join(" ", '<a href="{}">{}</a>', ((url, label) for label, url in links))
 
     def changelist_view(self, request, extra_context=None):
+        mark_stopped_workers()  # a running import whose worker stopped shows as failed, not running
         return super().changelist_view(request, {"title": _("Import history"), **(extra_context or {})})
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The top of the page (templates/admin/contacts/importbatch/change_form.html): the error report,
         # the file support sends back to the client, where the agent lands after confirming an import.
+        mark_stopped_workers()
         batch = self.get_object(request, object_id)
         top = {"error_report_links": error_report_links(batch) if batch is not None else []}
         return super().change_view(request, object_id, form_url, {**top, **(extra_context or {})})

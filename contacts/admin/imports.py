@@ -2,6 +2,8 @@
 
 Flow: the upload is kept by contacts.importing.uploads and the browser only carries its key. Preview
 and confirm both run the pipeline on the stored bytes, so what is committed is exactly what was previewed.
+A big file's preview and commit run in a worker (contacts.tasks) while contacts.admin.progress shows
+how far they are; a small file's run here, at once.
 """
 
 from __future__ import annotations
@@ -22,20 +24,30 @@ from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
-from contacts.admin.mapping import chosen_mapping, forget_mapping, mapping_url
+from contacts.admin.mapping import chosen_mapping, mapping_url
 from contacts.fields import ENGLISH_HEADERS
 from contacts.importing import reports
 from contacts.importing.limits import OVERRIDE_PERMISSION
+from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import (
     NOTHING_TO_WRITE,
     ImportRefused,
     ImportReport,
     commit_import,
     preview_import,
+    read_import,
 )
-from contacts.importing.uploads import forget_upload, keep_upload, load_upload
-from contacts.models import Contact
+from contacts.importing.uploads import (
+    find_upload,
+    forget_upload,
+    keep_upload,
+    unpack_report,
+    upload_data,
+    upload_key,
+)
+from contacts.models import Contact, ImportUpload
 from contacts.selectors import committed_imports_this_month
+from contacts.tasks import start_commit, start_preview
 from customers.models import Customer
 
 IMPORT_PERMISSION = "contacts.import_contacts"
@@ -76,6 +88,10 @@ def _key_query(key: dict) -> dict:
     return {"organization": key["organization"].pk, "file": key["file"], "sha256": key["sha256"]}
 
 
+def preview_url(upload: ImportUpload) -> str:
+    return f"{reverse('admin:contacts_contact_import_preview')}?{urlencode(upload_key(upload))}"
+
+
 # --- Views -------------------------------------------------------------------------------------------
 
 
@@ -87,8 +103,11 @@ class ContactImportViews:
         self.admin_site = model_admin.admin_site
 
     def urls(self) -> list:
+        from contacts.admin.progress import progress_urls
+
         wrap = self.admin_site.admin_view
         return [
+            *progress_urls(self),
             path("import/", wrap(self.upload), name="contacts_contact_import"),
             path("import/preview/", wrap(self.preview), name="contacts_contact_import_preview"),
             path("import/confirm/", wrap(self.confirm), name="contacts_contact_import_confirm"),
@@ -120,14 +139,15 @@ class ContactImportViews:
             form = UploadForm(request.POST, request.FILES)
             if form.is_valid():
                 upload = form.cleaned_data["file"]
-                key = keep_upload(
-                    request.session,
+                kept = keep_upload(
+                    user=request.user,
                     data=upload.read(),
                     filename=upload.name,
                     organization=form.cleaned_data["organization"],
                 )
-                url = reverse("admin:contacts_contact_import_preview")
-                return HttpResponseRedirect(f"{url}?{urlencode(key)}")
+                if kept.background:
+                    start_preview(kept)
+                return HttpResponseRedirect(preview_url(kept))
         else:
             form = UploadForm(initial={"organization": request.GET.get("organization")})
         context = self._context(
@@ -135,18 +155,36 @@ class ContactImportViews:
             title="Import contacts",
             form=form,
             no_organization=NO_ORGANIZATION if not managed_organizations().exists() else "",
+            in_progress=ImportUpload.objects.defer("data", "preview")
+            .filter(user=request.user, background=True)
+            .exclude(status=ImportUpload.Status.UPLOADED)
+            .select_related("organization")
+            .order_by("-created_at")[:10],
         )
         return TemplateResponse(request, "admin/contacts/contact/import_form.html", context)
 
-    def _key(self, request, data) -> tuple[dict, bytes, str] | None:
+    def _key(self, request, data) -> tuple[dict, ImportUpload] | None:
+        """The key from the browser and the user's upload it names (without its bytes), or None."""
         form = PreviewKeyForm(data)
         if not form.is_valid():
             return None
         key = form.cleaned_data
-        loaded = load_upload(request.session, key)
-        if loaded is None:
+        upload = find_upload(user=request.user, key=key)
+        return None if upload is None else (key, upload)
+
+    @staticmethod
+    def _report(key: dict, upload: ImportUpload, mapping: Mapping | None) -> ImportReport | None:
+        """The upload's preview: run now for a small file, kept by the worker for a big one; None when
+        it is not (or no longer) there."""
+        if upload.background:
+            return unpack_report(upload)
+        data = upload_data(upload)
+        if data is None:
             return None
-        return key, *loaded
+        organization = key["organization"]
+        return preview_import(
+            organization=organization, data=data, filename=upload.file_name, mapping=mapping
+        )
 
     def _expired(self, request):
         messages.error(request, PREVIEW_EXPIRED)
@@ -162,12 +200,18 @@ class ContactImportViews:
         found = self._key(request, request.GET)
         if found is None:
             return self._expired(request)
-        key, data, filename = found
-        organization = key["organization"]
-        mapping = chosen_mapping(request.session, key)
-        report = preview_import(organization=organization, data=data, filename=filename, mapping=mapping)
+        key, upload = found
+        mapping = chosen_mapping(upload)
+        if upload.background and upload.status != ImportUpload.Status.PREVIEWED:
+            start_preview(upload)  # when it was not queued yet
+            progress = reverse("admin:contacts_import_preview_progress", args=[upload.token])
+            return HttpResponseRedirect(progress)
+        report = self._report(key, upload, mapping)
+        if report is None:
+            return self._expired(request)
         if report.reading is not None and report.reading.reasons:
             return HttpResponseRedirect(mapping_url(key))  # a person must say how to read it first
+        organization, filename = key["organization"], upload.file_name
         context = self._context(
             request,
             title=f"Preview of {filename}",
@@ -217,14 +261,25 @@ class ContactImportViews:
         found = self._key(request, request.POST)
         if found is None:
             return self._expired(request)
-        key, data, filename = found
+        key, upload = found
         if not form.is_valid():
             for errors in form.errors.values():
                 messages.error(request, " ".join(errors))
             return HttpResponseRedirect(self._preview_url(key))
-        organization = key["organization"]
+        organization, filename = key["organization"], upload.file_name
         reason = form.cleaned_data["override_reason"] if request.user.has_perm(OVERRIDE_PERMISSION) else ""
-        mapping = chosen_mapping(request.session, key)  # chosen in the mapping step: saved as the profile
+        mapping = chosen_mapping(upload)  # chosen in the mapping step: saved as the profile
+        if upload.background:
+            batch = start_commit(
+                upload=upload,
+                user=request.user,
+                skip_invalid=form.cleaned_data["skip_invalid"],
+                override_reason=reason,
+            )
+            return HttpResponseRedirect(reverse("admin:contacts_import_progress", args=[batch.pk]))
+        data = upload_data(upload)
+        if data is None:
+            return self._expired(request)
         try:
             report = commit_import(
                 organization=organization,
@@ -240,8 +295,7 @@ class ContactImportViews:
             # Nothing was written; back to the preview, which shows why.
             messages.error(request, str(refusal))
             return HttpResponseRedirect(self._preview_url(key))
-        forget_upload(request.session, key["file"])
-        forget_mapping(request.session, key)
+        forget_upload(upload)
         messages.success(request, imported_summary(filename, report.totals))
         # The import's page: what it did, and at its top the error report to send back to the client.
         return HttpResponseRedirect(reverse("admin:contacts_importbatch_change", args=[report.batch.pk]))
@@ -252,13 +306,17 @@ class ContactImportViews:
         if format not in reports.FORMATS:
             raise Http404
         found = self._key(request, request.GET)
-        if found is None:
+        mapping = chosen_mapping(found[1]) if found is not None else None
+        report = self._report(*found, mapping) if found is not None else None
+        if report is None:
             return self._expired(request)
-        key, data, filename = found
-        mapping = chosen_mapping(request.session, key)
-        report = preview_import(
-            organization=key["organization"], data=data, filename=filename, mapping=mapping
-        )
+        key, upload = found
+        filename = upload.file_name
+        if report.table is None and (data := upload_data(upload)) is not None:
+            # A background preview kept the problems, not the table: read the file's cells again.
+            report.table = read_import(
+                organization=key["organization"], data=data, filename=filename, mapping=mapping
+            ).table
         problems = [(problem.row, report.label(problem)) for problem in report.errors]
         content = reports.error_report(report.table, problems, format=format)
         return error_report_download(content, format=format, source=filename)
@@ -307,9 +365,12 @@ def error_report_download(content: bytes, *, format: str, source: str) -> HttpRe
 
 def preview_sections(request, report: ImportReport) -> dict:
     """The errors, warnings, new and updated rows of a preview: one page of each, PAGE_SIZE rows at most."""
-    outcomes = report.plan.outcomes if report.plan else []
-    new = [o for o in outcomes if o.status == "new"]
-    updated = [o for o in outcomes if o.status == "updated"]
+    if report.kept_outcomes is not None:  # a background preview's: decoded one page at a time
+        new, updated = report.kept_outcomes["new"], report.kept_outcomes["updated"]
+    else:
+        outcomes = report.plan.outcomes if report.plan else []
+        new = [o for o in outcomes if o.status == "new"]
+        updated = [o for o in outcomes if o.status == "updated"]
     row_errors = [p for p in report.errors if p.row is not None]
     sections = {
         "errors": _page(request, "errors", row_errors),

@@ -4,9 +4,9 @@ The preview sends staff here when the file's reading needs a person (contacts.im
 a mandatory column missing, a profile that no longer fits, a column name only guessed, values nobody
 knows). The page shows each column of the file with its first values and a choice among the contact
 fields or "ignore", pre-filled with the best guesses, and the unknown Occupation and Main Contact values
-with a choice of meaning. Confirming keeps the mapping in the session, for this upload, and re-runs the
-dry run; confirming the import then saves it as the organization's profile, which the organization's
-admin page shows (ImportProfileInline).
+with a choice of meaning. Confirming keeps the mapping on the upload (contacts.importing.uploads), and
+re-runs the dry run; confirming the import then saves it as the organization's profile, which the
+organization's admin page shows (ImportProfileInline).
 """
 
 from __future__ import annotations
@@ -22,15 +22,14 @@ from django.utils.translation import gettext_lazy as _
 from contacts.admin.forms import PreviewKeyForm
 from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS, SPREADSHEET_FIELDS
 from contacts.importing.interpretation import MAX_MAPPED_LENGTH, describe
-from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
+from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import ImportReport, read_import
 from contacts.importing.profiles import profile_mapping
 from contacts.importing.reading import Table
-from contacts.models import ImportProfile
+from contacts.importing.uploads import upload_data, upload_mapping
+from contacts.models import ImportProfile, ImportUpload
 from contacts.services.checks import OCCUPATIONS
 
-SESSION_KEY = "contact_import_mappings"
-SESSION_KEEP = 20  # mappings remembered per session, one per upload
 FIRST_VALUES = 3  # values shown under each column
 
 MAPPED_TWICE = _('"{column}" is chosen for several columns ({headers}); choose it for one of them.')
@@ -50,31 +49,22 @@ VALUE_CHOICES = {
 }
 
 
-# --- The mapping chosen for an upload, kept in the session ------------------------------------------
+# --- The mapping chosen for an upload, kept on it ------------------------------------------------------
 
 
-def chosen_mapping(session, key: dict) -> Mapping | None:
-    """The mapping chosen in the mapping step for the upload `key` names, if one was."""
-    data = session.get(SESSION_KEY, {}).get(key["file"])
-    if data is None:
-        return None
-    try:
-        return mapping_from_json(data)
-    except MappingInvalid:
-        return None
+def chosen_mapping(upload: ImportUpload) -> Mapping | None:
+    """The mapping chosen in the mapping step for this upload, if one was."""
+    return upload_mapping(upload)
 
 
-def remember_mapping(session, key: dict, mapping: Mapping) -> None:
-    mappings = session.get(SESSION_KEY, {})
-    mappings.pop(key["file"], None)
-    mappings[key["file"]] = mapping.to_json()
-    session[SESSION_KEY] = dict(list(mappings.items())[-SESSION_KEEP:])
-
-
-def forget_mapping(session, key: dict) -> None:
-    mappings = session.get(SESSION_KEY, {})
-    if mappings.pop(key["file"], None) is not None:
-        session[SESSION_KEY] = mappings
+def remember_mapping(upload: ImportUpload, mapping: Mapping) -> None:
+    """Keep the mapping on the upload (every app server and the worker read it there); a background
+    upload's kept preview was read otherwise, so it is previewed again."""
+    upload.mapping = mapping.to_json()
+    changes = {"mapping": upload.mapping}
+    if upload.background:
+        changes.update(status=ImportUpload.Status.UPLOADED, preview=None)
+    ImportUpload.objects.filter(pk=upload.pk).update(**changes)
 
 
 def mapping_url(key: dict) -> str:
@@ -220,8 +210,11 @@ class ImportMappingViews:
         found = views._key(request, request.POST if posted else request.GET)
         if found is None:
             return views._expired(request)
-        key, data, filename = found
-        chosen = chosen_mapping(request.session, key)
+        key, upload = found
+        data, filename = upload_data(upload), upload.file_name
+        if data is None:
+            return views._expired(request)
+        chosen = chosen_mapping(upload)
         shown = _place_shown(request.POST if posted else request.GET, chosen, posted=posted)
         report, unreadable = self._read(key, data, filename, shown, chosen)
         if report is None:
@@ -232,7 +225,7 @@ class ImportMappingViews:
         if posted and (form.moved() or "reread" in request.POST):
             return HttpResponseRedirect(_moved_url(request.POST, key))
         if posted and form.is_valid():
-            remember_mapping(request.session, key, form.mapping())
+            remember_mapping(upload, form.mapping())
             return HttpResponseRedirect(views._preview_url(key))
         organization = key["organization"]
         context = views._context(

@@ -6,7 +6,11 @@ writes nothing) and `commit_import`, with the mapping a person gave (the admin's
 file then reads, and what a person must confirm first). The file's rows go to the bulk write service
 (`contacts.services.bulk`), which owns the transaction, the guard and the locks; the import adds its
 monthly limit, its refusal of a commit that changes nothing, and its record (the ImportBatch row and
-one ImportedContactChange per contact written) to that one transaction: all or nothing.
+one ImportedContactChange per contact written) to that one transaction: all or nothing. The import's
+file is stored once that transaction has ended (contacts.importing.stored_files).
+
+Both report their progress through `progress(stage, rows done, rows total)` (contacts.importing.progress),
+in batches of rows: the command line draws it, a background worker keeps it for the admin's progress page.
 """
 
 from __future__ import annotations
@@ -15,11 +19,9 @@ import datetime
 import hashlib
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,8 +33,10 @@ from contacts.importing.interpretation import Reading
 from contacts.importing.limits import check_monthly_limit
 from contacts.importing.mapping import Mapping
 from contacts.importing.profiles import mapping_to_read_with, save_profile
+from contacts.importing.progress import WORKER_STOPPED, Progress, Stage
 from contacts.importing.reading import FileRejected, Table, collector_paused, read_table
-from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.importing.stored_files import store_import_file
+from contacts.models import Contact, ImportBatch, ImportedContactChange, ImportUpload
 from contacts.services.bulk import BulkHooks, InvalidRows, Written, contacts_bulk_upsert
 from contacts.services.contacts import ensure_contacts_managed
 from contacts.services.planning import plan_rows
@@ -45,7 +49,8 @@ DUPLICATED_COLUMNS = _("These columns repeat an earlier column and are ignored: 
 NOTHING_TO_WRITE = _("Nothing to import: no row would create or change a contact.")
 COMMIT_FAILED = _("The import failed and nothing was written: {reason}")
 
-Progress = Callable[[str], None]
+# The import's change rows are written (and their progress reported) this many at a time.
+CHANGES_BATCH = 10_000
 logger = logging.getLogger(__name__)
 
 
@@ -77,6 +82,8 @@ class ImportReport:
     table: Table | None = None
     plan: Plan | None = None
     reading: Reading | None = None  # how the file was read, and what a person must confirm first
+    # A background preview's new and updated rows, decoded page by page (contacts.importing.uploads).
+    kept_outcomes: dict | None = None
 
     @property
     def file_errors(self) -> list[Problem]:
@@ -131,7 +138,7 @@ def _read(
     """Everything before the rules: the file, its columns and values. One query (the saved profile)."""
     report = ImportReport(organization=organization, filename=os.path.basename(filename or ""), format="")
     if progress:
-        progress("Reading the file…")
+        progress(Stage.READING, 0, 0)
     given, source = mapping_to_read_with(organization, mapping)
     # A profile's header place is checked, not imposed: a file whose header moved goes to the mapping step.
     layout = given.layout() if source == interpretation.MAPPING else Mapping(columns=given.columns).layout()
@@ -158,7 +165,10 @@ def _read(
     if not table.rows:
         report.errors.append(_file_problem(NO_DATA_ROWS))
         return report, []
-    return report, interpretation.row_inputs(table, reading)
+    rows = interpretation.row_inputs(table, reading)
+    if progress:
+        progress(Stage.READING, len(rows), len(rows))
+    return report, rows
 
 
 def _planned(report: ImportReport, plan: Plan) -> None:
@@ -191,8 +201,10 @@ def preview_import(
         report, rows = _read(organization, data, filename, progress, mapping)
         if not report.errors:
             if progress:
-                progress(f"Checking {len(rows):,} rows…")
+                progress(Stage.CHECKING, 0, len(rows))
             _planned(report, plan_rows(organization=organization, rows=rows))
+            if progress:
+                progress(Stage.CHECKING, len(rows), len(rows))
     return report
 
 
@@ -217,6 +229,7 @@ def commit_import(
     progress: Progress | None = None,
     mapping: Mapping | None = None,
     save_as_profile: bool = False,
+    batch: ImportBatch | None = None,
 ) -> ImportReport:
     """Import the file in one transaction and record it as an ImportBatch.
 
@@ -224,12 +237,16 @@ def commit_import(
     still synced, or invalid rows without `skip_invalid`; ImportFailed when the database refuses the
     writes (rolled back, recorded as a failed batch). `user` None is the command line. `mapping` as for
     `preview_import`; `save_as_profile` stores how the file was read as the organization's profile, in
-    the same transaction.
+    the same transaction. `batch` is the running batch of a background commit, which the commit fills in
+    instead of creating one.
     """
     with collector_paused():
         report, rows = _read(organization, data, filename, progress, mapping)
         if report.errors:
             raise ImportRefused(report.errors[0].message, report)
+        # Nothing shows a commit's table (the history reads the stored file): its 200,000 row lists
+        # would stay in memory through the writes.
+        report.table = None
         commit = _ImportCommit(
             report,
             data,
@@ -238,9 +255,12 @@ def commit_import(
             override_reason,
             now or timezone.now(),
             progress,
+            batch,
             save_as_profile,
         )
-        return commit.run(rows)
+        report = commit.run(rows)
+    store_import_file(report.batch, data)
+    return report
 
 
 @dataclass
@@ -254,9 +274,9 @@ class _ImportCommit(BulkHooks):
     override_reason: str
     now: datetime.datetime
     progress: Progress | None
+    batch: ImportBatch | None = None  # a background commit's running batch
     save_as_profile: bool = False
     reason: str = ""  # the override reason the limit needed ("" when none)
-    stored_name: str = ""  # the committed file's name in storage, once saved
     row_count: int = 0
 
     def run(self, rows: list[RowInput]) -> ImportReport:
@@ -289,7 +309,7 @@ class _ImportCommit(BulkHooks):
             organization=organization, user=self.user, override_reason=self.override_reason, now=self.now
         )
         if self.progress:
-            self.progress(f"Checking {self.row_count:,} rows…")
+            self.progress(Stage.CHECKING, 0, self.row_count)
 
     def planned(self, plan: Plan) -> None:
         _planned(self.report, plan)
@@ -298,30 +318,31 @@ class _ImportCommit(BulkHooks):
             # No batch: an import that changes nothing does not use up the month's import.
             raise ImportRefused(NOTHING_TO_WRITE, self.report)
         if self.progress:
-            self.progress("Writing the contacts…")
+            self.progress(Stage.WRITING, 0, totals["new"] + totals["updated"] + len(plan.demotions))
 
     def written(self, plan: Plan, written: list[Written]) -> None:
         batch = _batch(
-            self.report,
-            self.data,
-            self.user,
-            self.skip_invalid,
-            self.reason,
-            self.now,
-            ImportBatch.Status.COMMITTED,
+            self.report, self.data, self.user, self.skip_invalid, self.reason, self.now, self.batch
         )
-        self.stored_name = batch.file.name
-        batch.save()
+        if self.batch is None:
+            batch.save()
         created, updated = ImportedContactChange.Action.CREATED, ImportedContactChange.Action.UPDATED
-        db_bulk.insert_rows(
-            ImportedContactChange,
-            ["batch_id", "contact_id", "external_id", "action", "previous"],
-            [
-                (batch.pk, w.pk, w.external_id, created if w.previous is None else updated, w.previous)
-                for w in written
-            ],
-            returning=False,
-        )
+        for start in range(0, len(written), CHANGES_BATCH):
+            db_bulk.insert_rows(
+                ImportedContactChange,
+                ["batch_id", "contact_id", "external_id", "action", "previous"],
+                [
+                    (batch.pk, w.pk, w.external_id, created if w.previous is None else updated, w.previous)
+                    for w in written[start : start + CHANGES_BATCH]
+                ],
+                returning=False,
+            )
+            if self.progress:
+                done = min(start + CHANGES_BATCH, len(written))
+                self.progress(Stage.WRITING, done, len(written))
+        if self.batch is not None:
+            # Last, after every progress report: the row stays locked until the transaction ends.
+            _finish_running_batch(batch)
         self.report.batch = batch
         if self.save_as_profile:
             save_profile(
@@ -339,11 +360,13 @@ class _ImportCommit(BulkHooks):
                 self.skip_invalid,
                 self.override_reason,
                 self.now,
-                self.stored_name,
+                self.batch,
                 reason_text,
             )
         except DatabaseError:
             logger.exception("Could not record the failed import of %s", report.filename)
+        else:
+            store_import_file(report.batch, self.data)
         # The batch keeps the whole text; people get its first line (PostgreSQL adds LINE, DETAIL, HINT).
         first_line = (reason_text.strip().splitlines() or [""])[0]
         raise ImportFailed(COMMIT_FAILED.format(reason=first_line), report) from error
@@ -365,34 +388,53 @@ def _batch(
     skip_invalid: bool,
     override_reason: str,
     now: datetime.datetime,
-    status: str,
-    stored_name: str = "",
+    batch: ImportBatch | None,
+    status: str = ImportBatch.Status.COMMITTED,
 ) -> ImportBatch:
+    """The batch recording the import (a background commit's running one, filled in); not saved."""
     totals = report.totals
-    batch = ImportBatch(
-        organization=report.organization,
-        user=user,
-        file_name=report.filename[:255],
-        sha256=hashlib.sha256(data).hexdigest(),
-        format=report.format,
-        status=status,
-        rows=totals["rows"],
-        new=totals["new"],
-        updated=totals["updated"],
-        unchanged=totals["unchanged"],
-        invalid=totals["invalid"],
-        warnings=_problems_json(report, report.warnings),
-        errors=_problems_json(report, report.errors),
-        override_reason=override_reason,
-        skip_invalid=skip_invalid,
-        created_at=now,
-        finished_at=timezone.now(),
-    )
-    if stored_name:
-        batch.file.name = stored_name
-    else:
-        batch.file.save(report.filename or "import", ContentFile(data), save=False)
+    values = {
+        "organization": report.organization,
+        "user": user,
+        "file_name": report.filename[:255],
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "format": report.format,
+        "status": status,
+        "rows": totals["rows"],
+        "new": totals["new"],
+        "updated": totals["updated"],
+        "unchanged": totals["unchanged"],
+        "invalid": totals["invalid"],
+        "warnings": _problems_json(report, report.warnings),
+        "errors": _problems_json(report, report.errors),
+        "override_reason": override_reason,
+        "skip_invalid": skip_invalid,
+        "finished_at": timezone.now(),
+    }
+    if batch is None:
+        return ImportBatch(created_at=now, **values)
+    for name, value in values.items():
+        setattr(batch, name, value)
+    batch.stage, batch.upload_id = "", None
     return batch
+
+
+class WorkerStopped(ImportRefused):
+    """A background commit was recorded as stopped while it ran (its heartbeat was late): rolled back."""
+
+
+def _finish_running_batch(batch: ImportBatch) -> None:
+    """Record a background commit as done, unless it was meanwhile recorded as stopped (then roll back).
+
+    Its upload is deleted in the same transaction: a committed import keeps no preview behind.
+    """
+    upload_id = ImportBatch.objects.filter(pk=batch.pk).values_list("upload_id", flat=True).first()
+    fields = [f.name for f in ImportBatch._meta.concrete_fields if f.name not in ("id", "file", "created_at")]
+    values = {name: getattr(batch, name) for name in fields}
+    if not ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.RUNNING).update(**values):
+        raise WorkerStopped(str(WORKER_STOPPED))
+    if upload_id is not None:
+        ImportUpload.objects.filter(pk=upload_id).delete()
 
 
 def _record_failure(
@@ -402,13 +444,13 @@ def _record_failure(
     skip_invalid: bool,
     override_reason: str,
     now: datetime.datetime,
-    stored_name: str,
+    batch: ImportBatch | None,
     reason: str,
 ) -> ImportBatch:
     """After the rollback, in a transaction of its own: the failed attempt and why."""
     with transaction.atomic():
         batch = _batch(
-            report, data, user, skip_invalid, override_reason, now, ImportBatch.Status.FAILED, stored_name
+            report, data, user, skip_invalid, override_reason, now, batch, ImportBatch.Status.FAILED
         )
         batch.failure_reason = reason
         batch.save()

@@ -363,3 +363,20 @@ def test_a_missing_mapping_file_is_a_usage_error(tmp_path, org):
 
     assert status == 2
     assert reason.startswith(f"Cannot read the mapping {tmp_path / 'no.json'}: ")
+
+
+def test_on_a_terminal_a_commit_draws_a_progress_bar_per_stage_and_still_runs_in_the_foreground(
+    tmp_path, org, monkeypatch
+):
+    path = valid_file(tmp_path, org)
+    monkeypatch.setattr(import_contacts.sys.stderr, "isatty", lambda: True, raising=False)
+    err = io.StringIO()
+
+    options = ["--organization", org.slug, "--commit"]
+    call_command("import_contacts", str(path), *options, stdout=io.StringIO(), stderr=err)
+
+    lines = [line.rsplit("\r", 1)[-1] for line in err.getvalue().split("\n") if line]
+    stages = [line.split("] ", 1)[1].split(" [")[0] for line in lines]
+    assert stages == ["Reading the file", "Checking the rows", "Writing the contacts and their history"]
+    assert lines[-1].endswith("[##############################] 1 of 1 rows")
+    assert ImportBatch.objects.get().status == "committed"  # done when the command returns

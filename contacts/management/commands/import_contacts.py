@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
 from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
+from contacts.importing.progress import Stage
 from customers.models import Organization
 
 UNKNOWN_ORGANIZATION = 'No organization has the slug "{slug}".'
@@ -27,6 +28,7 @@ PROFILE_SAVED = _("Saved as the import profile of {organization}, applied to its
 PROFILE_NOT_SAVED = _("Dry run: the import profile is saved only with --commit.")
 # A readable summary lists this many problems; --json lists them all.
 SHOWN_PROBLEMS = 50
+BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
@@ -89,6 +91,8 @@ class Command(BaseCommand):
         arguments = {"organization": organization, "data": data, "filename": path.name, "mapping": mapping}
         report, refusal = self._import(options, arguments, user, progress)
 
+        if progress:
+            self.stderr.write("")  # end the progress bar's line
         if as_json:
             self.stdout.write(json.dumps(report.to_json(), ensure_ascii=False))
         else:
@@ -160,10 +164,20 @@ class Command(BaseCommand):
             raise CommandError(MAPPING_INVALID.format(path=path, reason=error), returncode=2) from None
 
     def _progress(self):
+        """A progress bar on the terminal: one line per stage, redrawn as its rows are done."""
         started = time.monotonic()
+        shown = {"stage": ""}
 
-        def show(phase: str) -> None:
-            self.stderr.write(f"[{time.monotonic() - started:6.1f}s] {phase}")
+        def show(stage: str, done: int, total: int) -> None:
+            if shown["stage"] and stage != shown["stage"]:
+                self.stderr.write("")  # keep the finished stage's line
+            shown["stage"] = stage
+            line = f"[{time.monotonic() - started:6.1f}s] {Stage(stage).label}"
+            if total:
+                filled = round(BAR_WIDTH * done / total)
+                line += f" [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done:,} of {total:,} rows"
+            self.stderr.write(f"\r{line}", ending="")
+            self.stderr.flush()
 
         return show
 

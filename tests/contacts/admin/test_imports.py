@@ -2,9 +2,8 @@
 
 import csv
 import io
-import os
 import re
-import time
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -12,15 +11,15 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.admin.imports import IMPORTED, NO_ORGANIZATION, PAGE_SIZE, PREVIEW_EXPIRED
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
 from contacts.importing.pipeline import NO_DATA_ROWS, commit_import
 from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO_BIG
 from contacts.importing.reports import ERROR_COLUMN
-from contacts.importing.uploads import PREVIEW_FOLDER, SESSION_KEY
 from contacts.management.commands.seed_demo import SUPPORT_GROUP
-from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.models import Contact, ImportBatch, ImportedContactChange, ImportUpload
 from contacts.services.bulk import INVALID_ROWS
 from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
@@ -370,7 +369,7 @@ def test_confirm_removes_the_kept_upload(importer, org, media_root):
     [
         {"file": "../../contacts_site/settings.py"},
         {"file": "/etc/passwd"},
-        {"file": "0" * 32},  # well-formed, but not an upload of this session
+        {"file": "0" * 32},  # well-formed, but not an upload of this user
         {"sha256": "0" * 64},
         {"sha256": "not-a-hash"},
     ],
@@ -412,10 +411,10 @@ def test_another_users_upload_cannot_be_previewed_or_confirmed(importer, org):
     assert Contact.objects.count() == 0
 
 
-def test_a_file_changed_on_disk_after_the_preview_is_refused(importer, org, media_root):
+def test_a_file_changed_in_storage_after_the_preview_is_refused(importer, org):
     customer = CustomerFactory(organization=org)
     key = uploaded(importer, org, two_rows(customer))
-    (media_root / PREVIEW_FOLDER / key["file"]).write_bytes(one_valid_one_invalid(customer))
+    ImportUpload.objects.filter(token=key["file"]).update(data=one_valid_one_invalid(customer))
 
     response = importer.post(CONFIRM, {**key, "skip_invalid": "on"})
 
@@ -515,9 +514,7 @@ def test_staff_without_the_permissions_get_403_everywhere(org):
     importer = staff_client("import_contacts")
     key = uploaded(importer, org, two_rows(customer))
     outsider = staff_client("view_contact", "change_contact")
-    session = outsider.session
-    session[SESSION_KEY] = importer.session[SESSION_KEY]  # even holding the upload's key
-    session.save()
+    ImportUpload.objects.update(user=outsider.user)  # even owning the upload
 
     gets = [
         UPLOAD,
@@ -568,16 +565,16 @@ def test_import_forms_carry_a_csrf_token(importer, org):
     assert 'name="csrfmiddlewaretoken"' in importer.get(PREVIEW, key).content.decode()
 
 
-def test_uploads_nobody_confirmed_are_deleted_after_a_day(importer, org, media_root):
+def test_uploads_nobody_used_for_the_preview_lifetime_are_deleted_by_the_sweep(importer, org, settings):
+    settings.CONTACT_IMPORT_PREVIEW_HOURS = 2
     customer = CustomerFactory(organization=org)
     old = uploaded(importer, org, two_rows(customer))
-    old_path = media_root / PREVIEW_FOLDER / old["file"]
-    two_days_ago = time.time() - 2 * 24 * 3600
-    os.utime(old_path, (two_days_ago, two_days_ago))
-
     recent = uploaded(importer, org, one_valid_one_invalid(customer))
+    ImportUpload.objects.filter(token=old["file"]).update(used_at=timezone.now() - timedelta(hours=3))
 
-    assert stored_previews(media_root) == [media_root / PREVIEW_FOLDER / recent["file"]]
+    call_command("sweep_imports", stdout=io.StringIO())
+
+    assert stored_previews() == [recent["file"]]
     assert importer.get(PREVIEW, old)["Location"] == UPLOAD
 
 

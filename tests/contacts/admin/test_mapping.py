@@ -5,11 +5,11 @@ import json
 import pytest
 from django.urls import reverse
 
-from contacts.admin.mapping import MANDATORY_UNMAPPED, MAPPED_TWICE, SESSION_KEY
+from contacts.admin.mapping import MANDATORY_UNMAPPED, MAPPED_TWICE
 from contacts.importing import interpretation
 from contacts.importing.mapping import Mapping
 from contacts.importing.profiles import save_profile
-from contacts.models import Contact, ImportProfile
+from contacts.models import Contact, ImportProfile, ImportUpload
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.helpers import (
     CONFIRM,
@@ -112,7 +112,7 @@ def test_a_messy_file_goes_through_the_mapping_step_to_a_confirmable_preview_and
         3,
         {"occupation": {"Direction financière": "ACCOUNTING"}},
     )
-    assert key["file"] not in importer.session.get(SESSION_KEY, {})
+    assert not ImportUpload.objects.filter(token=key["file"]).exists()  # with its mapping
 
     next_month = importer.get(PREVIEW, uploaded(importer, acme, messy_file(bakery, month=2), "avril.xlsx"))
 
@@ -134,7 +134,7 @@ def test_a_mapping_leaving_a_mandatory_field_unmapped_says_which(importer, acme,
     assert refused.context["form"].non_field_errors() == [
         MANDATORY_UNMAPPED.format(columns='"Contact\'s Email"')
     ]
-    assert key["file"] not in importer.session.get(SESSION_KEY, {})
+    assert ImportUpload.objects.get(token=key["file"]).mapping is None
 
 
 def test_a_field_chosen_for_two_columns_is_refused(importer, acme, bakery):
