@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.normalization import check_identifier, normalize_email, normalize_phone
+from contacts.normalization import check_identifier, normalize_email, normalize_phone, one_line_text
 from customers.models import Customer, Organization
 
 MAIN_CONTACT_CONSTRAINT = "one_main_contact_per_customer"
@@ -95,8 +95,10 @@ class Contact(models.Model):
             check_identifier(self.external_id)
         except ValidationError as error:
             errors.setdefault("external_id", []).extend(error.messages)
-        self.first_name = (self.first_name or "").strip()
-        self.last_name = (self.last_name or "").strip()
+        # Control characters are never stored: names lose them (a line break becomes a space), an
+        # identifier code or an email holding one is refused above and below.
+        self.first_name = one_line_text((self.first_name or "").strip())
+        self.last_name = one_line_text((self.last_name or "").strip())
         try:
             self.email = normalize_email(self.email)
         except ValidationError as error:
@@ -145,6 +147,8 @@ class ImportBatch(models.Model):
     failure_reason = models.TextField(blank=True)
     override_reason = models.TextField(blank=True)
     skip_invalid = models.BooleanField(default=False)
+    # The upload's choice for an existing contact's blank cells: False keeps the stored value.
+    blank_cells_clear = models.BooleanField("blank cells clear the stored value", default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
