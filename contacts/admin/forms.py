@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext_lazy as _
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing.reading import EMPTY, TOO_BIG
@@ -112,6 +113,15 @@ class UploadForm(forms.Form):
         help_text="CSV (UTF-8 or Windows-1252; comma, semicolon or tab), Excel .xlsx or .xls.",
     )
 
+    blank_clears = forms.BooleanField(
+        required=False,
+        label=_("Blank cells clear the stored value"),
+        help_text=_(
+            "Unticked (the default), a blank cell keeps what is stored for a contact that already exists; "
+            "ticked, it clears it (the Main Contact column excepted: write 0 to unset a main contact)."
+        ),
+    )
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         limit = settings.CONTACT_IMPORT_MAX_BYTES
@@ -129,6 +139,8 @@ class PreviewKeyForm(forms.Form):
     organization = forms.ModelChoiceField(queryset=Organization.objects.all(), widget=forms.HiddenInput)
     file = forms.RegexField(regex=PREVIEW_NAME, max_length=32, widget=forms.HiddenInput)
     sha256 = forms.RegexField(regex=SHA256, max_length=64, widget=forms.HiddenInput)
+    # The upload's choice, carried to the preview and the confirm like the rest of the key.
+    blank_clears = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class ConfirmForm(PreviewKeyForm):

@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import os
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header, urlencode
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
-from contacts.fields import ENGLISH_HEADERS
-from contacts.importing import reports
-from contacts.importing.limits import OVERRIDE_PERMISSION
+from contacts.admin.import_preview import preview_sections
+from contacts.importing import reimport, reports
+from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
 from contacts.importing.pipeline import (
     NOTHING_TO_WRITE,
     ImportRefused,
@@ -33,13 +33,9 @@ from contacts.importing.pipeline import (
 )
 from contacts.importing.uploads import forget_upload, keep_upload, load_upload
 from contacts.models import Contact
-from contacts.selectors import committed_imports_this_month
-from customers.models import Customer
 
 IMPORT_PERMISSION = "contacts.import_contacts"
 HISTORY_PERMISSIONS = ("contacts.view_importbatch", IMPORT_PERMISSION)
-
-PAGE_SIZE = 50  # rows of each kind shown per page of the preview
 
 PREVIEW_EXPIRED = (
     "This preview is no longer available (it expired, or the file was uploaded from another session); "
@@ -51,7 +47,7 @@ NO_ORGANIZATION = (
 )
 IMPORTED = "Imported {file}: {new} new, {updated} updated, {unchanged} unchanged{skipped}."
 SKIPPED = ", {invalid} invalid row(s) skipped"
-LIMIT_REACHED_NOTICE = (
+LIMIT_REACHED_NOTICE = _(
     "{organization} has already committed {count} import(s) this month (the limit is {limit}); "
     "confirming needs an override with a reason."
 )
@@ -71,7 +67,10 @@ def _active_staff_with(user, *permissions: str) -> bool:
 
 
 def _key_query(key: dict) -> dict:
-    return {"organization": key["organization"].pk, "file": key["file"], "sha256": key["sha256"]}
+    query = {"organization": key["organization"].pk, "file": key["file"], "sha256": key["sha256"]}
+    if key.get("blank_clears"):
+        query["blank_clears"] = "1"
+    return query
 
 
 # --- Views -------------------------------------------------------------------------------------------
@@ -124,15 +123,19 @@ class ContactImportViews:
                     filename=upload.name,
                     organization=form.cleaned_data["organization"],
                 )
+                if form.cleaned_data["blank_clears"]:
+                    key["blank_clears"] = "1"
                 url = reverse("admin:contacts_contact_import_preview")
                 return HttpResponseRedirect(f"{url}?{urlencode(key)}")
         else:
             form = UploadForm(initial={"organization": request.GET.get("organization")})
+        organizations = list(managed_organizations())
         context = self._context(
             request,
             title="Import contacts",
             form=form,
-            no_organization=NO_ORGANIZATION if not managed_organizations().exists() else "",
+            no_organization=NO_ORGANIZATION if not organizations else "",
+            **_month_uses(request, organizations),
         )
         return TemplateResponse(request, "admin/contacts/contact/import_form.html", context)
 
@@ -162,7 +165,9 @@ class ContactImportViews:
             return self._expired(request)
         key, data, filename = found
         organization = key["organization"]
-        report = preview_import(organization=organization, data=data, filename=filename)
+        report = preview_import(
+            organization=organization, data=data, filename=filename, blank_clears=key["blank_clears"]
+        )
         context = self._context(
             request,
             title=f"Preview of {filename}",
@@ -170,6 +175,8 @@ class ContactImportViews:
             organization=organization,
             report=report,
             key_query=urlencode(_key_query(key)),
+            report_links=_report_links(report),
+            **_earlier_import(report),
             **preview_sections(request, report),
             **self._confirm_context(request, key, report),
         )
@@ -178,15 +185,16 @@ class ContactImportViews:
     def _confirm_context(self, request, key: dict, report: ImportReport) -> dict:
         totals = report.totals
         can_commit = report.plan is not None and not report.file_errors
-        limit = settings.CONTACT_IMPORTS_PER_MONTH
-        used = committed_imports_this_month(key["organization"])
-        limit_notice = ""
-        if used >= limit:
-            limit_notice = LIMIT_REACHED_NOTICE.format(
-                organization=key["organization"].name, count=used, limit=limit
-            )
-        form = ConfirmForm(initial=_key_query(key))
+        organization = key["organization"]
+        use = month_use([organization])[organization.pk]
+        limit_notice = limit_advice = ""
         can_override = request.user.has_perm(OVERRIDE_PERMISSION)
+        if use.used_up:
+            limit_notice = LIMIT_REACHED_NOTICE.format(
+                organization=organization.name, count=use.used, limit=use.limit
+            )
+            limit_advice = "" if can_override else use.advice(organization)
+        form = ConfirmForm(initial=_key_query(key))
         if not can_override:
             del form.fields["override_reason"]
         # Past the limit, only staff allowed to override it get a Confirm button (the server refuses others).
@@ -198,7 +206,9 @@ class ContactImportViews:
             else "",
             "has_invalid": totals["invalid"] > 0,
             "confirm_form": form,
+            "month_use": use.sentence(),
             "limit_notice": limit_notice,
+            "limit_advice": limit_advice,
             "can_override": can_override,
         }
 
@@ -224,6 +234,7 @@ class ContactImportViews:
                 user=request.user,
                 skip_invalid=form.cleaned_data["skip_invalid"],
                 override_reason=reason,
+                blank_clears=form.cleaned_data["blank_clears"],
             )
         except ImportRefused as refusal:
             # Nothing was written; back to the preview, which shows why.
@@ -249,9 +260,24 @@ class ContactImportViews:
         if found is None:
             return self._expired(request)
         key, data, filename = found
-        report = preview_import(organization=key["organization"], data=data, filename=filename)
-        problems = [(problem.row, report.label(problem)) for problem in report.errors]
-        content = reports.error_report(report.table, problems, format=format)
+
+        def report_in(language: str | None) -> tuple[ImportReport, bytes]:
+            with translation.override(language):  # None: the active language
+                report = preview_import(
+                    organization=key["organization"],
+                    data=data,
+                    filename=filename,
+                    blank_clears=key["blank_clears"],
+                )
+                return report, reports.import_error_report(report, data, format=format)
+
+        # The messages are rendered as the checks find them: in the language asked for, or else in the
+        # language of the file's headers (known once it is read: read again only when it differs).
+        asked = request.GET.get("language")
+        report, content = report_in(asked if asked in reports.REPORT_LANGUAGES else None)
+        language = reports.report_language(asked, report.table.headers if report.table else None)
+        if language != (translation.get_language() or "en").split("-")[0] and asked != language:
+            report, content = report_in(language)
         return error_report_download(content, format=format, source=filename)
 
     @method_decorator(require_GET)
@@ -281,80 +307,45 @@ def error_report_download(content: bytes, *, format: str, source: str) -> HttpRe
     return download(content, content_type=reports.FORMATS[format], filename=f"{stem}-errors.{format}")
 
 
-# --- The preview's sections, paginated ------------------------------------------------------------
+# --- What the preview and the upload page show beside the rows ----------------------------------------
 
 
-def preview_sections(request, report: ImportReport) -> dict:
-    """The errors, warnings, new and updated rows of a preview: one page of each, PAGE_SIZE rows at most."""
-    outcomes = report.plan.outcomes if report.plan else []
-    new = [o for o in outcomes if o.status == "new"]
-    updated = [o for o in outcomes if o.status == "updated"]
-    row_errors = [p for p in report.errors if p.row is not None]
-    sections = {
-        "errors": _page(request, "errors", row_errors),
-        "warnings": _page(request, "warnings", report.warnings),
-        "new": _page(request, "new", new),
-        "updated": _page(request, "updated", updated),
-    }
-    shown = [*sections["new"]["page"].object_list, *sections["updated"]["page"].object_list]
-    customers = Customer.objects.in_bulk({o.customer_id for o in shown if o.customer_id})
-    sections["errors"]["rows"] = [
-        (p.row, report.column(p) or "", p.message) for p in sections["errors"]["page"].object_list
-    ]
-    sections["warnings"]["rows"] = [report.label(p) for p in sections["warnings"]["page"].object_list]
-    labels = {
-        name: report.column_labels.get(name) or ENGLISH_HEADERS.get(name, name) for name in ENGLISH_HEADERS
-    }
-    sections["new"]["rows"] = [
-        {"row": o.row, "customer": customers.get(o.customer_id), **_displayed(o.values)}
-        for o in sections["new"]["page"].object_list
-    ]
-    sections["updated"]["rows"] = [
-        {
-            "row": o.row,
-            "customer": customers.get(o.customer_id),
-            "external_id": o.values["external_id"],
-            "changes": [
-                (labels.get(name, name), _shown(name, old), _shown(name, o.values[name]))
-                for name, old in o.previous.items()
-            ],
-        }
-        for o in sections["updated"]["page"].object_list
-    ]
+def _month_uses(request, organizations: list) -> dict:
+    """The month's imports of each organization that made one, for the upload page."""
+    uses = month_use(organizations)
+    can_override = request.user.has_perm(OVERRIDE_PERMISSION)
     return {
-        "sections": sections,
-        "file_errors": [report.label(p) for p in report.file_errors],
-        "labels": labels,
+        "month_uses": [
+            {
+                "organization": organization,
+                "sentence": uses[organization.pk].sentence(),
+                "advice": ""
+                if can_override or not uses[organization.pk].used_up
+                else (uses[organization.pk].advice(organization)),
+            }
+            for organization in organizations
+            if uses[organization.pk].used
+        ],
+        "month_unused": any(not use.used for use in uses.values()),
     }
 
 
-def _page(request, kind: str, items: list) -> dict:
-    parameter = f"{kind}_page"
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get(parameter))
-
-    def url(number: int) -> str:
-        query = request.GET.copy()
-        query[parameter] = number
-        return f"?{query.urlencode()}#{kind}"
-
+def _earlier_import(report: ImportReport) -> dict:
+    """The committed import of the same file, if any: the warning at the top of the preview."""
+    batch = report.earlier_import
+    if batch is None:
+        return {"earlier_import": None}
     return {
-        "page": page,
-        "count": len(items),
-        "previous_url": url(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": url(page.next_page_number()) if page.has_next() else "",
+        "earlier_import": reimport.already_imported(batch),
+        "earlier_import_url": reverse("admin:contacts_importbatch_change", args=[batch.pk]),
     }
 
 
-def _shown(name: str, value) -> str:
-    if name == "is_main":
-        return yes_no(value)
-    return "" if value is None else str(value)
-
-
-def yes_no(value) -> str:
-    """A true-or-false value as the admin's import pages show it."""
-    return "yes" if value else "no"
-
-
-def _displayed(values: dict) -> dict:
-    return {name: _shown(name, value) for name, value in values.items()}
+def _report_links(report: ImportReport) -> list[dict]:
+    """The error report's download links: the language of the file's headers first, then the others."""
+    headers = report.table.headers if report.table else None
+    first = reports.header_language(headers)
+    return [
+        {"language": code, "name": name, "default": code == first}
+        for code, name in sorted(reports.REPORT_LANGUAGES.items(), key=lambda item: item[0] != first)
+    ]

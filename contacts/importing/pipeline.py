@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
 from contacts.fields import ENGLISH_HEADERS
+from contacts.importing import reimport
 from contacts.importing.columns import map_columns
 from contacts.importing.limits import check_monthly_limit
 from contacts.importing.reading import FileRejected, Table, collector_paused, read_table
@@ -31,7 +32,7 @@ from contacts.models import Contact, ImportBatch, ImportedContactChange
 from contacts.services.bulk import BulkHooks, InvalidRows, Written, contacts_bulk_upsert
 from contacts.services.contacts import ensure_contacts_managed
 from contacts.services.planning import plan_rows
-from contacts.services.rows import Plan, Problem, RowInput
+from contacts.services.rows import Plan, Problem, RowInput, RowPolicy, problem_label
 from customers.models import Organization
 
 MISSING_COLUMNS = _("The file lacks the mandatory column(s) {columns}; add them to the header row.")
@@ -72,6 +73,15 @@ class ImportReport:
     column_labels: dict[str, str] = field(default_factory=dict)
     table: Table | None = None
     plan: Plan | None = None
+    # The upload's choice: an existing contact's blank cell clears its stored value (False: keeps it).
+    blank_clears: bool = False
+    # The organization's latest committed import of the same file (sha256), if any.
+    earlier_import: ImportBatch | None = None
+
+    @property
+    def policy(self) -> RowPolicy:
+        """How the file's rows read: blank cells as chosen, exact copies of a row skipped."""
+        return RowPolicy(blank_clears=self.blank_clears, skip_exact_duplicates=True)
 
     @property
     def file_errors(self) -> list[Problem]:
@@ -88,12 +98,7 @@ class ImportReport:
 
     def label(self, problem: Problem) -> str:
         """'Row 7, "Contact\'s Email": "bob@acme" is not a valid email address.'"""
-        column = self.column(problem)
-        if problem.row is None:
-            return f'"{column}": {problem.message}' if column else problem.message
-        if column:
-            return f'Row {problem.row}, "{column}": {problem.message}'
-        return f"Row {problem.row}: {problem.message}"
+        return problem_label(problem.row, self.column(problem), problem.message)
 
     def to_json(self) -> dict:
         """The object `import_contacts --json` prints."""
@@ -112,8 +117,7 @@ class ImportReport:
         }
 
     def label_without_row(self, problem: Problem) -> str:
-        column = self.column(problem)
-        return f'"{column}": {problem.message}' if column else problem.message
+        return problem_label(None, self.column(problem), problem.message)
 
 
 def _file_problem(message: str) -> Problem:
@@ -121,10 +125,19 @@ def _file_problem(message: str) -> Problem:
 
 
 def _read(
-    organization: Organization, data: bytes, filename: str, progress: Progress | None
+    organization: Organization,
+    data: bytes,
+    filename: str,
+    progress: Progress | None,
+    blank_clears: bool = False,
 ) -> tuple[ImportReport, list[RowInput]]:
     """Everything before the rules: the file and its columns. No query."""
-    report = ImportReport(organization=organization, filename=os.path.basename(filename or ""), format="")
+    report = ImportReport(
+        organization=organization,
+        filename=os.path.basename(filename or ""),
+        format="",
+        blank_clears=blank_clears,
+    )
     if progress:
         progress("Reading the file…")
     try:
@@ -164,9 +177,17 @@ def _planned(report: ImportReport, plan: Plan) -> None:
 
 
 def preview_import(
-    *, organization: Organization, data: bytes, filename: str, progress: Progress | None = None
+    *,
+    organization: Organization,
+    data: bytes,
+    filename: str,
+    progress: Progress | None = None,
+    blank_clears: bool = False,
 ) -> ImportReport:
-    """A dry run: what the import would do, with every problem found. Writes nothing, locks nothing."""
+    """A dry run: what the import would do, with every problem found. Writes nothing, locks nothing.
+
+    `blank_clears`: an existing contact's blank cell clears its stored value (default: keeps it).
+    """
     with collector_paused():
         try:
             ensure_contacts_managed(organization)
@@ -175,12 +196,20 @@ def preview_import(
                 organization=organization, filename=os.path.basename(filename or ""), format=""
             )
             return _refused(report, error.messages[0])
-        report, rows = _read(organization, data, filename, progress)
+        report, rows = _read(organization, data, filename, progress, blank_clears)
         if not report.errors:
             if progress:
                 progress(f"Checking {len(rows):,} rows…")
-            _planned(report, plan_rows(organization=organization, rows=rows))
+            _planned(report, plan_rows(organization=organization, rows=rows, policy=report.policy))
+            _note_earlier_import(report, data)
     return report
+
+
+def _note_earlier_import(report: ImportReport, data: bytes) -> None:
+    """The committed import this file repeats, and the rows that would set back a change made since."""
+    report.earlier_import = reimport.earlier_import(report.organization, hashlib.sha256(data).hexdigest())
+    if report.earlier_import is not None and report.plan is not None:
+        report.warnings.extend(reimport.changes_set_back(batch=report.earlier_import, plan=report.plan))
 
 
 def commit_import(
@@ -193,15 +222,17 @@ def commit_import(
     override_reason: str = "",
     now: datetime.datetime | None = None,
     progress: Progress | None = None,
+    blank_clears: bool = False,
 ) -> ImportReport:
     """Import the file in one transaction and record it as an ImportBatch.
 
     Raises ImportRefused (nothing written) for a file-level problem, the monthly limit, an organization
     still synced, or invalid rows without `skip_invalid`; ImportFailed when the database refuses the
-    writes (rolled back, recorded as a failed batch). `user` None is the command line.
+    writes (rolled back, recorded as a failed batch). `user` None is the command line. `blank_clears`
+    as for preview_import, and recorded on the batch.
     """
     with collector_paused():
-        report, rows = _read(organization, data, filename, progress)
+        report, rows = _read(organization, data, filename, progress, blank_clears)
         if report.errors:
             raise ImportRefused(report.errors[0].message, report)
         commit = _ImportCommit(
@@ -235,6 +266,7 @@ class _ImportCommit(BulkHooks):
                 source=Contact.Source.IMPORT,
                 skip_invalid=self.skip_invalid,
                 hooks=self,
+                policy=report.policy,
             )
         except ImportRefused:
             raise
@@ -259,6 +291,7 @@ class _ImportCommit(BulkHooks):
 
     def planned(self, plan: Plan) -> None:
         _planned(self.report, plan)
+        _note_earlier_import(self.report, self.data)
         totals = plan.totals
         if not totals["new"] + totals["updated"]:
             # No batch: an import that changes nothing does not use up the month's import.
@@ -347,6 +380,7 @@ def _batch(
         errors=_problems_json(report, report.errors),
         override_reason=override_reason,
         skip_invalid=skip_invalid,
+        blank_cells_clear=report.blank_clears,
         created_at=now,
         finished_at=timezone.now(),
     )

@@ -116,6 +116,21 @@ def comparable_code(value: str) -> str:
     return _CODE_NOISE.sub("", value).casefold()
 
 
+# A problem as a person reads it in a list: where it is, then what it is.
+AT_ROW_AND_COLUMN = _('Row {row}, "{column}": {message}')
+AT_ROW = _("Row {row}: {message}")
+IN_COLUMN = _('"{column}": {message}')
+
+
+def problem_label(row: int | None, column: str | None, message: str) -> str:
+    """'Row 7, "Contact\'s Email": "bob@acme" is not a valid email address.' (in the active language)."""
+    if row is None:
+        return str(IN_COLUMN.format(column=column, message=message)) if column else message
+    if column:
+        return str(AT_ROW_AND_COLUMN.format(row=row, column=column, message=message))
+    return str(AT_ROW.format(row=row, message=message))
+
+
 # How messages name rows (files: spreadsheet row numbers) and items (the bulk API: indexes from 0).
 ONE_ROW = {"row": _("row {number}"), "item": _("item {number}")}
 SOME_ROWS = {"row": _("rows {numbers} and {last}"), "item": _("items {numbers} and {last}")}
