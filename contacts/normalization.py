@@ -113,7 +113,7 @@ _BETWEEN_ADDRESSES = re.compile(r"[\s;,]")
 _PROVIDER_REFUSES = re.compile(r"[^a-zA-Z0-9+_'.-]")
 
 
-def email_of_cell(value: str) -> tuple[str, list[str]]:
+def email_of_cell(value: str) -> tuple[str, tuple[str, ...]]:
     """The address an email cell holds, and warnings about it (usually none).
 
     `Name <addr>` and `mailto:addr` give `addr` with a warning; an address with a character the mail
@@ -122,7 +122,7 @@ def email_of_cell(value: str) -> tuple[str, list[str]]:
     """
     email = (value or "").strip().lower()
     if len(email) <= 254 and COMMON_EMAIL.fullmatch(email):  # nearly every cell: no warning possible
-        return email, []
+        return email, ()
     text = (value or "").strip()
     if text.count("@") > 1 and _BETWEEN_ADDRESSES.search(text):
         raise ValidationError(SEVERAL_EMAILS.format(value=shown(text)), code="several_emails")
@@ -135,7 +135,7 @@ def email_of_cell(value: str) -> tuple[str, list[str]]:
         email = normalize_email(text)
     if refused := provider_refused_character(email):
         warnings.append(EMAIL_REFUSED_BY_PROVIDER.format(email=email, character=refused))
-    return email, [str(warning) for warning in warnings]
+    return email, tuple(str(warning) for warning in warnings)
 
 
 def _unwrapped_address(text: str) -> str:

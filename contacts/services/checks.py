@@ -24,6 +24,7 @@ from contacts.normalization import (
 )
 from contacts.services.contacts import CONTACT_OF_ANOTHER_CUSTOMER
 from contacts.services.dates import (
+    DATE_FIRST,
     DATE_REFUSED_FIELDS,
     excel_date_problem,
     looks_like_a_date,
@@ -43,9 +44,10 @@ from contacts.services.rows import (
 from customers.models import Organization
 
 BLANK_CONTACT = {name: "" for name in CONTACT_FIELDS} | {"is_main": False}
-# The optional text fields of a contact, checked in this order (after the codes and the email).
-OPTIONAL_TEXTS = ("first_name", "last_name", "phone", "occupation")
-CHECK_ORDER = ("customer_external_id", "external_id", "email", *OPTIONAL_TEXTS)
+# The fields a blank cell keeps on an existing contact (Main Contact keeps a blank in any case).
+KEEPABLE = ("email", "first_name", "last_name", "phone", "occupation")
+CHECK_ORDER = ("customer_external_id", "external_id", *KEEPABLE)
+NO_DATES: frozenset[str] = frozenset()
 MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in CONTACT_FIELDS if name != "is_main"}
 TRUE_WORDS = frozenset({"1", "yes", "true", "oui", "x"})
 FALSE_WORDS = frozenset({"0", "no", "false", "non"})
@@ -154,36 +156,27 @@ class RowChecks:
     def check(self, row: RowInput, t: dict[str, str]) -> RowOutcome:
         """What this row would do: its values after the write, or its errors."""
         errors: list[Problem] = []
-        dated = self.excel_dates(row, errors) if row.dates else frozenset()
+        dated = self.excel_dates(row, errors) if row.dates else NO_DATES
         customer_id = self.customer(row.row, t, errors, dated)
         stored = self.identifier(row.row, t, customer_id, errors, dated)
         if stored is not None:
             values: dict[str, object] = {name: stored[name] for name in CONTACT_FIELDS}
         else:
             values = {**BLANK_CONTACT, "external_id": t.get("external_id", "")}
-        # An existing contact's blank cell keeps its stored value, unless the policy says it clears it.
-        keep_blanks = stored is not None and not self.blank_clears
-        kept: list[str] = []
-        email = t.get("email")
-        if "email" in dated:
-            pass
-        elif email or stored is None or (email is not None and not keep_blanks):
-            self.email(row.row, email or "", customer_id, stored, values, errors)
-        elif email is not None:
-            kept.append("email")
-        for name in OPTIONAL_TEXTS:
-            text = t.get(name)
-            if text is None or name in dated:
-                continue
-            if not text and keep_blanks:
-                if stored[name]:
-                    kept.append(name)
-            elif name == "phone":
-                self.phone(row.row, text, values, errors)
-            elif name == "occupation":
-                self.occupation(row.row, text, values, errors)
-            else:
-                self.name(row.row, name, text, values, errors)
+        kept: tuple[str, ...] = ()
+        if dated or (stored is not None and not self.blank_clears):
+            # An existing contact's blank cell keeps its stored value (unless the policy says it clears
+            # it): read as if its column were absent. So is a cell refused as an Excel date.
+            t, kept = self.without_kept(t, stored, dated)
+        if "email" in t or (stored is None and "email" not in dated):
+            self.email(row.row, t.get("email", ""), customer_id, stored, values, errors)
+        for name in ("first_name", "last_name"):
+            if name in t:
+                self.name(row.row, name, t[name], values, errors)
+        if "phone" in t:
+            self.phone(row.row, t["phone"], values, errors)
+        if "occupation" in t:
+            self.occupation(row.row, t["occupation"], values, errors)
         claims_main = "is_main" in row.values and self.main_contact(
             row.row, row.values["is_main"], values, errors
         )
@@ -195,11 +188,21 @@ class RowChecks:
             contact_id=stored["id"] if stored else None,
             customer_id=customer_id,
             errors=errors,
-            kept=tuple(kept),
+            kept=kept,
         )
         if claims_main:
             self.main_claims.append(outcome)
         return outcome
+
+    def without_kept(
+        self, t: dict[str, str], stored: StoredContact | None, dated: frozenset[str]
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The row without its blank cells that keep a stored value, nor its cells refused as dates;
+        and the fields whose stored value a blank cell kept."""
+        keep = stored is not None and not self.blank_clears
+        left_out = [name for name in KEEPABLE if name in dated or (keep and name in t and not t[name])]
+        kept = tuple(name for name in left_out if name not in dated and stored[name])
+        return {key: value for key, value in t.items() if key not in left_out}, kept
 
     def excel_dates(self, row: RowInput, errors: list[Problem]) -> frozenset[str]:
         """The cells Excel typed as dates where text was meant: each is an error, and is not read further."""
@@ -215,7 +218,7 @@ class RowChecks:
         """The customer's id, from its code; a differing name is only a warning (names_warnings)."""
         customer_id = stored_name = None
         code = t.get("customer_external_id", "")
-        if "customer_external_id" in dated:
+        if dated and "customer_external_id" in dated:
             pass
         elif not code:
             errors.append(Problem(row, "customer_external_id", CUSTOMER_ID_REQUIRED))
@@ -273,7 +276,7 @@ class RowChecks:
         """The stored contact this row updates, if any (never one of another customer)."""
         external_id = t.get("external_id", "")
         limit = MAX_LENGTHS["external_id"]
-        if "external_id" in dated:
+        if dated and "external_id" in dated:
             return None
         if not external_id:
             errors.append(Problem(row, "external_id", CONTACT_ID_REQUIRED))
@@ -294,7 +297,8 @@ class RowChecks:
             message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=shown(external_id), code=shown(other))
             errors.append(Problem(row, "external_id", message))
             return None
-        if stored is None and looks_like_a_date(external_id):
+        # The first character rules out nearly every code before the pattern runs (1 row in 1: a new contact).
+        if stored is None and external_id[0] in DATE_FIRST and looks_like_a_date(external_id):
             message = CONTACT_ID_LOOKS_LIKE_A_DATE.format(value=shown(external_id))
             self.warnings.append(Problem(row, "external_id", message))
         return stored
@@ -314,8 +318,8 @@ class RowChecks:
         except ValidationError as invalid:
             errors.append(Problem(row, "email", invalid.messages[0]))
             return
-        for note in notes:
-            self.warnings.append(Problem(row, "email", note))
+        if notes:
+            self.warnings.extend(Problem(row, "email", note) for note in notes)
         values["email"] = email
         if customer_id is None:
             return
@@ -336,7 +340,8 @@ class RowChecks:
         return EMAIL_TAKEN_BY_CODE.format(code=shown(owner["external_id"]))
 
     def name(self, row: int, name: str, text: str, values: dict, errors: list[Problem]) -> None:
-        text = one_line_text(text)
+        if not text.isprintable():  # nearly every name is: no call for them
+            text = one_line_text(text)
         if len(text) > MAX_LENGTHS[name]:
             errors.append(Problem(row, name, TOO_LONG.format(length=len(text), limit=MAX_LENGTHS[name])))
         else:

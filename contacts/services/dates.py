@@ -34,13 +34,13 @@ _DATE_LIKE = re.compile(
     re.IGNORECASE,
 )
 # What a date starts with. Most codes (`CT-1001`, `CUST-00017`) fail this test and never reach the
-# pattern: 40 ns a code instead of 400.
-_DATE_FIRST = frozenset("0123456789adfjmnosADFJMNOS")
+# pattern: 40 ns a code instead of 400 (the checks test it before calling looks_like_a_date).
+DATE_FIRST = frozenset("0123456789adfjmnosADFJMNOS")
 
 
 def looks_like_a_date(text: str) -> bool:
     """True for a text in one of the forms Excel gives a date (never for a plain number)."""
-    return text[:1] in _DATE_FIRST and not text.isdigit() and _DATE_LIKE.fullmatch(text) is not None
+    return text[:1] in DATE_FIRST and not text.isdigit() and _DATE_LIKE.fullmatch(text) is not None
 
 
 def excel_date_problem(text: str) -> str:

@@ -191,7 +191,7 @@ def test_an_address_pasted_with_a_name_or_as_a_link_is_read_with_a_warning(cell,
     email, warnings = email_of_cell(cell)
 
     assert email == address
-    assert warnings == [EMAIL_UNWRAPPED.format(value=cell, email=address)]
+    assert warnings == (EMAIL_UNWRAPPED.format(value=cell, email=address),)
 
 
 @pytest.mark.parametrize(
@@ -222,13 +222,13 @@ def test_two_addresses_in_one_cell_are_refused_with_what_to_do(cell):
 def test_an_address_the_mail_provider_refuses_is_kept_with_a_warning_naming_the_character(address, character):
     assert email_of_cell(address) == (
         address,
-        [EMAIL_REFUSED_BY_PROVIDER.format(email=address, character=character)],
+        (EMAIL_REFUSED_BY_PROVIDER.format(email=address, character=character),),
     )
 
 
 @pytest.mark.parametrize("address", ["o'brien@x.fr", "first.last+tag@x.fr", "a_b-c@x.fr", "A.B@X.FR"])
 def test_an_address_the_mail_provider_accepts_gives_no_warning(address):
-    assert email_of_cell(address) == (address.lower(), [])
+    assert email_of_cell(address) == (address.lower(), ())
 
 
 @pytest.mark.parametrize(
