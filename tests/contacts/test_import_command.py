@@ -301,7 +301,7 @@ def test_error_report_of_a_valid_file_writes_nothing_and_says_so(tmp_path, org):
     status, out, _ = run(valid_file(tmp_path, org), "--organization", org.slug, "--error-report", target)
 
     assert status == 0
-    assert import_contacts.NO_REPORT in out
+    assert str(import_contacts.NO_REPORT) in out
     assert not target.exists()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext_lazy as _
 
 from contacts.importing import reimport, reports
 from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
@@ -18,10 +19,10 @@ UNKNOWN_USER = 'No user is named "{username}".'
 FILE_NOT_FOUND = "Cannot read {path}: no such file."
 FILE_UNREADABLE = "Cannot read {path}: {reason}."
 INVALID_FILE = "The file is invalid; nothing was written."
-REPORT_FORMAT = "--error-report must name a .csv or .xlsx file (the report's format follows it): {path}."
-REPORT_WRITTEN = "Error report written to {path}."
-NO_REPORT = "No error: no error report written."
-REPORT_UNWRITABLE = "Cannot write the error report to {path}: {reason}."
+REPORT_FORMAT = _("--error-report must name a .csv or .xlsx file (the report's format follows it): {path}.")
+REPORT_WRITTEN = _("Error report written to {path}.")
+NO_REPORT = _("No error: no error report written.")
+REPORT_UNWRITABLE = _("Cannot write the error report to {path}: {reason}.")
 # A readable summary lists this many problems; --json lists them all.
 SHOWN_PROBLEMS = 50
 
@@ -102,7 +103,7 @@ class Command(BaseCommand):
         else:
             self._summary(report, commit=options["commit"], refusal=refusal, skip=options["skip_invalid"])
             if report_path:
-                self.stdout.write(REPORT_WRITTEN.format(path=written) if written else NO_REPORT)
+                self.stdout.write(str(REPORT_WRITTEN.format(path=written) if written else NO_REPORT))
 
         if refusal:
             raise CommandError(refusal, returncode=1)
