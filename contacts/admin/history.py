@@ -110,6 +110,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "finished_at",
         ("rows", "new", "updated", "unchanged", "invalid"),
         "skip_invalid",
+        "blank_cells_clear",
         "override_reason",
         "failure_reason",
         "error_report",

@@ -1,6 +1,7 @@
 """The import's upload page: the blank-cell choice, and each organization's imports of the month up front."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -118,3 +119,14 @@ def test_the_month_use_of_an_organization_without_import_is_short(org):
     use = month_use([org])[org.pk]
 
     assert (use.sentence(), use.used_up) == ("0 of 1 import used this month", False)
+
+
+def test_the_import_page_of_the_history_shows_the_blank_cell_choice(superuser_client, org):
+    batch = committed_on(org, timezone.now())
+    batch.blank_cells_clear = True
+    batch.save()
+
+    content = superuser_client.get(f"/admin/contacts/importbatch/{batch.pk}/change/").content.decode()
+
+    assert "Blank cells clear the stored value" in content
+    assert re.search(r'field-blank_cells_clear.*?<img src="[^"]*icon-yes', content, re.S)
