@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.normalization import check_identifier, normalize_email, normalize_phone
+from contacts.normalization import check_identifier, normalize_email, normalize_phone, one_line_text
 from customers.models import Customer, Organization
 
 MAIN_CONTACT_CONSTRAINT = "one_main_contact_per_customer"
@@ -95,8 +95,10 @@ class Contact(models.Model):
             check_identifier(self.external_id)
         except ValidationError as error:
             errors.setdefault("external_id", []).extend(error.messages)
-        self.first_name = (self.first_name or "").strip()
-        self.last_name = (self.last_name or "").strip()
+        # Control characters are never stored: names lose them (a line break becomes a space), an
+        # identifier code or an email holding one is refused above and below.
+        self.first_name = one_line_text((self.first_name or "").strip())
+        self.last_name = one_line_text((self.last_name or "").strip())
         try:
             self.email = normalize_email(self.email)
         except ValidationError as error:
@@ -156,6 +158,7 @@ class ImportUpload(BackgroundWork):
     failure_reason = models.TextField(blank=True)
     preview = models.BinaryField(null=True, blank=True)  # a background preview's report, compressed
     mapping = models.JSONField(null=True, blank=True)  # chosen in the admin's mapping step, if it was
+    blank_clears = models.BooleanField(default=False)  # the upload form's choice for blank cells
     created_at = models.DateTimeField(default=timezone.now)
     used_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -201,6 +204,8 @@ class ImportBatch(BackgroundWork):
     upload = models.ForeignKey(
         ImportUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The upload's choice for an existing contact's blank cells: False keeps the stored value.
+    blank_cells_clear = models.BooleanField("blank cells clear the stored value", default=False)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -43,6 +43,30 @@ def shown(value: object) -> str:
     return text
 
 
+# Control characters (C0 with tab, CR and LF; DEL; C1) and the Unicode line separators: nothing a
+# one-line field (names, identifier codes, email, phone) may store. Line breaks and tabs inside a name
+# (Alt+Enter in an Excel cell) become a space; the others are invisible and go.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_RUN = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_BREAKS = frozenset("\t\n\x0b\x0c\r\x85\u2028\u2029")
+_SPACES = re.compile(r" {2,}")
+
+
+def one_line_text(value: str) -> str:
+    """A free-text one-line value (a name) without control characters: breaks and tabs become a space.
+
+    Names are stripped rather than refused: the characters carry nothing a person can see, and a row
+    should not fail for a line break typed inside an Excel cell. Identifier codes and emails are refused
+    instead (`identifier_problem`, `normalize_email`): changing them would name something else.
+    """
+    if value.isprintable():  # nearly every name: one C-level scan
+        return value
+    if not CONTROL_CHARACTERS.search(value):
+        return value  # other non-printables (a no-break space) are not control characters
+    cleaned = _CONTROL_RUN.sub(lambda run: " " if _BREAKS.intersection(run.group()) else "", value)
+    return _SPACES.sub(" ", cleaned).strip()
+
+
 def identifier_problem(value: str) -> str:
     """Why an identifier code cannot be stored ("": it can): a character nobody can see or type back."""
     return "" if value.isprintable() else IDENTIFIER_UNPRINTABLE.format(value=shown(value))
@@ -81,6 +105,8 @@ def normalize_email(value: str) -> str:
     try:
         if len(email) > 254:  # the column's size, and the RFC's limit
             raise ValidationError("too long")
+        if CONTROL_CHARACTERS.search(email):  # validate_email lets them through in a quoted local part
+            raise ValidationError("control character")
         validate_email(email)
     except ValidationError:
         raise ValidationError(
@@ -91,6 +117,68 @@ def normalize_email(value: str) -> str:
             UNDELIVERABLE_EMAIL.format(value=shown((value or "").strip())), code="undeliverable_email"
         )
     return email
+
+
+# --- An email cell as people fill it: pasted from a mail program, or with two addresses ---------------
+
+EMAIL_UNWRAPPED = _('"{value}" is read as the address "{email}"; the rest of the cell is left out.')
+SEVERAL_EMAILS = _(
+    '"{value}" holds more than one email address; one address per contact: put the second on its own '
+    "row with its own identifier code."
+)
+EMAIL_REFUSED_BY_PROVIDER = _(
+    'The address "{email}" has "{character}" before the @, which the platform\'s mail provider refuses: '
+    "nothing can be sent to it; ask the client for another address."
+)
+# `Jeanne Roux <jeanne.roux@example.com>` (a display name, as mail programs copy an address) and
+# `mailto:jeanne.roux@example.com` (a link's target).
+_NAMED_ADDRESS = re.compile(r"[^<>@]*<\s*([^<>\s]+)\s*>", re.ASCII)
+_MAILTO = re.compile(r"mailto:\s*([^?\s]+)(?:\?\S*)?", re.IGNORECASE)
+_BETWEEN_ADDRESSES = re.compile(r"[\s;,]")
+# What the mail provider accepts before the @ (it refuses the rest of what the RFC allows).
+_PROVIDER_REFUSES = re.compile(r"[^a-zA-Z0-9+_'.-]")
+
+
+def email_of_cell(value: str) -> tuple[str, tuple[str, ...]]:
+    """The address an email cell holds, and warnings about it (usually none).
+
+    `Name <addr>` and `mailto:addr` give `addr` with a warning; an address with a character the mail
+    provider refuses gives a warning naming it. Raises ValidationError (normalize_email's) when there
+    is no valid address, and "several_emails" when the cell holds more than one.
+    """
+    email = (value or "").strip().lower()
+    if len(email) <= 254 and COMMON_EMAIL.fullmatch(email):  # nearly every cell: no warning possible
+        return email, ()
+    text = (value or "").strip()
+    if text.count("@") > 1 and _BETWEEN_ADDRESSES.search(text):
+        raise ValidationError(SEVERAL_EMAILS.format(value=shown(text)), code="several_emails")
+    warnings = []
+    unwrapped = _unwrapped_address(text)
+    if unwrapped:
+        email = normalize_email(unwrapped)
+        warnings.append(EMAIL_UNWRAPPED.format(value=shown(text), email=email))
+    else:
+        email = normalize_email(text)
+    if refused := provider_refused_character(email):
+        warnings.append(EMAIL_REFUSED_BY_PROVIDER.format(email=email, character=refused))
+    return email, tuple(str(warning) for warning in warnings)
+
+
+def _unwrapped_address(text: str) -> str:
+    """The address inside `Name <addr>` or `mailto:addr` ("": the cell is neither)."""
+    match = _NAMED_ADDRESS.fullmatch(text) or _MAILTO.fullmatch(text)
+    if match is None:
+        return ""
+    inner = match.group(1)
+    mailto = _MAILTO.fullmatch(inner)  # `<mailto:addr>`
+    return mailto.group(1) if mailto else inner
+
+
+def provider_refused_character(email: str) -> str:
+    """The first character before the @ that the mail provider refuses ("" when there is none)."""
+    local = email.rpartition("@")[0]
+    found = _PROVIDER_REFUSES.search(local)
+    return found.group() if found else ""
 
 
 def normalize_phone(value: str, region: str) -> str:

@@ -29,12 +29,19 @@ def month_bounds(now: datetime.datetime | None = None) -> tuple[datetime.datetim
 def committed_imports_this_month(organization: Organization, now: datetime.datetime | None = None) -> int:
     """How many imports of the organization were committed in the calendar month holding `now`."""
     start, end = month_bounds(now)
+    return committed_imports_between([organization.pk], start, end).count()
+
+
+def committed_imports_between(
+    organization_ids: list[int], start: datetime.datetime, end: datetime.datetime
+) -> QuerySet:
+    """The committed imports of these organizations in [start, end)."""
     return ImportBatch.objects.filter(
-        organization=organization,
+        organization_id__in=organization_ids,
         status=ImportBatch.Status.COMMITTED,
         created_at__gte=start,
         created_at__lt=end,
-    ).count()
+    )
 
 
 # --- Customers reminders cannot reach well, and the month at a glance (the admin index) -------------
@@ -89,4 +96,16 @@ def organizations_at_a_glance(now: datetime.datetime | None = None) -> QuerySet[
             without_main_contact=_count(customers.filter(without_main_contact())),
         )
         .order_by("name")
+    )
+
+
+def last_committed_import_of_file(organization: Organization, sha256: str) -> ImportBatch | None:
+    """The organization's latest committed import of the file with this sha256, if any."""
+    return (
+        ImportBatch.objects.filter(
+            organization=organization, sha256=sha256, status=ImportBatch.Status.COMMITTED
+        )
+        .select_related("user")
+        .order_by("-created_at", "-pk")
+        .first()
     )

@@ -247,9 +247,11 @@ def staff_client(*codenames: str) -> Client:
     return client
 
 
-def upload(client, organization, data: bytes, name: str = "contacts.csv"):
-    """The response to posting `data` on the admin's import form."""
-    return client.post(UPLOAD, {"organization": organization.pk, "file": SimpleUploadedFile(name, data)})
+def upload(client, organization, data: bytes, name: str = "contacts.csv", **fields):
+    """The response to posting `data` on the admin's import form (`fields`: its other fields)."""
+    return client.post(
+        UPLOAD, {"organization": organization.pk, "file": SimpleUploadedFile(name, data), **fields}
+    )
 
 
 def preview_key(response) -> dict:
@@ -260,9 +262,9 @@ def preview_key(response) -> dict:
     return {name: values[0] for name, values in parse_qs(parts.query).items()}
 
 
-def uploaded(client, organization, data: bytes, name: str = "contacts.csv") -> dict:
+def uploaded(client, organization, data: bytes, name: str = "contacts.csv", **fields) -> dict:
     """The preview key of `data` uploaded through the admin."""
-    return preview_key(upload(client, organization, data, name))
+    return preview_key(upload(client, organization, data, name, **fields))
 
 
 def messages_of(response) -> list[str]:

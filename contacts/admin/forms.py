@@ -126,6 +126,15 @@ class UploadForm(forms.Form):
         help_text=_("CSV (UTF-8 or Windows-1252; comma, semicolon or tab), Excel .xlsx or .xls, or .ods."),
     )
 
+    blank_clears = forms.BooleanField(
+        required=False,
+        label=_("Blank cells clear the stored value"),
+        help_text=_(
+            "Unticked (the default), a blank cell keeps what is stored for a contact that already exists; "
+            "ticked, it clears it (the Main Contact column excepted: write 0 to unset a main contact)."
+        ),
+    )
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         limit = settings.CONTACT_IMPORT_MAX_BYTES

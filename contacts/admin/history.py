@@ -6,16 +6,19 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.display import LIST_CSS, compact_datetime, problem_count, user_fields, user_name
-from contacts.admin.imports import can_see_history, download, error_report_download, yes_no
+from contacts.admin.import_preview import yes_no
+from contacts.admin.imports import can_see_history, download, error_report_download
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing import reports
 from contacts.importing.progress import mark_stopped_workers
 from contacts.importing.reading import FileRejected, Table, read_table
 from contacts.models import Contact, ImportBatch
+from contacts.services.rows import problem_label
 
 FILE_DELETED = _("file deleted after the retention period")
 SEE_PROGRESS = _("see its progress")
@@ -23,17 +26,18 @@ SEE_PROGRESS = _("see its progress")
 
 def stored_problem_label(problem: dict) -> str:
     """A problem stored on a batch ({"row", "column", "message"}), worded as ImportReport.label does."""
-    row, column, message = problem.get("row"), problem.get("column"), problem.get("message", "")
-    if row is None:
-        return f'"{column}": {message}' if column else message
-    if column:
-        return f'Row {row}, "{column}": {message}'
-    return f"Row {row}: {message}"
+    return problem_label(problem.get("row"), problem.get("column"), problem.get("message", ""))
 
 
-def batch_error_report(batch: ImportBatch, *, format: str) -> bytes:
-    """The error report of a committed (or failed) import, from its stored file and recorded errors."""
+def batch_error_report(batch: ImportBatch, *, format: str, language: str | None = None) -> bytes:
+    """The error report of a committed (or failed) import, from its stored file and recorded errors.
+
+    In the uploaded file's shape, its header row and labels in `language` (default: the headers'). The
+    messages are the ones recorded at the commit, in the language it ran in: rendering them again in
+    another needs their ids and values on the batch, which it does not keep.
+    """
     table: Table | None = None
+    data = None
     if batch.file:
         with batch.file.open("rb") as stored:
             data = stored.read()
@@ -41,10 +45,13 @@ def batch_error_report(batch: ImportBatch, *, format: str) -> bytes:
             table = read_table(data, filename=batch.file_name)
         except FileRejected:
             table = None
-    problems = [(problem.get("row"), stored_problem_label(problem)) for problem in batch.errors]
+    problems = [(p.get("row"), p.get("column"), p.get("message", "")) for p in batch.errors]
     if batch.failure_reason:
-        problems.insert(0, (None, batch.failure_reason))
-    return reports.error_report(table, problems, format=format)
+        problems.insert(0, (None, None, batch.failure_reason))
+    headers = table.headers if table else None
+    shape = reports.report_shape(batch.format, data, headers)
+    with translation.override(reports.report_language(language, headers)):
+        return reports.error_report(table, problems, format=format, shape=shape)
 
 
 def error_report_links(batch: ImportBatch) -> list[tuple[str, str]]:
@@ -117,6 +124,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "finished_at",
         ("rows", "new", "updated", "unchanged", "invalid"),
         "skip_invalid",
+        "blank_cells_clear",
         "override_reason",
         "failure_reason",
         "error_report",
@@ -281,5 +289,5 @@ class ImportBatchAdmin(admin.ModelAdmin):
         batch = self._batch(request, pk)
         if format not in reports.FORMATS:
             raise Http404
-        content = batch_error_report(batch, format=format)
+        content = batch_error_report(batch, format=format, language=request.GET.get("language"))
         return error_report_download(content, format=format, source=batch.file_name)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.decorators import method_decorator
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext_lazy as _
@@ -24,10 +23,10 @@ from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
+from contacts.admin.import_preview import preview_sections
 from contacts.admin.mapping import chosen_mapping, mapping_url
-from contacts.fields import ENGLISH_HEADERS
-from contacts.importing import reports
-from contacts.importing.limits import OVERRIDE_PERMISSION
+from contacts.importing import reimport, reports
+from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
 from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import (
     NOTHING_TO_WRITE,
@@ -46,14 +45,10 @@ from contacts.importing.uploads import (
     upload_key,
 )
 from contacts.models import Contact, ImportUpload
-from contacts.selectors import committed_imports_this_month
 from contacts.tasks import start_commit, start_preview
-from customers.models import Customer
 
 IMPORT_PERMISSION = "contacts.import_contacts"
 HISTORY_PERMISSIONS = ("contacts.view_importbatch", IMPORT_PERMISSION)
-
-PAGE_SIZE = 50  # rows of each kind shown per page of the preview
 
 PREVIEW_EXPIRED = (
     "This preview is no longer available (it expired, or the file was uploaded from another session); "
@@ -65,7 +60,7 @@ NO_ORGANIZATION = (
 )
 IMPORTED = _("Imported %(file)s: %(new)d new, %(updated)d updated, %(unchanged)d unchanged%(skipped)s.")
 SKIPPED = ngettext_lazy(", %(invalid)d invalid row skipped", ", %(invalid)d invalid rows skipped", "invalid")
-LIMIT_REACHED_NOTICE = (
+LIMIT_REACHED_NOTICE = _(
     "{organization} has already committed {count} import(s) this month (the limit is {limit}); "
     "confirming needs an override with a reason."
 )
@@ -144,17 +139,20 @@ class ContactImportViews:
                     data=upload.read(),
                     filename=upload.name,
                     organization=form.cleaned_data["organization"],
+                    blank_clears=form.cleaned_data["blank_clears"],
                 )
                 if kept.background:
                     start_preview(kept)
                 return HttpResponseRedirect(preview_url(kept))
         else:
             form = UploadForm(initial={"organization": request.GET.get("organization")})
+        organizations = list(managed_organizations())
         context = self._context(
             request,
             title="Import contacts",
             form=form,
-            no_organization=NO_ORGANIZATION if not managed_organizations().exists() else "",
+            no_organization=NO_ORGANIZATION if not organizations else "",
+            **_month_uses(request, organizations),
             in_progress=ImportUpload.objects.defer("data", "preview")
             .filter(user=request.user, background=True)
             .exclude(status=ImportUpload.Status.UPLOADED)
@@ -183,7 +181,11 @@ class ContactImportViews:
             return None
         organization = key["organization"]
         return preview_import(
-            organization=organization, data=data, filename=upload.file_name, mapping=mapping
+            organization=organization,
+            data=data,
+            filename=upload.file_name,
+            mapping=mapping,
+            blank_clears=upload.blank_clears,
         )
 
     def _expired(self, request):
@@ -222,6 +224,8 @@ class ContactImportViews:
             reading_summary=report.reading.summary if report.reading else "",
             mapping_url=mapping_url(key) if report.reading else "",
             saves_profile=mapping is not None,
+            report_links=_report_links(report),
+            **_earlier_import(report),
             **preview_sections(request, report),
             **self._confirm_context(request, key, report),
         )
@@ -230,15 +234,16 @@ class ContactImportViews:
     def _confirm_context(self, request, key: dict, report: ImportReport) -> dict:
         totals = report.totals
         can_commit = report.plan is not None and not report.file_errors
-        limit = settings.CONTACT_IMPORTS_PER_MONTH
-        used = committed_imports_this_month(key["organization"])
-        limit_notice = ""
-        if used >= limit:
-            limit_notice = LIMIT_REACHED_NOTICE.format(
-                organization=key["organization"].name, count=used, limit=limit
-            )
-        form = ConfirmForm(initial=_key_query(key))
+        organization = key["organization"]
+        use = month_use([organization])[organization.pk]
+        limit_notice = limit_advice = ""
         can_override = request.user.has_perm(OVERRIDE_PERMISSION)
+        if use.used_up:
+            limit_notice = LIMIT_REACHED_NOTICE.format(
+                organization=organization.name, count=use.used, limit=use.limit
+            )
+            limit_advice = "" if can_override else use.advice(organization)
+        form = ConfirmForm(initial=_key_query(key))
         if not can_override:
             del form.fields["override_reason"]
         # Past the limit, only staff allowed to override it get a Confirm button (the server refuses others).
@@ -250,7 +255,9 @@ class ContactImportViews:
             else "",
             "has_invalid": totals["invalid"] > 0,
             "confirm_form": form,
+            "month_use": use.sentence(),
             "limit_notice": limit_notice,
+            "limit_advice": limit_advice,
             "can_override": can_override,
         }
 
@@ -290,6 +297,7 @@ class ContactImportViews:
                 override_reason=reason,
                 mapping=mapping,
                 save_as_profile=mapping is not None,
+                blank_clears=upload.blank_clears,
             )
         except ImportRefused as refusal:
             # Nothing was written; back to the preview, which shows why.
@@ -306,20 +314,45 @@ class ContactImportViews:
         if format not in reports.FORMATS:
             raise Http404
         found = self._key(request, request.GET)
-        mapping = chosen_mapping(found[1]) if found is not None else None
-        report = self._report(*found, mapping) if found is not None else None
-        if report is None:
+        data = upload_data(found[1]) if found is not None else None
+        if data is None:
             return self._expired(request)
         key, upload = found
-        filename = upload.file_name
-        if report.table is None and (data := upload_data(upload)) is not None:
-            # A background preview kept the problems, not the table: read the file's cells again.
-            report.table = read_import(
-                organization=key["organization"], data=data, filename=filename, mapping=mapping
-            ).table
-        problems = [(problem.row, report.label(problem)) for problem in report.errors]
-        content = reports.error_report(report.table, problems, format=format)
+        filename, mapping = upload.file_name, chosen_mapping(upload)
+        if upload.background:
+            content = self._kept_error_report(key, upload, mapping, data, format)
+            if content is None:
+                return self._expired(request)
+            return error_report_download(content, format=format, source=filename)
+
+        def report_in(language: str | None) -> tuple[ImportReport, bytes]:
+            with translation.override(language):  # None: the active language
+                report = self._report(key, upload, mapping)
+                return report, reports.import_error_report(report, data, format=format)
+
+        # The messages are rendered as the checks find them: in the language asked for, or else in the
+        # language of the file's headers (known once it is read: read again only when it differs).
+        asked = request.GET.get("language")
+        report, content = report_in(asked if asked in reports.REPORT_LANGUAGES else None)
+        language = reports.report_language(asked, report.table.headers if report.table else None)
+        if language != (translation.get_language() or "en").split("-")[0] and asked != language:
+            report, content = report_in(language)
         return error_report_download(content, format=format, source=filename)
+
+    @staticmethod
+    def _kept_error_report(
+        key: dict, upload: ImportUpload, mapping, data: bytes, format: str
+    ) -> bytes | None:
+        """A big file's error report, from the problems its background preview kept (in the language it
+        ran in: checking 200,000 rows again is the worker's job, not a download's) and its cells."""
+        report = unpack_report(upload)
+        if report is None:
+            return None
+        read = read_import(
+            organization=key["organization"], data=data, filename=upload.file_name, mapping=mapping
+        )
+        report.table = read.table
+        return reports.import_error_report(report, data, format=format)
 
     @method_decorator(require_GET)
     def template(self, request, format: str):
@@ -360,83 +393,45 @@ def error_report_download(content: bytes, *, format: str, source: str) -> HttpRe
     return download(content, content_type=reports.FORMATS[format], filename=f"{stem}-errors.{format}")
 
 
-# --- The preview's sections, paginated ------------------------------------------------------------
+# --- What the preview and the upload page show beside the rows ----------------------------------------
 
 
-def preview_sections(request, report: ImportReport) -> dict:
-    """The errors, warnings, new and updated rows of a preview: one page of each, PAGE_SIZE rows at most."""
-    if report.kept_outcomes is not None:  # a background preview's: decoded one page at a time
-        new, updated = report.kept_outcomes["new"], report.kept_outcomes["updated"]
-    else:
-        outcomes = report.plan.outcomes if report.plan else []
-        new = [o for o in outcomes if o.status == "new"]
-        updated = [o for o in outcomes if o.status == "updated"]
-    row_errors = [p for p in report.errors if p.row is not None]
-    sections = {
-        "errors": _page(request, "errors", row_errors),
-        "warnings": _page(request, "warnings", report.warnings),
-        "new": _page(request, "new", new),
-        "updated": _page(request, "updated", updated),
-    }
-    shown = [*sections["new"]["page"].object_list, *sections["updated"]["page"].object_list]
-    customers = Customer.objects.in_bulk({o.customer_id for o in shown if o.customer_id})
-    sections["errors"]["rows"] = [
-        (p.row, report.column(p) or "", p.message) for p in sections["errors"]["page"].object_list
-    ]
-    sections["warnings"]["rows"] = [report.label(p) for p in sections["warnings"]["page"].object_list]
-    labels = {
-        name: report.column_labels.get(name) or ENGLISH_HEADERS.get(name, name) for name in ENGLISH_HEADERS
-    }
-    sections["new"]["rows"] = [
-        {"row": o.row, "customer": customers.get(o.customer_id), **_displayed(o.values)}
-        for o in sections["new"]["page"].object_list
-    ]
-    sections["updated"]["rows"] = [
-        {
-            "row": o.row,
-            "customer": customers.get(o.customer_id),
-            "external_id": o.values["external_id"],
-            "changes": [
-                (labels.get(name, name), _shown(name, old), _shown(name, o.values[name]))
-                for name, old in o.previous.items()
-            ],
-        }
-        for o in sections["updated"]["page"].object_list
-    ]
+def _month_uses(request, organizations: list) -> dict:
+    """The month's imports of each organization that made one, for the upload page."""
+    uses = month_use(organizations)
+    can_override = request.user.has_perm(OVERRIDE_PERMISSION)
     return {
-        "sections": sections,
-        "file_errors": [report.label(p) for p in report.file_errors],
-        "labels": labels,
+        "month_uses": [
+            {
+                "organization": organization,
+                "sentence": uses[organization.pk].sentence(),
+                "advice": ""
+                if can_override or not uses[organization.pk].used_up
+                else (uses[organization.pk].advice(organization)),
+            }
+            for organization in organizations
+            if uses[organization.pk].used
+        ],
+        "month_unused": any(not use.used for use in uses.values()),
     }
 
 
-def _page(request, kind: str, items: list) -> dict:
-    parameter = f"{kind}_page"
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get(parameter))
-
-    def url(number: int) -> str:
-        query = request.GET.copy()
-        query[parameter] = number
-        return f"?{query.urlencode()}#{kind}"
-
+def _earlier_import(report: ImportReport) -> dict:
+    """The committed import of the same file, if any: the warning at the top of the preview."""
+    batch = report.earlier_import
+    if batch is None:
+        return {"earlier_import": None}
     return {
-        "page": page,
-        "count": len(items),
-        "previous_url": url(page.previous_page_number()) if page.has_previous() else "",
-        "next_url": url(page.next_page_number()) if page.has_next() else "",
+        "earlier_import": reimport.already_imported(batch),
+        "earlier_import_url": reverse("admin:contacts_importbatch_change", args=[batch.pk]),
     }
 
 
-def _shown(name: str, value) -> str:
-    if name == "is_main":
-        return yes_no(value)
-    return "" if value is None else str(value)
-
-
-def yes_no(value) -> str:
-    """A true-or-false value as the admin's import pages show it."""
-    return "yes" if value else "no"
-
-
-def _displayed(values: dict) -> dict:
-    return {name: _shown(name, value) for name, value in values.items()}
+def _report_links(report: ImportReport) -> list[dict]:
+    """The error report's download links: the language of the file's headers first, then the others."""
+    headers = report.table.headers if report.table else None
+    first = reports.header_language(headers)
+    return [
+        {"language": code, "name": name, "default": code == first}
+        for code, name in sorted(reports.REPORT_LANGUAGES.items(), key=lambda item: item[0] != first)
+    ]

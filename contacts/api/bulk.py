@@ -125,13 +125,16 @@ class ContactBulk(OrganizationAPIView):
         summary="Create or update up to 1,000 contacts (all or nothing)",
         description=(
             "Each item names its customer by `customerExternalId` and its contact by `externalId`: an "
-            "unknown `externalId` creates the contact, a known one updates the fields the item carries "
-            "(fields left out keep their stored values; `email` is required for a new contact only). "
-            "Items are checked with exactly the spreadsheet import's rules and messages; when several "
-            "items make a contact main for the same customer, the last one wins (with a warning). If "
-            "any item is invalid (an unknown field included), nothing is saved and the 400 response "
-            'lists the problems keyed `"INDEX.field"` (items counted from 0). Refused with 409 while '
-            "your contacts are synced from the invoicing system."
+            "unknown `externalId` creates the contact, a known one updates the fields the item carries: "
+            'fields left out keep their stored values, a field sent as `null` or `""` clears it (unlike '
+            "the spreadsheet import, where a blank cell keeps the stored value unless the upload says "
+            "otherwise; `isMain: null` keeps it; `email` is required for a new contact only). Items are "
+            "checked with exactly the spreadsheet import's rules and messages; two items with the same "
+            "`externalId` are an error even when equal. When several items make a contact main for the "
+            "same customer, the last one wins (with a warning). If any item is invalid (an unknown field "
+            'included), nothing is saved and the 400 response lists the problems keyed `"INDEX.field"` '
+            "(items counted from 0). Refused with 409 while your contacts are synced from the invoicing "
+            "system."
         ),
         request=BulkContactSerializer(many=True),
         responses={200: BULK_RESULT, **WRITE_ERRORS, **errors(422)},

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from contacts.api.names import UNKNOWN_FIELD, unknown_names
 from contacts.fields import API_NAMES as FIELD_API_NAMES
 from contacts.models import Contact
-from contacts.normalization import normalize_email, normalize_phone, shown
+from contacts.normalization import check_identifier, normalize_email, normalize_phone, one_line_text, shown
 from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID, parse_main_contact
 from customers.models import Customer
 
@@ -192,6 +192,18 @@ class ContactWriteSerializer(StrictSerializer):
         allow_null=True,
         help_text="true makes it the customer's main contact (the previous one is demoted).",
     )
+
+    # Control characters are never stored (the model's rule, said here with the field's name): an
+    # identifier code holding one is refused, a name loses them.
+    def validate_externalId(self, value: str) -> str:
+        _django_checked(check_identifier, value)
+        return value
+
+    def validate_firstName(self, value: str | None) -> str | None:
+        return one_line_text(value) if value else value
+
+    def validate_lastName(self, value: str | None) -> str | None:
+        return one_line_text(value) if value else value
 
     def validate_email(self, value: str) -> str:
         return _django_checked(normalize_email, value)

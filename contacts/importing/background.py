@@ -64,6 +64,7 @@ def run_preview(upload_id: int) -> None:
                 data=data,
                 filename=upload.file_name,
                 mapping=upload_mapping(upload),
+                blank_clears=upload.blank_clears,
                 progress=progress,
             )
             packed = pack_report(report)
@@ -100,6 +101,7 @@ def run_commit(batch_id: int, override_reason: str = "") -> None:
                 batch=batch,
                 mapping=mapping,
                 save_as_profile=mapping is not None,
+                blank_clears=upload.blank_clears,
             )
     except (ImportFailed, WorkerStopped):
         return  # recorded on the batch by the pipeline, or by whoever saw the worker stop

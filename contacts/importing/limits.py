@@ -5,12 +5,17 @@ Race-free only when called inside the commit's transaction after `contacts.locks
 """
 
 import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-from contacts.selectors import committed_imports_this_month
+from contacts.selectors import committed_imports_between, committed_imports_this_month, month_bounds
 from customers.models import Organization
 
 OVERRIDE_PERMISSION = "contacts.override_import_limit"
@@ -41,3 +46,77 @@ def check_monthly_limit(
     if user is not None and not user.has_perm(OVERRIDE_PERMISSION):
         raise ValidationError(OVERRIDE_NOT_ALLOWED, code="override_not_allowed")
     return reason
+
+
+# --- The month's use, shown before anyone uploads ------------------------------------------------------
+
+MONTH_USE = ngettext_lazy(
+    "%(used)s of %(limit)s import used this month",
+    "%(used)s of %(limit)s imports used this month",
+    "limit",
+)
+MONTH_USE_LAST = ngettext_lazy(
+    "%(used)s of %(limit)s import used this month (on %(date)s by %(user)s)",
+    "%(used)s of %(limit)s imports used this month (on %(date)s by %(user)s)",
+    "limit",
+)
+MONTH_USED_UP = ngettext_lazy(
+    "%(used)s of %(limit)s import used this month (on %(date)s by %(user)s); next from %(next)s",
+    "%(used)s of %(limit)s imports used this month (on %(date)s by %(user)s); next from %(next)s",
+    "limit",
+)
+ASK_FOR_OVERRIDE = _(
+    "To import for %(organization)s before %(next)s, ask a staff member allowed to override the monthly "
+    "limit: they confirm the import with a reason, which is recorded."
+)
+BY_COMMAND_LINE = _("the command line")
+
+
+@dataclass(frozen=True)
+class MonthUse:
+    """An organization's committed imports this month, against the limit."""
+
+    used: int
+    limit: int
+    last_at: datetime.datetime | None  # the latest committed import of the month
+    last_by: str  # who made it ("" for the command line)
+    next_from: datetime.datetime  # when the month's count starts again
+
+    @property
+    def used_up(self) -> bool:
+        return self.used >= self.limit
+
+    def sentence(self) -> str:
+        """ "1 of 1 import used this month (on 2 Dec by support); next from 1 January"."""
+        values = {"used": self.used, "limit": self.limit, "next": formats.date_format(self.next_from, "j F")}
+        if self.last_at is None:
+            return MONTH_USE % values
+        values["date"] = formats.date_format(timezone.localtime(self.last_at), "j M")
+        values["user"] = self.last_by or BY_COMMAND_LINE
+        return (MONTH_USED_UP if self.used_up else MONTH_USE_LAST) % values
+
+    def advice(self, organization: Organization) -> str:
+        """What staff who cannot override the limit can do once it is used up."""
+        next_from = formats.date_format(self.next_from, "j F")
+        return ASK_FOR_OVERRIDE % {"organization": organization.name, "next": next_from}
+
+
+def month_use(
+    organizations: Iterable[Organization], now: datetime.datetime | None = None
+) -> dict[int, MonthUse]:
+    """Each organization's use of the month's imports (one query for all of them)."""
+    limit = settings.CONTACT_IMPORTS_PER_MONTH
+    start, end = month_bounds(now)
+    ids = [organization.pk for organization in organizations]
+    imports = committed_imports_between(ids, start, end).values_list(
+        "organization_id", "created_at", "user__username"
+    )
+    found: dict[int, list] = defaultdict(list)
+    for organization_id, created_at, username in imports.order_by("created_at", "pk"):
+        found[organization_id].append((created_at, username or ""))
+    uses = {}
+    for pk in ids:
+        batches = found.get(pk, [])
+        last_at, last_by = batches[-1] if batches else (None, "")
+        uses[pk] = MonthUse(len(batches), limit, last_at, last_by, end)
+    return uses

@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
 from contacts.fields import ENGLISH_HEADERS
-from contacts.importing import interpretation
+from contacts.importing import interpretation, reimport
 from contacts.importing.interpretation import Reading
 from contacts.importing.limits import check_monthly_limit
 from contacts.importing.mapping import Mapping
@@ -40,7 +40,7 @@ from contacts.models import Contact, ImportBatch, ImportedContactChange, ImportU
 from contacts.services.bulk import BulkHooks, InvalidRows, Written, contacts_bulk_upsert
 from contacts.services.contacts import ensure_contacts_managed
 from contacts.services.planning import plan_rows
-from contacts.services.rows import Plan, Problem, RowInput
+from contacts.services.rows import Plan, Problem, RowInput, RowPolicy, problem_label
 from customers.models import Organization
 
 NO_DATA_ROWS = _("The file has no data rows.")
@@ -82,8 +82,19 @@ class ImportReport:
     table: Table | None = None
     plan: Plan | None = None
     reading: Reading | None = None  # how the file was read, and what a person must confirm first
-    # A background preview's new and updated rows, decoded page by page (contacts.importing.uploads).
+    # A background preview's new and updated rows, decoded page by page (contacts.importing.uploads),
+    # and how many of its rows kept a stored value for a blank cell.
     kept_outcomes: dict | None = None
+    blank_kept: int | None = None
+    # The upload's choice: an existing contact's blank cell clears its stored value (False: keeps it).
+    blank_clears: bool = False
+    # The organization's latest committed import of the same file (sha256), if any.
+    earlier_import: ImportBatch | None = None
+
+    @property
+    def policy(self) -> RowPolicy:
+        """How the file's rows read: blank cells as chosen, exact copies of a row skipped."""
+        return RowPolicy(blank_clears=self.blank_clears, skip_exact_duplicates=True)
 
     @property
     def file_errors(self) -> list[Problem]:
@@ -100,12 +111,7 @@ class ImportReport:
 
     def label(self, problem: Problem) -> str:
         """'Row 7, "Contact\'s Email": "bob@acme" is not a valid email address.'"""
-        column = self.column(problem)
-        if problem.row is None:
-            return f'"{column}": {problem.message}' if column else problem.message
-        if column:
-            return f'Row {problem.row}, "{column}": {problem.message}'
-        return f"Row {problem.row}: {problem.message}"
+        return problem_label(problem.row, self.column(problem), problem.message)
 
     def to_json(self) -> dict:
         """The object `import_contacts --json` prints."""
@@ -124,8 +130,7 @@ class ImportReport:
         }
 
     def label_without_row(self, problem: Problem) -> str:
-        column = self.column(problem)
-        return f'"{column}": {problem.message}' if column else problem.message
+        return problem_label(None, self.column(problem), problem.message)
 
 
 def _file_problem(message: str) -> Problem:
@@ -133,10 +138,20 @@ def _file_problem(message: str) -> Problem:
 
 
 def _read(
-    organization: Organization, data: bytes, filename: str, progress: Progress | None, mapping: Mapping | None
+    organization: Organization,
+    data: bytes,
+    filename: str,
+    progress: Progress | None,
+    mapping: Mapping | None,
+    blank_clears: bool = False,
 ) -> tuple[ImportReport, list[RowInput]]:
     """Everything before the rules: the file, its columns and values. One query (the saved profile)."""
-    report = ImportReport(organization=organization, filename=os.path.basename(filename or ""), format="")
+    report = ImportReport(
+        organization=organization,
+        filename=os.path.basename(filename or ""),
+        format="",
+        blank_clears=blank_clears,
+    )
     if progress:
         progress(Stage.READING, 0, 0)
     given, source = mapping_to_read_with(organization, mapping)
@@ -185,10 +200,12 @@ def preview_import(
     filename: str,
     mapping: Mapping | None = None,
     progress: Progress | None = None,
+    blank_clears: bool = False,
 ) -> ImportReport:
     """A dry run: what the import would do, with every problem found. Writes nothing, locks nothing.
 
     `mapping` None reads the file with the organization's saved profile, if it has one.
+    `blank_clears`: an existing contact's blank cell clears its stored value (default: keeps it).
     """
     with collector_paused():
         try:
@@ -198,14 +215,22 @@ def preview_import(
                 organization=organization, filename=os.path.basename(filename or ""), format=""
             )
             return _refused(report, error.messages[0])
-        report, rows = _read(organization, data, filename, progress, mapping)
+        report, rows = _read(organization, data, filename, progress, mapping, blank_clears)
         if not report.errors:
             if progress:
                 progress(Stage.CHECKING, 0, len(rows))
-            _planned(report, plan_rows(organization=organization, rows=rows))
+            _planned(report, plan_rows(organization=organization, rows=rows, policy=report.policy))
+            _note_earlier_import(report, data)
             if progress:
                 progress(Stage.CHECKING, len(rows), len(rows))
     return report
+
+
+def _note_earlier_import(report: ImportReport, data: bytes) -> None:
+    """The committed import this file repeats, and the rows that would set back a change made since."""
+    report.earlier_import = reimport.earlier_import(report.organization, hashlib.sha256(data).hexdigest())
+    if report.earlier_import is not None and report.plan is not None:
+        report.warnings.extend(reimport.changes_set_back(batch=report.earlier_import, plan=report.plan))
 
 
 def read_import(
@@ -230,6 +255,7 @@ def commit_import(
     mapping: Mapping | None = None,
     save_as_profile: bool = False,
     batch: ImportBatch | None = None,
+    blank_clears: bool = False,
 ) -> ImportReport:
     """Import the file in one transaction and record it as an ImportBatch.
 
@@ -238,10 +264,10 @@ def commit_import(
     writes (rolled back, recorded as a failed batch). `user` None is the command line. `mapping` as for
     `preview_import`; `save_as_profile` stores how the file was read as the organization's profile, in
     the same transaction. `batch` is the running batch of a background commit, which the commit fills in
-    instead of creating one.
+    instead of creating one. `blank_clears` as for preview_import, and recorded on the batch.
     """
     with collector_paused():
-        report, rows = _read(organization, data, filename, progress, mapping)
+        report, rows = _read(organization, data, filename, progress, mapping, blank_clears)
         if report.errors:
             raise ImportRefused(report.errors[0].message, report)
         # Nothing shows a commit's table (the history reads the stored file): its 200,000 row lists
@@ -289,6 +315,7 @@ class _ImportCommit(BulkHooks):
                 source=Contact.Source.IMPORT,
                 skip_invalid=self.skip_invalid,
                 hooks=self,
+                policy=report.policy,
             )
         except ImportRefused:
             raise
@@ -313,6 +340,7 @@ class _ImportCommit(BulkHooks):
 
     def planned(self, plan: Plan) -> None:
         _planned(self.report, plan)
+        _note_earlier_import(self.report, self.data)
         totals = plan.totals
         if not totals["new"] + totals["updated"]:
             # No batch: an import that changes nothing does not use up the month's import.
@@ -409,6 +437,7 @@ def _batch(
         "errors": _problems_json(report, report.errors),
         "override_reason": override_reason,
         "skip_invalid": skip_invalid,
+        "blank_cells_clear": report.blank_clears,
         "finished_at": timezone.now(),
     }
     if batch is None:

@@ -1,37 +1,50 @@
-"""Files the admin hands out: the import templates, contacts exported in the import layout, and the
-error report of an import.
+"""Files the admin hands out: the import templates and the error report of an import.
 
-No cell written here can run as a formula when the file is opened in a spreadsheet (OWASP's
-CSV-injection advice): CSV cells and error reports go through `escape_cell`, so a client's
-`=HYPERLINK(…)` comes back as text; the contacts workbook types every cell as text instead, so that
-an exported phone number `+33…` is read back as it was written.
+The error report comes back in the client's shape: a CSV in the uploaded file's delimiter and encoding
+(cp1252 `;` in, cp1252 `;` out), an XLSX with the invalid cells filled red and their message as a
+comment; the file's own header row, and an Error column whose header and "Row 7" labels are in the
+active language (the admin renders the report in the language of the file's headers, or the one chosen
+on the link, by running the checks again under `translation.override`).
+
+No report holds a formula. Control characters are removed before anything else (a `\x01=HYPERLINK(…)`
+would otherwise lose its `\x01` after the check). XLSX cells are written as text cells, so they are
+never formulas and need no apostrophe. A CSV has no cell types: a cell a spreadsheet would read as a
+formula gets OWASP's leading apostrophe, except a number or a phone (`+33 6 12 34 56 78`, `-5`): a cell
+of digits, spaces and `+-.()/` alone cannot call a function or reach another cell, so it stays as written.
 """
 
+import codecs
 import csv
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from contacts.fields import ENGLISH_HEADERS, FRENCH_HEADERS
+from contacts.importing.columns import normalize_header
 from contacts.importing.reading import Table
 from contacts.importing.resources import ContactSpreadsheetResource
 from contacts.services.checks import OCCUPATIONS
+from contacts.services.rows import problem_label
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = {"csv": CSV_CONTENT_TYPE, "xlsx": XLSX_CONTENT_TYPE}
 
-ERROR_COLUMN = "Error"
+ERROR_COLUMN = _("Error")
 TEMPLATE_SHEET = "Contacts"
 REPORT_SHEET = "Errors"
 # One row a client can overwrite: every column filled, values that pass the rules for a French
-# organization (the phone without "+", so that escaping does not prefix it with an apostrophe).
+# organization.
 TEMPLATE_EXAMPLE = {
     "customer_name": "Boulangerie Martin",
     "customer_external_id": "CUST-1001",
@@ -50,15 +63,88 @@ OCCUPATION_PROMPT = "Leave blank, or choose " + ", ".join(OCCUPATIONS) + "."
 MAIN_CONTACT_PROMPT = "1 for the customer's main contact, 0 (or blank) otherwise."
 
 # A cell starting with one of these is read as a formula (or as the start of one) by spreadsheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# ... unless it is a number or a phone: digits with spaces, dots, parentheses, slashes and dashes.
+NUMBER_OR_PHONE = re.compile(r"[+-]?[0-9][0-9 .()/-]*")
+# Control characters but tab and line breaks (a cell may hold those): never written to a report.
+REPORT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+# The languages a report can be written in: those of the headers the import reads.
+REPORT_LANGUAGES = {"en": "English", "fr": "Français"}
+_HEADER_KEYS = {
+    language: {normalize_header(header) for header in headers.values()}
+    for language, headers in (("en", ENGLISH_HEADERS), ("fr", FRENCH_HEADERS))
+}
+
+
+def header_language(headers: Iterable[str] | None) -> str:
+    """ "fr" when more of the headers are the French ones than the English ones, else "en"."""
+    keys = [normalize_header(header) for header in headers or ()]
+    french = sum(key in _HEADER_KEYS["fr"] for key in keys)
+    english = sum(key in _HEADER_KEYS["en"] for key in keys)
+    return "fr" if french > english else "en"
+
+
+def report_language(requested: str | None, headers: Iterable[str] | None) -> str:
+    """The language asked for when it is one a report is written in, else the headers' language."""
+    return requested if requested in REPORT_LANGUAGES else header_language(headers)
+
+
+def without_controls(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text if text.isprintable() else REPORT_CONTROLS.sub("", text)
 
 
 def escape_cell(value: object) -> str:
-    """The cell as text, with a leading apostrophe when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
+    """The cell as CSV text: control characters removed, then a leading apostrophe when a spreadsheet
+    would read it as a formula (not for a number or a phone)."""
+    text = without_controls(value)
+    if text.startswith(FORMULA_STARTS) and not NUMBER_OR_PHONE.fullmatch(text):
         return "'" + text
     return text
+
+
+@dataclass(frozen=True)
+class CsvShape:
+    """How a CSV is written: the uploaded file's delimiter and encoding."""
+
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"  # with a BOM: Excel then reads accents right
+
+
+def csv_shape(data: bytes | None) -> CsvShape:
+    """The delimiter and encoding of an uploaded CSV, for its report to be opened the same way.
+
+    UTF-8 (with or without a BOM) comes back as UTF-8 with a BOM, UTF-16 as UTF-16, Windows-1252 as
+    Windows-1252; a file mixing UTF-8 and Windows-1252 comes back as UTF-8. Not a CSV (a workbook,
+    nothing readable): a comma and UTF-8.
+    """
+    if not data:
+        return CsvShape()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return CsvShape(_delimiter(data.decode("utf-16", errors="replace")), "utf-16")
+    try:
+        text, encoding = data.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        text, encoding = data.decode("cp1252", errors="replace"), "cp1252"
+        if re.search(rb"[\xc2-\xf4][\x80-\xbf]", data):  # UTF-8 pasted into a cp1252 file
+            encoding = "utf-8-sig"
+    return CsvShape(_delimiter(text), encoding)
+
+
+def _delimiter(text: str) -> str:
+    """`,`, `;` or tab: the one the first line uses most outside quotes (a comma when none)."""
+    counts = dict.fromkeys(",;\t", 0)
+    quoted = False
+    for char in text.lstrip("\r\n")[:65536]:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in "\r\n":
+            break
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(counts, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
 
 
 def template_columns() -> list[tuple[str, str]]:
@@ -94,8 +180,8 @@ def contacts_xlsx(columns: list[tuple[str, str]], rows: Iterable[list[str]]) -> 
     """Contacts in the import layout as XLSX: `columns` are (field, header) pairs and `rows` hold text.
 
     The header row is bold and frozen; Occupation and Main Contact have drop-down lists. Every cell
-    is text, and a formula-like one is marked as such (quote prefix) instead of prefixed with an
-    apostrophe, so that the client sees the value and the importer reads it back unchanged.
+    is a text cell (never a formula), so the client sees the value and the importer reads it back
+    unchanged (a phone `+33…` stays as written).
     """
     # Write-only: an export of 100,000 contacts streams instead of holding every cell object.
     workbook = Workbook(write_only=True)
@@ -106,9 +192,9 @@ def contacts_xlsx(columns: list[tuple[str, str]], rows: Iterable[list[str]]) -> 
         sheet.column_dimensions[get_column_letter(index + 1)].width = max(14, len(header) + 4)
     sheet.freeze_panes = "A2"
     written = 0
-    sheet.append([_xlsx_cell(sheet, header, bold=True) for header in headers])
+    sheet.append([_text_cell(sheet, header, bold=True) for header in headers])
     for row in rows:
-        sheet.append([_xlsx_cell(sheet, value) for value in row])
+        sheet.append([_text_cell(sheet, value) for value in row])
         written += 1
     validated = max(VALIDATED_ROWS, 2 * written)
     for name, choices, prompt in (
@@ -133,71 +219,116 @@ def contacts_xlsx(columns: list[tuple[str, str]], rows: Iterable[list[str]]) -> 
     return _xlsx_bytes(workbook)
 
 
-def _xlsx_cell(sheet, value: object, *, bold: bool = False):
-    text = ILLEGAL_CHARACTERS_RE.sub("", "" if value is None else str(value))
-    if not bold and not text.startswith(FORMULA_STARTS):
-        return text
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"  # openpyxl would make a formula of "=…"
-    if bold:
-        cell.font = Font(bold=True)
-    if text.startswith(FORMULA_STARTS):
-        cell.quotePrefix = True
-    return cell
+# (row number or None for the whole file, column header as written or None, message)
+ReportProblem = tuple[int | None, str | None, str]
+# Invalid cells as Excel paints them with its "Light red fill with dark red text".
+INVALID_FILL = PatternFill("solid", fgColor="FFC7CE")
+INVALID_FONT = Font(color="9C0006")
+COMMENT_AUTHOR = "Import"
+# Each comment is a drawing in the workbook: past this many the Error column alone says what is wrong.
+COMMENTED_CELLS = 10_000
 
 
-def error_report_rows(
-    table: Table | None, problems: Iterable[tuple[int | None, str]]
-) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of an error report: each invalid row as read, plus an Error column.
+@dataclass
+class ReportLine:
+    cells: list[str]
+    error: str  # the Error column: every problem of the row, labelled, one a line
+    invalid: dict[int, str]  # column index -> the messages about that cell
 
-    `problems` are (row number, message) pairs, several per row possibly; a row number of None is a
-    problem with the whole file, listed first on a line of its own (with blank cells).
+
+def error_report_lines(
+    table: Table | None, problems: Iterable[ReportProblem]
+) -> tuple[list[str], list[ReportLine]]:
+    """The report's header row and lines: each invalid row as read, plus an Error column.
+
+    A problem with the whole file (row None) comes first, on a line of its own with blank cells. The
+    labels ("Row 7, "Contact's Email": …") and the Error header are in the active language.
     """
-    by_row: dict[int | None, list[str]] = defaultdict(list)
-    for row, message in problems:
-        by_row[row].append(message)
-    headers = [*(table.headers if table else []), ERROR_COLUMN]
-    blank = [""] * (len(headers) - 1)
+    headers = list(table.headers) if table else []
+    by_row: dict[int | None, list[ReportProblem]] = defaultdict(list)
+    for problem in problems:
+        by_row[problem[0]].append(problem)
     lines = []
     if None in by_row:
-        lines.append([*blank, "\n".join(by_row[None])])
+        lines.append(_line([""] * len(headers), headers, by_row[None]))
     if table is not None:
         for number, cells in table.rows:
-            messages = by_row.get(number)
-            if messages:
-                lines.append([*cells, "\n".join(messages)])
-    return headers, lines
+            if number in by_row:
+                lines.append(_line(cells, headers, by_row[number]))
+    return [*headers, str(ERROR_COLUMN)], lines
 
 
-def error_report(table: Table | None, problems: Iterable[tuple[int | None, str]], *, format: str) -> bytes:
-    """The error report as CSV or XLSX bytes."""
-    headers, lines = error_report_rows(table, problems)
+def _line(cells: list[str], headers: list[str], problems: list[ReportProblem]) -> ReportLine:
+    invalid: dict[int, str] = {}
+    for _row, column, message in problems:
+        if column in headers:
+            index = headers.index(column)
+            invalid[index] = f"{invalid[index]}\n{message}" if index in invalid else message
+    error = "\n".join(problem_label(row, column, message) for row, column, message in problems)
+    return ReportLine(cells=list(cells), error=error, invalid=invalid)
+
+
+def error_report(
+    table: Table | None,
+    problems: Iterable[ReportProblem],
+    *,
+    format: str,
+    shape: CsvShape | None = None,
+) -> bytes:
+    """The error report as CSV (in `shape`, by default UTF-8 with commas) or XLSX bytes."""
+    if format not in FORMATS:
+        raise ValueError(f"unknown export format {format!r}")
+    headers, lines = error_report_lines(table, problems)
     if format == "csv":
-        return _csv([headers, *lines])
-    if format == "xlsx":
-        return _report_xlsx(headers, lines)
-    raise ValueError(f"unknown export format {format!r}")
+        return _csv([headers, *([*line.cells, line.error] for line in lines)], shape or CsvShape())
+    return _report_xlsx(headers, lines)
 
 
-def _csv(lines: Iterable[list[str]]) -> bytes:
+def _csv(lines: Iterable[list[str]], shape: CsvShape | None = None) -> bytes:
+    shape = shape or CsvShape()
+    rows = [[escape_cell(cell) for cell in line] for line in lines]
     buffer = io.StringIO()
-    # The BOM makes Excel read the file as UTF-8 (accents in names) instead of the local code page.
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerows([escape_cell(cell) for cell in line] for line in lines)
-    return buffer.getvalue().encode("utf-8")
+    csv.writer(buffer, delimiter=shape.delimiter, lineterminator="\r\n").writerows(rows)
+    text = buffer.getvalue()
+    try:
+        return text.encode(shape.encoding)
+    except UnicodeEncodeError:  # a message or a cell Windows-1252 cannot write: the whole file in UTF-8
+        return text.encode("utf-8-sig")
 
 
-def _report_xlsx(headers: list[str], lines: list[list[str]]) -> bytes:
+def _report_xlsx(headers: list[str], lines: list[ReportLine]) -> bytes:
     # Write-only: a report of 100,000 invalid rows streams instead of holding every cell object.
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(REPORT_SHEET)
     sheet.freeze_panes = "A2"
-    for line in (headers, *lines):
-        # XML cannot hold most control characters; a CSV may carry a few (the reader lets a handful pass).
-        sheet.append([_excel_text(ILLEGAL_CHARACTERS_RE.sub("", escape_cell(cell))) for cell in line])
+    sheet.append([_text_cell(sheet, header, bold=True) for header in headers])
+    commented = 0
+    for line in lines:
+        row = []
+        for index, value in enumerate(line.cells):
+            cell = _text_cell(sheet, value)
+            message = line.invalid.get(index)
+            if message is not None:
+                cell.fill, cell.font = INVALID_FILL, INVALID_FONT
+                if commented < COMMENTED_CELLS:
+                    cell.comment = Comment(_excel_text(without_controls(message)), COMMENT_AUTHOR)
+                    commented += 1
+            row.append(cell)
+        row.append(_text_cell(sheet, line.error))
+        sheet.append(row)
     return _xlsx_bytes(workbook)
+
+
+def _text_cell(sheet, value: object, *, bold: bool = False) -> WriteOnlyCell:
+    """A cell written as text whatever it holds: never a formula, never a number."""
+    text = _excel_text(without_controls(value))
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    if text.startswith(FORMULA_STARTS):
+        cell.quotePrefix = True  # Excel keeps it text when the cell is edited
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
 
 
 # Excel refuses to open a workbook with a longer cell ("We found a problem with some content").
@@ -216,3 +347,19 @@ def _xlsx_bytes(workbook: Workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def report_shape(source_format: str, data: bytes | None, headers: Iterable[str] | None) -> CsvShape:
+    """The CSV shape of a report: the uploaded CSV's own; for a workbook, what the Excel of the headers'
+    language opens as columns (French Excel splits a CSV on `;`)."""
+    if source_format == "csv":
+        return csv_shape(data)
+    return CsvShape(delimiter=";" if header_language(headers) == "fr" else ",")
+
+
+def import_error_report(report, data: bytes | None, *, format: str) -> bytes:
+    """The error report of an ImportReport (a preview or a commit) in the shape of the uploaded `data`."""
+    problems = [(problem.row, report.column(problem), problem.message) for problem in report.errors]
+    headers = report.table.headers if report.table else None
+    shape = report_shape(report.format, data, headers)
+    return error_report(report.table, problems, format=format, shape=shape)

@@ -70,8 +70,11 @@ def estimated_rows(data: bytes) -> int:
     return max(data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n") - 1, 0)
 
 
-def keep_upload(*, user, data: bytes, filename: str, organization: Organization) -> ImportUpload:
-    """Store the upload for its preview; big files are marked to run in the background."""
+def keep_upload(
+    *, user, data: bytes, filename: str, organization: Organization, blank_clears: bool = False
+) -> ImportUpload:
+    """Store the upload for its preview, with the upload form's choice for blank cells; big files are
+    marked to run in the background."""
     return ImportUpload.objects.create(
         token=uuid.uuid4().hex,
         organization=organization,
@@ -81,6 +84,7 @@ def keep_upload(*, user, data: bytes, filename: str, organization: Organization)
         size=len(data),
         data=data,
         background=estimated_rows(data) > settings.CONTACT_IMPORT_BACKGROUND_ROWS,
+        blank_clears=blank_clears,
     )
 
 
@@ -157,6 +161,7 @@ def pack_report(report: ImportReport) -> bytes:
         "errors": [[p.row, p.field, p.message] for p in report.errors],
         "warnings": [[p.row, p.field, p.message] for p in report.warnings],
         "counts": {status: len(rows) for status, rows in sections.items()},
+        "blank_kept": sum(1 for o in outcomes if o.kept),
         "reading": None
         if report.reading is None
         else {"summary": str(report.reading.summary), "reasons": [str(r) for r in report.reading.reasons]},
@@ -165,7 +170,14 @@ def pack_report(report: ImportReport) -> bytes:
     for rows in sections.values():
         lines.extend(
             json.dumps(
-                [o.row, o.customer_id, o.contact_id, [o.values[n] for n in CONTACT_FIELDS], o.previous],
+                [
+                    o.row,
+                    o.customer_id,
+                    o.contact_id,
+                    [o.values[n] for n in CONTACT_FIELDS],
+                    o.previous,
+                    o.kept,
+                ],
                 separators=(",", ":"),
             )
             for o in rows
@@ -188,6 +200,7 @@ def unpack_report(upload: ImportUpload) -> ImportReport | None:
     report.column_labels = header["labels"]
     report.errors = [Problem(*problem) for problem in header["errors"]]
     report.warnings = [Problem(*problem) for problem in header["warnings"]]
+    report.blank_kept = header["blank_kept"]
     if header.get("reading") is not None:
         report.reading = KeptReading(**header["reading"])
     if header["planned"]:
@@ -227,7 +240,7 @@ class KeptOutcomes:
         return self._outcome(index % self.count_)
 
     def _outcome(self, index: int) -> RowOutcome:
-        row, customer_id, contact_id, values, previous = json.loads(self.lines[self.start + index])
+        row, customer_id, contact_id, values, previous, kept = json.loads(self.lines[self.start + index])
         return RowOutcome(
             row=row,
             status=self.status,
@@ -235,4 +248,5 @@ class KeptOutcomes:
             previous=previous,
             contact_id=contact_id,
             customer_id=customer_id,
+            kept=tuple(kept),
         )

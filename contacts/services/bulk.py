@@ -27,7 +27,7 @@ from contacts.locks import lock_customers, lock_organization
 from contacts.models import Contact
 from contacts.services.contacts import ensure_contacts_managed, integrity_validation_error
 from contacts.services.planning import plan_rows, read_customers, row_texts
-from contacts.services.rows import Plan, RowInput, RowOutcome
+from contacts.services.rows import Plan, RowInput, RowOutcome, RowPolicy
 from customers.models import Organization
 
 INVALID_ROWS = _(
@@ -81,8 +81,12 @@ def contacts_bulk_upsert(
     row_label: str = "row",
     skip_invalid: bool = False,
     hooks: BulkHooks | None = None,
+    policy: RowPolicy | None = None,
 ) -> BulkResult:
     """Create or update the contacts the rows describe, all or nothing.
+
+    `policy` says how rows read (a blank value clears or keeps; exact copies are errors or skipped); the
+    default is the bulk API's documented one, the import passes its own.
 
     Raises ValidationError while the organization's contacts are synced, InvalidRows when a row is
     invalid (unless `skip_invalid`), whatever the hooks raise, and a ValidationError ("unique" or
@@ -98,7 +102,12 @@ def contacts_bulk_upsert(
             customers = read_customers(locked, texts)
             lock_customers(organization_id=locked.pk, customer_ids=(pk for pk, _name in customers.values()))
             plan = plan_rows(
-                organization=locked, rows=rows, row_label=row_label, texts=texts, customers=customers
+                organization=locked,
+                rows=rows,
+                row_label=row_label,
+                texts=texts,
+                customers=customers,
+                policy=policy,
             )
             if plan.totals["invalid"] and not skip_invalid:
                 raise InvalidRows(plan)

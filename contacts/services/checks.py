@@ -8,27 +8,47 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from collections.abc import Callable
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from contacts.fields import CONTACT_FIELDS
-from contacts.models import EMAIL_TAKEN, Contact
-from contacts.normalization import identifier_problem, normalize_email, normalize_phone, shown
+from contacts.models import Contact
+from contacts.normalization import (
+    email_of_cell,
+    identifier_problem,
+    normalize_phone,
+    one_line_text,
+    shown,
+)
 from contacts.services.contacts import CONTACT_OF_ANOTHER_CUSTOMER
+from contacts.services.dates import (
+    DATE_FIRST,
+    DATE_REFUSED_FIELDS,
+    excel_date_problem,
+    looks_like_a_date,
+    phone_date_problem,
+)
 from contacts.services.rows import (
-    STORED_FIELDS,
     Problem,
     RowInput,
     RowOutcome,
+    RowPolicy,
     StoredContact,
+    comparable_code,
     comparable_name,
     row_list,
+    row_phrase,
 )
 from customers.models import Organization
 
 BLANK_CONTACT = {name: "" for name in CONTACT_FIELDS} | {"is_main": False}
+# The fields a blank cell keeps on an existing contact (Main Contact keeps a blank in any case).
+KEEPABLE = ("email", "first_name", "last_name", "phone", "occupation")
+CHECK_ORDER = ("customer_external_id", "external_id", *KEEPABLE)
+NO_DATES: frozenset[str] = frozenset()
 MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in CONTACT_FIELDS if name != "is_main"}
 # The words a Main Contact cell may hold, compared without case or accents (comparable_name): English,
 # French, French Excel's VRAI/FAUX, and 1.0 as a number exported to text.
@@ -60,11 +80,18 @@ phonenumbers.enable_pattern_cache()
 PHONE_CACHE_SIZE = 10_000
 
 TOO_LONG = _("This value is too long ({length} characters); at most {limit} are allowed.")
-NUL_IN_VALUE = _("This value holds a NUL character, which cannot be stored; remove it.")
 CUSTOMER_ID_REQUIRED = _("The customer's external identification code is required.")
 CUSTOMER_NAME_REQUIRED = _("The customer name is required.")
 CONTACT_ID_REQUIRED = _("The contact's identifier code is required.")
 CUSTOMER_UNKNOWN = _('No customer of {organization} has the external identification code "{value}".')
+CUSTOMER_UNKNOWN_NEAR = _(
+    'No customer of {organization} has the external identification code "{value}"; did you mean '
+    '"{code}" ({name})?'
+)
+CUSTOMER_CODE_LOOKS_LIKE_A_DATE = _(
+    'No customer of {organization} has the external identification code "{value}", which looks like a '
+    "date: if Excel turned the code into a date, format the column as Text and type it again."
+)
 CUSTOMER_NAME_DIFFERS = _(
     'The customer name "{value}" differs from the stored name "{stored}" ({rows}); the contact is '
     'attached to the customer with code "{code}" and the customer name is not changed.'
@@ -72,8 +99,17 @@ CUSTOMER_NAME_DIFFERS = _(
 CONTACT_ID_REPEATED = _(
     'The identifier code "{value}" is used more than once ({rows}); keep one row per contact.'
 )
-EMAIL_USED_EARLIER = _(
-    "Another contact of this customer already uses this email address ({row_label} {row})."
+EMAIL_USED_EARLIER = _("Another contact of this customer already uses this email address ({row}).")
+EMAIL_TAKEN_BY = _(
+    'Another contact of this customer already uses this email address: {name} (identifier code "{code}").'
+)
+EMAIL_TAKEN_BY_CODE = _(
+    "Another contact of this customer already uses this email address: the contact with identifier code "
+    '"{code}".'
+)
+CONTACT_ID_LOOKS_LIKE_A_DATE = _(
+    'The identifier code "{value}" looks like a date: if Excel turned the code into a date, format the '
+    "column as Text and type it again; if it is the real code, ignore this warning."
 )
 OCCUPATION_INVALID = _('"{value}" is not an occupation; use one of {allowed}, or leave it blank.')
 MAIN_CONTACT_INVALID = _(
@@ -95,6 +131,11 @@ def repeated_identifiers(rows: list[RowInput], texts: list[dict[str, str]]) -> t
     return first_rows, repeated_rows
 
 
+# The organization's customers by comparable code (None: two customers share it), read only when a row
+# names an unknown customer.
+NearCustomers = Callable[[], dict[str, tuple[str, str] | None]]
+
+
 class RowChecks:
     """Checks rows one by one against the stored data and the rows before them."""
 
@@ -105,12 +146,17 @@ class RowChecks:
         stored_contacts: list[StoredContact],
         repeated_rows: dict[str, list[int]],
         row_label: str,
+        policy: RowPolicy,
+        near_customers: NearCustomers = dict,
     ) -> None:
         self.organization = organization
         self.region = organization.default_phone_region
         self.customers = customers
         self.repeated_rows = repeated_rows
         self.row_label = row_label
+        self.blank_clears = policy.blank_clears
+        self.near_customers = near_customers
+        self.near: dict[str, tuple[str, str] | None] | None = None
         self.by_external_id = {c["external_id"]: c for c in stored_contacts}
         self.stored_by_id = {c["id"]: c for c in stored_contacts}
         # customer id -> lower-cased email -> contact id, to find a clash without the contact itself.
@@ -125,17 +171,24 @@ class RowChecks:
         self.file_emails: dict[tuple[int, str], int] = {}
         self.phone_cache: dict[str, str | ValidationError] = {}
         self.main_claims: list[RowOutcome] = []  # outcomes whose row says "main contact"
+        self.warnings: list[Problem] = []  # about one row's cell (an email read out of a longer text…)
 
     def check(self, row: RowInput, t: dict[str, str]) -> RowOutcome:
         """What this row would do: its values after the write, or its errors."""
         errors: list[Problem] = []
-        customer_id = self.customer(row.row, t, errors)
-        stored = self.identifier(row.row, t, customer_id, errors)
+        dated = self.excel_dates(row, errors) if row.dates else NO_DATES
+        customer_id = self.customer(row.row, t, errors, dated)
+        stored = self.identifier(row.row, t, customer_id, errors, dated)
         if stored is not None:
             values: dict[str, object] = {name: stored[name] for name in CONTACT_FIELDS}
         else:
             values = {**BLANK_CONTACT, "external_id": t.get("external_id", "")}
-        if "email" in t or stored is None:
+        kept: tuple[str, ...] = ()
+        if dated or (stored is not None and not self.blank_clears):
+            # An existing contact's blank cell keeps its stored value (unless the policy says it clears
+            # it): read as if its column were absent. So is a cell refused as an Excel date.
+            t, kept = self.without_kept(t, stored, dated)
+        if "email" in t or (stored is None and "email" not in dated):
             self.email(row.row, t.get("email", ""), customer_id, stored, values, errors)
         for name in ("first_name", "last_name"):
             if name in t:
@@ -155,21 +208,42 @@ class RowChecks:
             contact_id=stored["id"] if stored else None,
             customer_id=customer_id,
             errors=errors,
+            kept=kept,
         )
         if claims_main:
             self.main_claims.append(outcome)
         return outcome
 
+    def without_kept(
+        self, t: dict[str, str], stored: StoredContact | None, dated: frozenset[str]
+    ) -> tuple[dict[str, str], tuple[str, ...]]:
+        """The row without its blank cells that keep a stored value, nor its cells refused as dates;
+        and the fields whose stored value a blank cell kept."""
+        keep = stored is not None and not self.blank_clears
+        left_out = [name for name in KEEPABLE if name in dated or (keep and name in t and not t[name])]
+        kept = tuple(name for name in left_out if name not in dated and stored[name])
+        return {key: value for key, value in t.items() if key not in left_out}, kept
+
+    def excel_dates(self, row: RowInput, errors: list[Problem]) -> frozenset[str]:
+        """The cells Excel typed as dates where text was meant: each is an error, and is not read further."""
+        dated = row.dates & DATE_REFUSED_FIELDS
+        for name in sorted(dated, key=CHECK_ORDER.index):
+            errors.append(Problem(row.row, name, excel_date_problem(cell_text(row.values.get(name)))))
+        return dated
+
     # --- The customer ---------------------------------------------------------------------------
-    def customer(self, row: int, t: dict[str, str], errors: list[Problem]) -> int | None:
+    def customer(
+        self, row: int, t: dict[str, str], errors: list[Problem], dated: frozenset[str]
+    ) -> int | None:
         """The customer's id, from its code; a differing name is only a warning (names_warnings)."""
         customer_id = stored_name = None
         code = t.get("customer_external_id", "")
-        if not code:
+        if dated and "customer_external_id" in dated:
+            pass
+        elif not code:
             errors.append(Problem(row, "customer_external_id", CUSTOMER_ID_REQUIRED))
         elif code not in self.customers:
-            message = CUSTOMER_UNKNOWN.format(organization=self.organization.name, value=shown(code))
-            errors.append(Problem(row, "customer_external_id", message))
+            errors.append(Problem(row, "customer_external_id", self.unknown_customer(code)))
         else:
             customer_id, stored_name = self.customers[code]
         if "customer_name" in t:
@@ -179,6 +253,23 @@ class RowChecks:
             elif customer_id is not None and comparable_name(name) != comparable_name(stored_name):
                 self.name_mismatches[(code, name)].append(row)
         return customer_id
+
+    def unknown_customer(self, code: str) -> str:
+        """Why no customer has this code, with the stored code it nearly is, if one."""
+        if unprintable := identifier_problem(code):
+            return unprintable
+        if self.near is None:
+            self.near = self.near_customers()
+        near = self.near.get(comparable_code(code))
+        organization = self.organization.name
+        if near is not None:
+            near_code, name = near
+            return CUSTOMER_UNKNOWN_NEAR.format(
+                organization=organization, value=shown(code), code=shown(near_code), name=shown(name)
+            )
+        if looks_like_a_date(code):
+            return CUSTOMER_CODE_LOOKS_LIKE_A_DATE.format(organization=organization, value=shown(code))
+        return CUSTOMER_UNKNOWN.format(organization=organization, value=shown(code))
 
     def name_warnings(self) -> list[Problem]:
         """One warning per customer name that differs from the stored one, listing its rows."""
@@ -195,11 +286,18 @@ class RowChecks:
 
     # --- The contact's identifier code ----------------------------------------------------------
     def identifier(
-        self, row: int, t: dict[str, str], customer_id: int | None, errors: list[Problem]
+        self,
+        row: int,
+        t: dict[str, str],
+        customer_id: int | None,
+        errors: list[Problem],
+        dated: frozenset[str],
     ) -> StoredContact | None:
         """The stored contact this row updates, if any (never one of another customer)."""
         external_id = t.get("external_id", "")
         limit = MAX_LENGTHS["external_id"]
+        if dated and "external_id" in dated:
+            return None
         if not external_id:
             errors.append(Problem(row, "external_id", CONTACT_ID_REQUIRED))
             return None
@@ -219,6 +317,10 @@ class RowChecks:
             message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=shown(external_id), code=shown(other))
             errors.append(Problem(row, "external_id", message))
             return None
+        # The first character rules out nearly every code before the pattern runs (1 row in 1: a new contact).
+        if stored is None and external_id[0] in DATE_FIRST and looks_like_a_date(external_id):
+            message = CONTACT_ID_LOOKS_LIKE_A_DATE.format(value=shown(external_id))
+            self.warnings.append(Problem(row, "external_id", message))
         return stored
 
     # --- Email, names, phone, occupation --------------------------------------------------------
@@ -232,26 +334,36 @@ class RowChecks:
         errors: list[Problem],
     ) -> None:
         try:
-            email = normalize_email(raw)
+            email, notes = email_of_cell(raw)
         except ValidationError as invalid:
             errors.append(Problem(row, "email", invalid.messages[0]))
             return
+        if notes:
+            self.warnings.extend(Problem(row, "email", note) for note in notes)
         values["email"] = email
         if customer_id is None:
             return
         owner = self.stored_emails[customer_id].get(email)
         if owner is not None and (stored is None or owner != stored["id"]):
-            errors.append(Problem(row, "email", EMAIL_TAKEN))
+            errors.append(Problem(row, "email", self.email_owner(owner)))
         earlier = self.file_emails.setdefault((customer_id, email), row)
         if earlier != row:
-            message = EMAIL_USED_EARLIER.format(row_label=self.row_label, row=earlier)
+            message = EMAIL_USED_EARLIER.format(row=row_phrase(earlier, self.row_label))
             errors.append(Problem(row, "email", message))
 
+    def email_owner(self, contact_id: int) -> str:
+        """The stored contact using an email, named for the person fixing the file."""
+        owner = self.stored_by_id[contact_id]
+        name = f"{owner['first_name']} {owner['last_name']}".strip()
+        if name:
+            return EMAIL_TAKEN_BY.format(name=shown(name), code=shown(owner["external_id"]))
+        return EMAIL_TAKEN_BY_CODE.format(code=shown(owner["external_id"]))
+
     def name(self, row: int, name: str, text: str, values: dict, errors: list[Problem]) -> None:
+        if not text.isprintable():  # nearly every name is: no call for them
+            text = one_line_text(text)
         if len(text) > MAX_LENGTHS[name]:
             errors.append(Problem(row, name, TOO_LONG.format(length=len(text), limit=MAX_LENGTHS[name])))
-        elif "\x00" in text:
-            errors.append(Problem(row, name, NUL_IN_VALUE))
         else:
             values[name] = text
 
@@ -265,7 +377,8 @@ class RowChecks:
             if len(self.phone_cache) < PHONE_CACHE_SIZE:
                 self.phone_cache[raw] = phone
         if isinstance(phone, ValidationError):
-            errors.append(Problem(row, "phone", phone.messages[0]))
+            message = phone_date_problem(raw) if looks_like_a_date(raw) else phone.messages[0]
+            errors.append(Problem(row, "phone", message))
         else:
             values["phone"] = phone
 
@@ -331,55 +444,3 @@ def parse_main_contact(value: object) -> bool | None:
     if key in FALSE_WORDS:
         return False
     raise ValueError(text)
-
-
-MAIN_CONTACT_LAST_WINS = _(
-    'Several contacts are made main contact of customer "{code}" ({rows}); the last one, '
-    "{row_label} {row}, is kept as the main contact."
-)
-MAIN_CONTACT_DEMOTED = _(
-    'The contact "{contact}" ({email}) stops being the main contact of customer "{code}": {row_label} '
-    "{row} makes another contact main."
-)
-
-
-def settle_main_contacts(
-    checks: RowChecks, outcomes: list[RowOutcome], warnings: list[Problem]
-) -> list[dict]:
-    """The last valid row saying "main contact" wins and demotes the stored main; returns demotions."""
-    claims: dict[int, list[RowOutcome]] = defaultdict(list)
-    for outcome in checks.main_claims:
-        if outcome.status != "invalid":
-            claims[outcome.customer_id].append(outcome)
-    valid_by_contact = {
-        o.contact_id: o for o in outcomes if o.contact_id is not None and o.status != "invalid"
-    }
-    label, codes = checks.row_label, checks.code_of_customer
-    demotions = []
-    for customer_id, claimants in claims.items():
-        winner = claimants[-1]
-        if len(claimants) > 1:
-            for loser in claimants[:-1]:
-                loser.values["is_main"] = False
-            rows = row_list([o.row for o in claimants], label)
-            message = MAIN_CONTACT_LAST_WINS.format(
-                code=codes[customer_id], rows=rows, row_label=label, row=winner.row
-            )
-            warnings.append(Problem(winner.row, "is_main", message))
-        current = checks.stored_mains.get(customer_id)
-        if current is None or current["id"] == winner.contact_id:
-            continue
-        in_file = valid_by_contact.get(current["id"])
-        if in_file is not None:
-            in_file.values["is_main"] = False
-            continue
-        demotions.append({name: current[name] for name in STORED_FIELDS})
-        message = MAIN_CONTACT_DEMOTED.format(
-            contact=shown(current["external_id"]),
-            email=current["email"],
-            code=shown(codes[customer_id]),
-            row_label=label,
-            row=winner.row,
-        )
-        warnings.append(Problem(winner.row, "is_main", message))
-    return demotions

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from contacts.fields import CONTACT_FIELDS
 from customers.models import Organization
@@ -37,6 +41,18 @@ class RowInput:
     dates: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class RowPolicy:
+    """How the rows of one write are read. The defaults are the bulk API's; the import chooses its own."""
+
+    # A blank value of an existing contact's field clears it (the API: "" and null clear, a field left
+    # out keeps). False: a blank cell keeps the stored value (the import's default).
+    blank_clears: bool = True
+    # A row equal in every field to an earlier one is left out with one warning (the import: a copy-paste)
+    # instead of repeating its identifier code (an error).
+    skip_exact_duplicates: bool = False
+
+
 @dataclass
 class RowOutcome:
     row: int
@@ -46,6 +62,8 @@ class RowOutcome:
     contact_id: int | None
     customer_id: int | None
     errors: list[Problem] = field(default_factory=list)
+    # Fields whose cell was blank and whose stored value was kept (RowPolicy.blank_clears False).
+    kept: tuple[str, ...] = ()
 
 
 @dataclass
@@ -89,12 +107,51 @@ def comparable_name(value: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace()).casefold()
 
 
+# Codes that differ only by case, spaces or dashes ("ac-1016", "AC 1016"), for a suggestion.
+_CODE_NOISE = re.compile(r"[\s\-\u2010-\u2015]+")
+
+
+def comparable_code(value: str) -> str:
+    """An identifier code without case, spaces or dashes: the form a near miss is looked up in."""
+    return _CODE_NOISE.sub("", value).casefold()
+
+
+# A problem as a person reads it in a list: where it is, then what it is.
+AT_ROW_AND_COLUMN = _('Row {row}, "{column}": {message}')
+AT_ROW = _("Row {row}: {message}")
+IN_COLUMN = _('"{column}": {message}')
+
+
+def problem_label(row: int | None, column: str | None, message: str) -> str:
+    """'Row 7, "Contact\'s Email": "bob@acme" is not a valid email address.' (in the active language)."""
+    if row is None:
+        return str(IN_COLUMN.format(column=column, message=message)) if column else message
+    if column:
+        return str(AT_ROW_AND_COLUMN.format(row=row, column=column, message=message))
+    return str(AT_ROW.format(row=row, message=message))
+
+
+# How messages name rows (files: spreadsheet row numbers) and items (the bulk API: indexes from 0).
+ONE_ROW = {"row": _("row {number}"), "item": _("item {number}")}
+SOME_ROWS = {"row": _("rows {numbers} and {last}"), "item": _("items {numbers} and {last}")}
+
+
+def row_phrase(row: int, row_label: str) -> str:
+    """`row 7` (or `item 7`), in the active language."""
+    return str(ONE_ROW.get(row_label, ONE_ROW["row"])).format(number=row)
+
+
 def row_list(rows: list[int], row_label: str) -> str:
-    """`rows 3, 5 and 9`, shortened past ROW_LIST_LIMIT."""
+    """`rows 3, 5 and 9`, shortened past ROW_LIST_LIMIT, in the active language."""
     numbers = [str(row) for row in rows[:ROW_LIST_LIMIT]]
     more = len(rows) - len(numbers)
     if more:
-        return f"{row_label}s {', '.join(numbers)} and {more} more"
+        if row_label == "item":
+            text = ngettext("items {numbers} and {more} more", "items {numbers} and {more} more", more)
+        else:
+            text = ngettext("rows {numbers} and {more} more", "rows {numbers} and {more} more", more)
+        return text.format(numbers=", ".join(numbers), more=more)
     if len(numbers) == 1:
-        return f"{row_label} {numbers[0]}"
-    return f"{row_label}s {', '.join(numbers[:-1])} and {numbers[-1]}"
+        return row_phrase(rows[0], row_label)
+    some = SOME_ROWS.get(row_label, SOME_ROWS["row"])
+    return str(some).format(numbers=", ".join(numbers[:-1]), last=numbers[-1])

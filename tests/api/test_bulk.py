@@ -17,12 +17,11 @@ from contacts.normalization import INVALID_EMAIL
 from contacts.services.checks import (
     CONTACT_ID_REPEATED,
     CUSTOMER_UNKNOWN,
-    MAIN_CONTACT_DEMOTED,
     MAIN_CONTACT_INVALID,
-    MAIN_CONTACT_LAST_WINS,
     OCCUPATION_INVALID,
 )
 from contacts.services.contacts import CONTACTS_SYNCED
+from contacts.services.main_contacts import MAIN_CONTACT_DEMOTED, MAIN_CONTACT_LAST_WINS
 from tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,15 +129,12 @@ def test_the_last_main_contact_wins_and_demotes_the_stored_one(api, org):
     assert mains == ["K-2"]
     stored_main.refresh_from_db()
     assert stored_main.is_main is False
-    message = MAIN_CONTACT_LAST_WINS.format(
-        code=customer.external_id, rows="items 0 and 1", row_label="item", row=1
-    )
+    message = MAIN_CONTACT_LAST_WINS.format(code=customer.external_id, rows="items 0 and 1", row="item 1")
     demoted = MAIN_CONTACT_DEMOTED.format(
         contact=stored_main.external_id,
         email=stored_main.email,
         code=customer.external_id,
-        row_label="item",
-        row=1,
+        row="item 1",
     )
     assert response.json()["warnings"] == [
         {"index": 1, "field": "isMain", "message": message},

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from contacts.admin.import_preview import BLANKS_CLEAR, BLANKS_KEEP
 from contacts.admin.imports import imported_summary
 from contacts.importing.reports import ERROR_COLUMN
 from contacts.models import Contact, ImportBatch
@@ -208,4 +209,85 @@ def test_support_agent_previews_skips_invalid_rows_commits_and_downloads_the_err
     expect(batch_row.locator(".field-error_report")).to_be_in_viewport()
     page.screenshot(path=screenshots_dir / "import-history.png", full_page=True)
     batch_row.locator(".field-when a").click()
+
+
+def log_in_as_support(page, live_server) -> None:
+    page.goto(live_server.url + "/admin/")
+    page.fill("#id_username", "support")
+    page.fill("#id_password", "pass-for-tests")
+    page.click("input[type=submit]")
+
+
+def upload_file(page, live_server, path, *, blank_clears: bool = False) -> None:
+    page.goto(live_server.url + "/admin/contacts/contact/import/")
+    page.select_option("#id_organization", label="Acme Industries")
+    page.set_input_files("#id_file", path)
+    if blank_clears:
+        page.check("#id_blank_clears")
+    page.click("#import-form input[type=submit]")
+    expect(page.locator("h1")).to_have_text(f"Preview of {path.name}")
+
+
+def test_blank_cells_keep_stored_values_unless_chosen_and_a_file_imported_twice_is_warned_about(
+    page, live_server, tmp_path
+):
+    organization = OrganizationFactory(name="Acme Industries", slug="acme")
+    bakery = CustomerFactory(organization=organization, name="Boulangerie Martin", external_id="AC-1001")
+    elodie = ContactFactory(
+        customer=bakery,
+        external_id="AC-C1001-1",
+        email="elodie@boulangerie.example",
+        first_name="Élodie",
+        last_name="Martin",
+        phone="+33612345678",
+    )
+    support_agent("support")
+    # Only the codes and a new email: every other cell blank.
+    path = tmp_path / "new-emails.csv"
+    path.write_bytes(
+        csv_bytes([contact_row(bakery, elodie.external_id, "elodie.martin@boulangerie.example")])
+    )
+    log_in_as_support(page, live_server)
+
+    # By default the blank cells keep what is stored, and the preview says so.
+    upload_file(page, live_server, path)
+    expect(page.locator("#blank-policy")).to_have_text(BLANKS_KEEP % {"count": 1})
+    updated = page.locator("#updated-table tbody tr")
+    expect(updated.locator(".import-changes li:not(.kept)")).to_have_text(
+        ["Contact's Email: elodie@boulangerie.example → elodie.martin@boulangerie.example"]
+    )
+    expect(updated.locator(".import-changes li.kept")).to_have_text(
+        [
+            "Contact's First Name: Élodie kept (blank cell)",
+            "Contact's Last Name: Martin kept (blank cell)",
+            "Contact's Telephone Number: +33612345678 kept (blank cell)",
+        ]
+    )
+    expect(page.locator("#reimport-warning")).to_have_count(0)
+
+    # Chosen on the upload page, blank cells clear the stored values.
+    upload_file(page, live_server, path, blank_clears=True)
+    expect(page.locator("#blank-policy")).to_have_text(str(BLANKS_CLEAR))
+    expect(page.locator("#updated-table .import-changes li")).to_have_text(
+        [
+            "Contact's Email: elodie@boulangerie.example → elodie.martin@boulangerie.example",
+            "Contact's First Name: Élodie → (blank)",
+            "Contact's Last Name: Martin → (blank)",
+            "Contact's Telephone Number: +33612345678 → (blank)",
+        ]
+    )
+    page.click("#confirm-import")
+    expect(page.locator(".messagelist .success")).to_contain_text("1 updated")
+    elodie.refresh_from_db()
+    assert (elodie.email, elodie.first_name, elodie.phone) == ("elodie.martin@boulangerie.example", "", "")
+    batch = ImportBatch.objects.get(organization=organization)
+    assert batch.blank_cells_clear is True
+
+    # The same file again: warned at the top of the preview, with a link to the first import.
+    upload_file(page, live_server, path)
+    warning = page.locator("#reimport-warning")
+    expect(warning).to_contain_text("This file was already imported for Acme Industries on ")
+    expect(warning).to_contain_text(" by support;")
+    assert page.locator("#reimport-warning").bounding_box()["y"] < page.locator("#totals").bounding_box()["y"]
+    page.click("#earlier-import-link")
     expect(page).to_have_url(re.compile(rf"/admin/contacts/importbatch/{batch.pk}/change/$"))

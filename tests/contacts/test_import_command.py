@@ -1,11 +1,12 @@
 import io
 import json
 
+import openpyxl
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from contacts.importing import limits, pipeline, reading
+from contacts.importing import limits, pipeline, reading, reports
 from contacts.importing.interpretation import MISSING_COLUMNS_IN_SHEET
 from contacts.importing.mapping import BAD_HEADER_ROW
 from contacts.importing.pipeline import NOTHING_TO_WRITE
@@ -380,3 +381,113 @@ def test_on_a_terminal_a_commit_draws_a_progress_bar_per_stage_and_still_runs_in
     assert stages == ["Reading the file", "Checking the rows", "Writing the contacts and their history"]
     assert lines[-1].endswith("[##############################] 1 of 1 rows")
     assert ImportBatch.objects.get().status == "committed"  # done when the command returns
+
+
+# --- --blank-clears and --error-report ----------------------------------------------------------------
+
+
+def stored_with_name(org):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(
+        customer=customer, external_id="C-1", email="a@b.example", first_name="Ann", last_name="Lee"
+    )
+    return customer
+
+
+def test_blank_cells_keep_stored_values_unless_blank_clears_is_given(tmp_path, org, settings):
+    settings.CONTACT_IMPORTS_PER_MONTH = 2
+    customer = stored_with_name(org)
+    path = write(
+        tmp_path, "c.csv", csv_bytes([contact_row(customer, "C-1", "a@b.example", last_name="Roux")])
+    )
+
+    run(path, "--organization", org.slug, "--commit")
+    kept = Contact.objects.values_list("first_name", "last_name").get()
+    run(
+        write(tmp_path, "d.csv", csv_bytes([contact_row(customer, "C-1", "a@b.example", last_name="Rey")])),
+        "--organization",
+        org.slug,
+        "--commit",
+        "--blank-clears",
+    )
+    cleared = Contact.objects.values_list("first_name", "last_name").get()
+
+    assert (kept, cleared) == (("Ann", "Roux"), ("", "Rey"))
+    assert list(ImportBatch.objects.order_by("created_at").values_list("blank_cells_clear", flat=True)) == [
+        False,
+        True,
+    ]
+
+
+@pytest.mark.parametrize("extension", ["csv", "xlsx"])
+def test_error_report_writes_the_admins_report_in_the_format_of_its_extension(tmp_path, org, extension):
+    customer = CustomerFactory(organization=org)
+    rows = [
+        contact_row(customer, "C-1", "a@b.example"),
+        contact_row(customer, "C-2", "bob@acme", phone="+33 6"),
+    ]
+    path = write(tmp_path, "c.csv", csv_bytes(rows, delimiter=";", encoding="cp1252"))
+    target = tmp_path / f"errors.{extension}"
+
+    status, out, _ = run(path, "--organization", org.slug, "--error-report", target)
+
+    expected = reports.import_error_report(
+        pipeline.preview_import(organization=org, data=path.read_bytes(), filename="c.csv"),
+        path.read_bytes(),
+        format=extension,
+    )
+    assert status == 1
+    assert import_contacts.REPORT_WRITTEN.format(path=target) in out
+    if extension == "csv":
+        assert target.read_bytes() == expected
+        assert target.read_bytes().decode("cp1252").splitlines()[1].startswith(f"{customer.name};")
+    else:
+        sheet = openpyxl.load_workbook(target).active
+        assert [cell.value for cell in sheet[2]][:4] == rows[1][:4]
+
+
+def test_error_report_of_a_valid_file_writes_nothing_and_says_so(tmp_path, org):
+    target = tmp_path / "errors.csv"
+
+    status, out, _ = run(valid_file(tmp_path, org), "--organization", org.slug, "--error-report", target)
+
+    assert status == 0
+    assert str(import_contacts.NO_REPORT) in out
+    assert not target.exists()
+
+
+def test_error_report_with_another_extension_is_a_usage_error_before_any_work(tmp_path, org):
+    status, _, error = run(
+        valid_file(tmp_path, org),
+        "--organization",
+        org.slug,
+        "--commit",
+        "--error-report",
+        tmp_path / "errors.txt",
+    )
+
+    assert status == 2
+    assert ".csv or .xlsx" in error
+    assert Contact.objects.count() == 0
+
+
+def test_the_json_names_the_error_report_written(tmp_path, org):
+    customer = CustomerFactory(organization=org)
+    path = write(tmp_path, "c.csv", csv_bytes([contact_row(customer, "C-1", "nope")]))
+    target = tmp_path / "errors.xlsx"
+
+    _, out, _ = run(path, "--organization", org.slug, "--json", "--error-report", target)
+
+    assert json.loads(out)["error_report"] == str(target)
+    assert target.exists()
+
+
+def test_a_file_imported_before_is_named_in_the_summary(tmp_path, org):
+    path = valid_file(tmp_path, org)
+    run(path, "--organization", org.slug, "--commit")
+    batch = ImportBatch.objects.get()
+
+    _, out, _ = run(path, "--organization", org.slug)
+
+    assert f"(import batch #{batch.pk})" in out
+    assert "This file was already imported for" in out

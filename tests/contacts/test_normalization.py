@@ -8,16 +8,22 @@ from hypothesis import strategies as st
 
 from contacts.normalization import (
     COMMON_EMAIL,
+    CONTROL_CHARACTERS,
+    EMAIL_REFUSED_BY_PROVIDER,
     EMAIL_REQUIRED,
+    EMAIL_UNWRAPPED,
     INVALID_EMAIL,
     INVALID_PHONE,
+    SEVERAL_EMAILS,
     UNDELIVERABLE_EMAIL,
     _e164_of_common_form,
     _e164_parsed,
     _valid,
     deliverable,
+    email_of_cell,
     normalize_email,
     normalize_phone,
+    one_line_text,
     shown,
 )
 
@@ -194,3 +200,103 @@ def test_the_one_pattern_validity_check_agrees_with_phonenumbers(country_code, n
 )
 def test_french_numbers_are_valid_and_wrong_lengths_are_not(country_code, national, valid):
     assert _valid(country_code, national) is valid
+
+
+# --- Email cells and control characters ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "address"),
+    [
+        ("Jeanne Roux <Jeanne.Roux@Example.com>", "jeanne.roux@example.com"),
+        ('"Roux, Jeanne" <jeanne.roux@example.com>', "jeanne.roux@example.com"),
+        ("<jeanne.roux@example.com>", "jeanne.roux@example.com"),
+        ("mailto:jeanne.roux@example.com", "jeanne.roux@example.com"),
+        ("MAILTO:jeanne.roux@example.com?subject=Facture", "jeanne.roux@example.com"),
+        ("Jeanne <mailto:jeanne.roux@example.com>", "jeanne.roux@example.com"),
+    ],
+)
+def test_an_address_pasted_with_a_name_or_as_a_link_is_read_with_a_warning(cell, address):
+    email, warnings = email_of_cell(cell)
+
+    assert email == address
+    assert warnings == (EMAIL_UNWRAPPED.format(value=cell, email=address),)
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "a@x.fr; b@x.fr",
+        "a@x.fr, b@x.fr",
+        "a@x.fr b@x.fr",
+        "a@x.fr\nb@x.fr",
+        "Jeanne <a@x.fr>, Paul <b@x.fr>",
+    ],
+)
+def test_two_addresses_in_one_cell_are_refused_with_what_to_do(cell):
+    with pytest.raises(ValidationError) as raised:
+        email_of_cell(cell)
+
+    assert raised.value.code == "several_emails"
+    assert raised.value.messages == [SEVERAL_EMAILS.format(value=shown(cell))]
+    assert (
+        "one address per contact: put the second on its own row with its own identifier code"
+        in (raised.value.messages[0])
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "character"), [("jo#hn@x.fr", "#"), ("a&b@x.fr", "&"), ("c/d@x.fr", "/")]
+)
+def test_an_address_the_mail_provider_refuses_is_kept_with_a_warning_naming_the_character(address, character):
+    assert email_of_cell(address) == (
+        address,
+        (EMAIL_REFUSED_BY_PROVIDER.format(email=address, character=character),),
+    )
+
+
+@pytest.mark.parametrize("address", ["o'brien@x.fr", "first.last+tag@x.fr", "a_b-c@x.fr", "A.B@X.FR"])
+def test_an_address_the_mail_provider_accepts_gives_no_warning(address):
+    assert email_of_cell(address) == (address.lower(), ())
+
+
+@pytest.mark.parametrize(
+    ("cell", "address"),
+    [("bob@acme", "bob@acme"), ("Jeanne Roux", "Jeanne Roux"), ("Jeanne <bob@acme>", "bob@acme")],
+)
+def test_an_email_cell_without_a_valid_address_is_refused_as_normalize_email_refuses_the_address(
+    cell, address
+):
+    with pytest.raises(ValidationError) as by_cell:
+        email_of_cell(cell)
+    with pytest.raises(ValidationError) as by_rule:
+        normalize_email(address)
+
+    assert by_cell.value.messages == by_rule.value.messages
+
+
+@pytest.mark.parametrize("control", ["\x01", "\x07", "\x1f", "\x7f", "\x85", "\x9b"])
+def test_an_email_with_a_control_character_is_refused_even_in_a_quoted_local_part(control):
+    for address in (f"a{control}b@x.fr", f'"a{control}b"@x.fr'):
+        with pytest.raises(ValidationError):
+            normalize_email(address)
+
+
+@pytest.mark.parametrize(
+    ("name", "stored"),
+    [
+        ("Jean\nPierre", "Jean Pierre"),
+        ("Jean\r\n Pierre", "Jean Pierre"),
+        ("Jean\tPierre", "Jean Pierre"),
+        ("Zo\x00é", "Zoé"),
+        ("\x01Camille\x07", "Camille"),
+        ("Mar\x85tin", "Mar tin"),
+        ("Ma\x9btin", "Matin"),
+        ("Line\u2028break", "Line break"),
+        ("Zoé\u00a0Dupont", "Zoé\u00a0Dupont"),
+        ("Camille", "Camille"),
+    ],
+)
+def test_names_lose_control_characters_and_line_breaks_become_spaces(name, stored):
+    assert one_line_text(name) == stored
+    assert not CONTROL_CHARACTERS.search(one_line_text(name))

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
+from contacts.importing import reimport, reports
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
 from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
 from contacts.importing.progress import Stage
@@ -26,6 +27,10 @@ MAPPING_INVALID = _("The mapping {path} cannot be used: {reason}")
 MAPPING_HINT = _("Say how to read the file with --mapping FILE.json (see --help).")
 PROFILE_SAVED = _("Saved as the import profile of {organization}, applied to its next files.")
 PROFILE_NOT_SAVED = _("Dry run: the import profile is saved only with --commit.")
+REPORT_FORMAT = _("--error-report must name a .csv or .xlsx file (the report's format follows it): {path}.")
+REPORT_WRITTEN = _("Error report written to {path}.")
+NO_REPORT = _("No error: no error report written.")
+REPORT_UNWRITABLE = _("Cannot write the error report to {path}: {reason}.")
 # A readable summary lists this many problems; --json lists them all.
 SHOWN_PROBLEMS = 50
 BAR_WIDTH = 30
@@ -50,6 +55,17 @@ class Command(BaseCommand):
             metavar="REASON",
             default="",
             help="exceed the monthly import limit, for REASON",
+        )
+        parser.add_argument(
+            "--blank-clears",
+            action="store_true",
+            help="a blank cell clears an existing contact's stored value (default: it keeps it)",
+        )
+        parser.add_argument(
+            "--error-report",
+            metavar="PATH",
+            help="write the invalid rows with an Error column to PATH, CSV or XLSX from its extension, "
+            "in the uploaded file's shape (as the admin's download)",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         parser.add_argument(
@@ -84,6 +100,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(UNKNOWN_USER.format(username=options["by"]), returncode=2)
         mapping = self._mapping(options["mapping"]) if options["mapping"] else None
+        report_path = self._report_path(options["error_report"])
         path = Path(options["file"])
         data = self._file(path)
 
@@ -93,8 +110,12 @@ class Command(BaseCommand):
 
         if progress:
             self.stderr.write("")  # end the progress bar's line
+        written = self._write_report(report, data, report_path) if report_path else None
         if as_json:
-            self.stdout.write(json.dumps(report.to_json(), ensure_ascii=False))
+            result = report.to_json()
+            if report_path:
+                result["error_report"] = str(written) if written else None
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
         else:
             self._summary(
                 report,
@@ -103,6 +124,8 @@ class Command(BaseCommand):
                 skip=options["skip_invalid"],
                 save_profile=options["save_profile"],
             )
+            if report_path:
+                self.stdout.write(str(REPORT_WRITTEN.format(path=written) if written else NO_REPORT))
 
         if report.reading is not None and report.reading.errors:
             # Refused for how it reads (a column missing, a profile that no longer fits): what to do.
@@ -118,7 +141,7 @@ class Command(BaseCommand):
     def _import(options: dict, arguments: dict, user, progress) -> tuple[ImportReport, str]:
         """The dry run, or the commit and why it was refused ("" when it was not)."""
         if not options["commit"]:
-            return preview_import(**arguments, progress=progress), ""
+            return preview_import(**arguments, progress=progress, blank_clears=options["blank_clears"]), ""
         try:
             report = commit_import(
                 **arguments,
@@ -127,6 +150,7 @@ class Command(BaseCommand):
                 override_reason=options["override_limit"],
                 progress=progress,
                 save_as_profile=options["save_profile"],
+                blank_clears=options["blank_clears"],
             )
         except ImportRefused as refused:
             empty = ImportReport(
@@ -134,6 +158,30 @@ class Command(BaseCommand):
             )
             return refused.report or empty, str(refused)
         return report, ""
+
+    @staticmethod
+    def _report_path(value: str | None) -> Path | None:
+        """The --error-report path, refused before any work when its extension is not a report format."""
+        if not value:
+            return None
+        path = Path(value)
+        if path.suffix.lower().lstrip(".") not in reports.FORMATS:
+            raise CommandError(REPORT_FORMAT.format(path=path), returncode=2)
+        return path
+
+    @staticmethod
+    def _write_report(report: ImportReport, data: bytes, path: Path) -> Path | None:
+        """Write the error report when there is an error (a file-level one included); None when none."""
+        if not report.errors:
+            return None
+        content = reports.import_error_report(report, data, format=path.suffix.lower().lstrip("."))
+        try:
+            path.write_bytes(content)
+        except OSError as error:
+            raise CommandError(
+                REPORT_UNWRITABLE.format(path=path, reason=error.strerror), returncode=2
+            ) from None
+        return path
 
     @staticmethod
     def _file(path: Path) -> bytes:
@@ -194,6 +242,9 @@ class Command(BaseCommand):
         write(f"{'Import' if commit else 'Dry run'} ({what})")
         if report.reading is not None and report.reading.summary:
             write(f"  {report.reading.summary}")
+        if report.earlier_import is not None:
+            earlier = report.earlier_import
+            write(f"  {reimport.already_imported(earlier)} (import batch #{earlier.pk})")
         write(
             f"  {totals['rows']:,} rows: {totals['new']:,} new, {totals['updated']:,} updated, "
             f"{totals['unchanged']:,} unchanged, {totals['invalid']:,} invalid"

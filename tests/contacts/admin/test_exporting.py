@@ -106,7 +106,7 @@ def test_the_export_has_the_import_layout_in_english_or_french(headers, names):
         "camille.martin@boulangerie.example",
         "Camille",
         "Martin",
-        "'+33612345678",  # escaped: a spreadsheet would read +33… as a formula and drop the "+"
+        "+33612345678",  # a phone: written as it is, never prefixed
         "ACCOUNTING",
         "1",
     ]

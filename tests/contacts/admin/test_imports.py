@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts.admin.imports import IMPORTED, NO_ORGANIZATION, PAGE_SIZE, PREVIEW_EXPIRED
+from contacts.admin.import_preview import PAGE_SIZE
+from contacts.admin.imports import IMPORTED, NO_ORGANIZATION, PREVIEW_EXPIRED
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
 from contacts.importing.pipeline import NO_DATA_ROWS, commit_import
 from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO_BIG

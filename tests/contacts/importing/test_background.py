@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from contacts.admin.imports import PAGE_SIZE
+from contacts.admin.import_preview import PAGE_SIZE
 from contacts.importing import pipeline, progress
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import (

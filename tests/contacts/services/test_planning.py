@@ -1,8 +1,7 @@
 import pytest
 
-from contacts.models import EMAIL_TAKEN
 from contacts.normalization import IDENTIFIER_UNPRINTABLE, INVALID_EMAIL, INVALID_PHONE
-from contacts.services import checks, planning
+from contacts.services import checks, main_contacts, planning
 from contacts.services.planning import plan_rows
 from contacts.services.rows import RowInput
 from tests.factories import ContactFactory, CustomerFactory
@@ -150,13 +149,16 @@ def test_identifier_of_another_customers_contact_is_an_error(org):
     assert only_errors(plan) == [(2, "external_id", message)]
 
 
-def test_email_of_another_contact_of_the_customer_in_the_database_is_an_error(org):
+def test_email_of_another_contact_of_the_customer_in_the_database_is_an_error_naming_that_contact(org):
     customer = CustomerFactory(organization=org)
-    ContactFactory(customer=customer, email="taken@b.example")
+    ContactFactory(
+        customer=customer, external_id="CT-7", email="taken@b.example", first_name="Jeanne", last_name="Roux"
+    )
 
     plan = plan_rows(organization=org, rows=[row(2, customer, "C-1", "Taken@B.example")])
 
-    assert only_errors(plan) == [(2, "email", EMAIL_TAKEN)]
+    message = checks.EMAIL_TAKEN_BY.format(name="Jeanne Roux", code="CT-7")
+    assert only_errors(plan) == [(2, "email", message)]
 
 
 def test_email_used_by_another_customer_or_kept_by_the_contact_itself_is_fine(org):
@@ -177,7 +179,7 @@ def test_email_used_earlier_in_the_file_is_an_error_on_the_later_row(org):
 
     plan = plan_rows(organization=org, rows=rows)
 
-    assert only_errors(plan) == [(3, "email", checks.EMAIL_USED_EARLIER.format(row_label="row", row=2))]
+    assert only_errors(plan) == [(3, "email", checks.EMAIL_USED_EARLIER.format(row="row 2"))]
 
 
 @pytest.mark.parametrize("value", ["SALES", "sales", "Purchaser", "payer", ""])
@@ -311,9 +313,7 @@ def test_several_main_contacts_for_a_customer_the_last_wins_with_a_warning(org):
     plan = plan_rows(organization=org, rows=rows)
 
     assert [o.values["is_main"] for o in plan.outcomes] == [False, False, True]
-    message = checks.MAIN_CONTACT_LAST_WINS.format(
-        code="AC-1", rows="rows 2, 3 and 4", row_label="row", row=4
-    )
+    message = main_contacts.MAIN_CONTACT_LAST_WINS.format(code="AC-1", rows="rows 2, 3 and 4", row="row 4")
     assert [(w.row, w.field, w.message) for w in plan.warnings] == [(4, "is_main", message)]
 
 
@@ -380,7 +380,7 @@ def test_an_identifier_code_with_a_line_break_is_refused_like_the_api_refuses_it
     assert only_errors(plan) == [(2, "external_id", IDENTIFIER_UNPRINTABLE.format(value="C-1\\nC-2"))]
 
 
-def test_nul_characters_are_row_errors_and_never_reach_the_database(org):
+def test_nul_characters_in_codes_are_row_errors_and_in_names_are_removed(org):
     customer = CustomerFactory(organization=org)
     rows = [
         RowInput(
@@ -399,9 +399,6 @@ def test_nul_characters_are_row_errors_and_never_reach_the_database(org):
 
     plan = plan_rows(organization=org, rows=rows)
 
-    assert [(p.row, p.field) for p in plan.errors] == [
-        (2, "customer_external_id"),
-        (3, "external_id"),
-        (4, "first_name"),
-    ]
-    assert plan.errors[2].message == checks.NUL_IN_VALUE
+    assert [(p.row, p.field) for p in plan.errors] == [(2, "customer_external_id"), (3, "external_id")]
+    assert plan.errors[0].message == IDENTIFIER_UNPRINTABLE.format(value="C\\x00")
+    assert plan.outcomes[2].values["first_name"] == "Zoé"

@@ -1,0 +1,118 @@
+"""The preview's sections, paginated: errors, warnings, new and updated contacts, one page of each."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from contacts.fields import ENGLISH_HEADERS
+from contacts.importing.pipeline import ImportReport
+from customers.models import Customer
+
+PAGE_SIZE = 50  # rows of each kind shown per page of the preview
+
+BLANKS_KEEP = ngettext_lazy(
+    "Blank cells keep the stored value (the upload's choice): in %(count)s row, a blank cell left a stored "
+    "value as it is; the changes below are only those of filled cells.",
+    "Blank cells keep the stored value (the upload's choice): in %(count)s rows, blank cells left stored "
+    "values as they are; the changes below are only those of filled cells.",
+    "count",
+)
+BLANKS_KEEP_NONE = _("Blank cells keep the stored value (the upload's choice).")
+BLANKS_CLEAR = _(
+    "Blank cells clear the stored value (the upload's choice): a change to (blank) below erases what is "
+    "stored."
+)
+
+
+def preview_sections(request, report: ImportReport) -> dict:
+    """The errors, warnings, new and updated rows of a preview: one page of each, PAGE_SIZE rows at most."""
+    if report.kept_outcomes is not None:  # a background preview's: decoded one page at a time
+        new, updated = report.kept_outcomes["new"], report.kept_outcomes["updated"]
+    else:
+        outcomes = report.plan.outcomes if report.plan else []
+        new = [o for o in outcomes if o.status == "new"]
+        updated = [o for o in outcomes if o.status == "updated"]
+    row_errors = [p for p in report.errors if p.row is not None]
+    sections = {
+        "errors": _page(request, "errors", row_errors),
+        "warnings": _page(request, "warnings", report.warnings),
+        "new": _page(request, "new", new),
+        "updated": _page(request, "updated", updated),
+    }
+    shown = [*sections["new"]["page"].object_list, *sections["updated"]["page"].object_list]
+    customers = Customer.objects.in_bulk({o.customer_id for o in shown if o.customer_id})
+    sections["errors"]["rows"] = [
+        (p.row, report.column(p) or "", p.message) for p in sections["errors"]["page"].object_list
+    ]
+    sections["warnings"]["rows"] = [report.label(p) for p in sections["warnings"]["page"].object_list]
+    labels = {
+        name: report.column_labels.get(name) or ENGLISH_HEADERS.get(name, name) for name in ENGLISH_HEADERS
+    }
+    sections["new"]["rows"] = [
+        {"row": o.row, "customer": customers.get(o.customer_id), **_displayed(o.values)}
+        for o in sections["new"]["page"].object_list
+    ]
+    sections["updated"]["rows"] = [
+        {
+            "row": o.row,
+            "customer": customers.get(o.customer_id),
+            "external_id": o.values["external_id"],
+            "changes": [
+                (labels.get(name, name), _shown(name, old), _shown(name, o.values[name]))
+                for name, old in o.previous.items()
+            ],
+            "kept": [(labels.get(name, name), _shown(name, o.values[name])) for name in o.kept],
+        }
+        for o in sections["updated"]["page"].object_list
+    ]
+    return {
+        "sections": sections,
+        "file_errors": [report.label(p) for p in report.file_errors],
+        "labels": labels,
+        "blank_policy": blank_policy(report),
+    }
+
+
+def blank_policy(report: ImportReport) -> str:
+    """What the upload's blank-cell choice does to this file, for the top of the updated contacts."""
+    if report.blank_clears:
+        return str(BLANKS_CLEAR)
+    if report.blank_kept is not None:  # a background preview's, counted when it ran
+        count = report.blank_kept
+    else:
+        count = sum(1 for outcome in (report.plan.outcomes if report.plan else []) if outcome.kept)
+    return BLANKS_KEEP % {"count": count} if count else str(BLANKS_KEEP_NONE)
+
+
+def _page(request, kind: str, items: list) -> dict:
+    parameter = f"{kind}_page"
+    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get(parameter))
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query[parameter] = number
+        return f"?{query.urlencode()}#{kind}"
+
+    return {
+        "page": page,
+        "count": len(items),
+        "previous_url": url(page.previous_page_number()) if page.has_previous() else "",
+        "next_url": url(page.next_page_number()) if page.has_next() else "",
+    }
+
+
+def _shown(name: str, value) -> str:
+    if name == "is_main":
+        return yes_no(value)
+    return "" if value is None else str(value)
+
+
+def yes_no(value) -> str:
+    """A true-or-false value as the admin's import pages show it."""
+    return "yes" if value else "no"
+
+
+def _displayed(values: dict) -> dict:
+    return {name: _shown(name, value) for name, value in values.items()}
