@@ -87,6 +87,13 @@ def client_for(organization):
     return client
 
 
+def actor(channel: str = "admin", user=None, name: str = "tests"):
+    """Who a test writes as (contacts.services.changelog.Actor): by default the admin, named "tests"."""
+    from contacts.services.changelog import Actor
+
+    return Actor(channel=channel, user=user, name=user.get_username() if user is not None else name)
+
+
 def bulk_row(number: int, customer, external_id: str, email: str, **values):
     """A row for the bulk rules (contacts.services) naming `customer`; keyword arguments add fields."""
     from contacts.services.rows import RowInput

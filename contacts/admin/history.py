@@ -9,12 +9,21 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.changes import history_url
 from contacts.admin.imports import can_see_history, download, error_report_download, yes_no
+from contacts.admin.undo import ImportUndoViews, can_undo
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing import exports
 from contacts.importing.reading import FileRejected, Table, read_table
-from contacts.models import Contact, ImportBatch
+from contacts.models import Contact, ContactChange, ImportBatch
+from contacts.services.undo import NOBODY
+
+UNDONE_SUMMARY = _(
+    "Undone on %(when)s by %(who)s: %(deleted)s contact(s) deleted, %(restored)s restored, "
+    "%(left)s left as they were (changed since by someone else)."
+)
 
 
 def stored_problem_label(problem: dict) -> str:
@@ -45,9 +54,9 @@ def batch_error_report(batch: ImportBatch, *, format: str) -> bytes:
 
 def _replaced(previous: dict | None) -> str:
     """`: was last name "Martin", main contact: no`, in the model's field order (jsonb keeps its own)."""
-    if not previous:
+    names = [name for name in CONTACT_FIELDS if name in (previous or {})]
+    if not names:
         return ""
-    names = sorted(previous, key=lambda name: CONTACT_FIELDS.index(name) if name in CONTACT_FIELDS else 99)
     return ": was " + ", ".join(_was(name, previous[name]) for name in names)
 
 
@@ -57,6 +66,15 @@ def _was(name: str, value) -> str:
     if isinstance(value, bool):
         return f"{label}: {yes_no(value)}"
     return f'{label} "{value}"' if value not in ("", None) else f"{label} (blank)"
+
+
+def _entry_line(entry: ContactChange) -> tuple:
+    """`Updated <a>C-OLD</a>: was last name "Martin"`: the identifier code links to the contact's history
+    (a deleted contact's too; rows migrated from before the log may have lost the contact's id)."""
+    code = entry.external_id
+    if entry.contact_id is not None:
+        code = format_html('<a href="{}">{}</a>', history_url(entry.contact_id), code)
+    return entry.get_action_display(), code, _replaced(entry.before)
 
 
 def _bullet_list(lines: str, more: int, where_the_rest_is: str = ""):
@@ -110,6 +128,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "warning_list",
         "error_list",
         "change_list",
+        "undo_list",
     )
     readonly_fields = (
         *fields[:8],
@@ -140,6 +159,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 wrap(self.error_report_view),
                 name="contacts_importbatch_error_report",
             ),
+            *ImportUndoViews(self).urls(),
             *super().get_urls(),
         ]
 
@@ -191,20 +211,41 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     @admin.display(description="contacts changed")
     def change_list(self, batch: ImportBatch):
-        """What the import did to each contact and the values it replaced (what an undo would restore)."""
-        changes = list(batch.changes.order_by("pk")[: self.SHOWN_PROBLEMS + 1])
-        if not changes:
+        """What the import did to each contact and the values it replaced (what an undo restores), from
+        the change log; each identifier code links to the contact's history."""
+        return self._entry_list(batch.changes.filter(channel=ContactChange.Channel.IMPORT))
+
+    @admin.display(description=_("undo"))
+    def undo_list(self, batch: ImportBatch):
+        """Who undid the import, when, and what the undo did to each contact."""
+        if batch.undone_at is None:
+            return self.empty_value_display
+        summary = UNDONE_SUMMARY % {
+            "when": f"{timezone.localtime(batch.undone_at):%Y-%m-%d %H:%M}",
+            "who": batch.undone_by.get_username() if batch.undone_by else str(NOBODY),
+            "deleted": batch.undone_deleted,
+            "restored": batch.undone_restored,
+            "left": batch.undone_left,
+        }
+        entries = self._entry_list(batch.changes.filter(channel=ContactChange.Channel.UNDO))
+        return format_html("<p>{}</p>{}", summary, entries)
+
+    def _entry_list(self, entries):
+        shown = list(entries.order_by("pk")[: self.SHOWN_PROBLEMS + 1])
+        if not shown:
             return self.empty_value_display
         lines = format_html_join(
-            "",
-            "<li>{} {}{}</li>",
-            (
-                (change.get_action_display(), change.external_id, _replaced(change.previous))
-                for change in changes[: self.SHOWN_PROBLEMS]
-            ),
+            "", "<li>{} {}{}</li>", (_entry_line(e) for e in shown[: self.SHOWN_PROBLEMS])
         )
-        more = batch.changes.count() - self.SHOWN_PROBLEMS if len(changes) > self.SHOWN_PROBLEMS else 0
+        more = entries.count() - self.SHOWN_PROBLEMS if len(shown) > self.SHOWN_PROBLEMS else 0
         return _bullet_list(lines, more)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The "Undo this import…" button (templates/admin/contacts/importbatch/change_form.html).
+        batch = self.get_object(request, object_id)
+        show_undo = batch is not None and batch.status == ImportBatch.Status.COMMITTED and can_undo(request)
+        extra = {"undo_url": reverse("admin:contacts_importbatch_undo", args=[batch.pk]) if show_undo else ""}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
 
     def _problem_list(self, problems: list[dict]):
         if not problems:

@@ -20,6 +20,7 @@ from contacts.api.lookups import contact_for, ref_filter
 from contacts.api.serializers import ContactSerializer, ContactUpsertSerializer, ContactWriteSerializer
 from contacts.models import Contact
 from contacts.selectors import contacts_of
+from contacts.services.changelog import Actor
 from contacts.services.contacts import contact_create, contact_delete, contact_update, contact_upsert
 from customers.models import Customer
 
@@ -83,7 +84,7 @@ class CustomerContacts(OrganizationAPIView):
         contact = contact_create(
             organization=self.organization,
             customer=customer,
-            source=Contact.Source.API,
+            actor=Actor.api_key(request.auth),
             **body.service_values(),
         )
         location = f"{request.path}/{contact.pk}"
@@ -116,7 +117,11 @@ class CustomerContactDetail(OrganizationAPIView):
     def patch(self, request, id, contactId):
         contact = self.contact()
         body = self.parsed(ContactWriteSerializer, partial=True)
-        return Response(ContactSerializer(contact_update(contact=contact, **body.service_values())).data)
+        return Response(
+            ContactSerializer(
+                contact_update(contact=contact, actor=Actor.api_key(request.auth), **body.service_values())
+            ).data
+        )
 
     @extend_schema(
         summary="Create or update a contact by its identifier code (idempotent)",
@@ -146,7 +151,7 @@ class CustomerContactDetail(OrganizationAPIView):
             customer=customer,
             external_id=external_id,
             values=values,
-            source=Contact.Source.API,
+            actor=Actor.api_key(request.auth),
         )
         return Response(
             ContactSerializer(contact).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -159,7 +164,7 @@ class CustomerContactDetail(OrganizationAPIView):
         responses={204: None, **WRITE_ERRORS},
     )
     def delete(self, request, id, contactId):
-        contact_delete(contact=self.contact())
+        contact_delete(contact=self.contact(), actor=Actor.api_key(request.auth))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -3,8 +3,8 @@
 The admin, the `import_contacts` command and the benchmark call `preview_import` (a dry run that
 writes nothing) and `commit_import`: the file's rows go to the bulk write service
 (`contacts.services.bulk`), which owns the transaction, the guard and the locks; the import adds its
-monthly limit, its refusal of a commit that changes nothing, and its record (the ImportBatch row and
-one ImportedContactChange per contact written) to that one transaction: all or nothing.
+monthly limit, its refusal of a commit that changes nothing, and its record (the ImportBatch row, which
+the change log's entries of the contacts written point to) to that one transaction: all or nothing.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from django.core.files.base import ContentFile
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from contacts import db_bulk
 from contacts.fields import ENGLISH_HEADERS
 from contacts.importing.columns import map_columns
 from contacts.importing.limits import check_monthly_limit
 from contacts.importing.reading import FileRejected, Table, collector_paused, read_table
-from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.models import ContactChange, ImportBatch
 from contacts.services.bulk import BulkHooks, InvalidRows, Written, contacts_bulk_upsert
+from contacts.services.changelog import Actor
 from contacts.services.contacts import ensure_contacts_managed
 from contacts.services.planning import plan_rows
 from contacts.services.rows import Plan, Problem, RowInput
@@ -100,6 +100,7 @@ class ImportReport:
             "organization": self.organization.slug,
             "file": self.filename,
             "committed": self.committed,
+            "batch": self.batch.pk if self.committed and self.batch is not None else None,
             "totals": dict(self.totals),
             "errors": [
                 {"row": problem.row, "column": self.column(problem), "message": problem.message}
@@ -231,7 +232,7 @@ class _ImportCommit(BulkHooks):
             contacts_bulk_upsert(
                 organization=report.organization,
                 rows=rows,
-                source=Contact.Source.IMPORT,
+                actor=Actor.staff(self.user, channel=ContactChange.Channel.IMPORT),
                 skip_invalid=self.skip_invalid,
                 hooks=self,
             )
@@ -265,7 +266,7 @@ class _ImportCommit(BulkHooks):
         if self.progress:
             self.progress("Writing the contacts…")
 
-    def written(self, plan: Plan, written: list[Written]) -> None:
+    def written(self, plan: Plan, written: list[Written]) -> ImportBatch:
         batch = _batch(
             self.report,
             self.data,
@@ -277,17 +278,8 @@ class _ImportCommit(BulkHooks):
         )
         self.stored_name = batch.file.name
         batch.save()
-        created, updated = ImportedContactChange.Action.CREATED, ImportedContactChange.Action.UPDATED
-        db_bulk.insert_rows(
-            ImportedContactChange,
-            ["batch_id", "contact_id", "external_id", "action", "previous"],
-            [
-                (batch.pk, w.pk, w.external_id, created if w.previous is None else updated, w.previous)
-                for w in written
-            ],
-            returning=False,
-        )
         self.report.batch = batch
+        return batch  # the bulk service's change log entries point to it
 
     def _failed(self, error: Exception, reason_text: str) -> None:
         """The database refused the writes: rolled back; record the failed attempt, then raise."""

@@ -2,7 +2,12 @@
 
 Each function owns its transaction, its guard (the organization's contacts are managed here) and its
 lock (the customer's, through contacts.locks), and reads the contact again under that lock: a copy
-read before another request changed it would write stale values back.
+read before another request changed it would write stale values back. Each records its change log
+entries (contacts.services.changelog) last, in the same transaction, with the `actor` its caller
+passes; a write sets the contact's `source` to the actor's channel.
+
+A write that makes a contact main demotes the customer's current main contact; the contact returned
+lists the contacts it demoted in `contact.demoted`, for the admin to say so.
 """
 
 from django.core.exceptions import ValidationError
@@ -12,6 +17,8 @@ from django.utils import timezone
 from contacts.fields import CONTACT_FIELDS
 from contacts.locks import lock_customer
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, MAIN_CONTACT_CONSTRAINT, Contact
+from contacts.services import changelog
+from contacts.services.changelog import Action, Actor, Entry
 from customers.models import Customer, Organization
 
 CONTACTS_SYNCED = (
@@ -35,14 +42,23 @@ def ensure_contacts_managed(organization: Organization) -> None:
         raise ValidationError(CONTACTS_SYNCED.format(organization=organization.name), code="contacts_synced")
 
 
-def demote_main_contacts(*, customer_id: int, keep_id: int | None = None) -> int:
-    """Unset the customer's main contact (but `keep_id`); returns how many were demoted."""
+def demote_main_contacts(*, customer_id: int, keep_id: int | None, actor: Actor) -> list[Entry]:
+    """Unset the customer's main contact (but `keep_id`); returns the log entries of the contacts it
+    demoted. The caller holds the customer's lock and records the entries."""
+    demoted = list(Contact.objects.filter(customer_id=customer_id, is_main=True).exclude(pk=keep_id))
+    if not demoted:
+        return []
     # Demote before promoting: the partial unique index rejects two mains even for an instant.
-    return (
-        Contact.objects.filter(customer_id=customer_id, is_main=True)
-        .exclude(pk=keep_id)
-        .update(is_main=False, updated_at=timezone.now())
+    Contact.objects.filter(pk__in=[c.pk for c in demoted]).update(
+        is_main=False, source=actor.source, updated_at=timezone.now()
     )
+    after = {"is_main": False, "source": actor.source}
+    return [
+        changelog.updated(
+            c, *changelog.difference({"is_main": True, "source": c.source}, after), Action.DEMOTED
+        )
+        for c in demoted
+    ]
 
 
 def integrity_validation_error(error: IntegrityError) -> ValidationError:
@@ -65,15 +81,31 @@ def integrity_error_message(error: IntegrityError) -> str:
     raise error
 
 
-def _write(contact: Contact, *, promoted: bool, update_fields: list[str] | None = None) -> Contact:
-    """Save under the customer's lock (the caller holds it); a new main demotes the current one."""
-    if promoted:
-        demote_main_contacts(customer_id=contact.customer_id, keep_id=contact.pk)
+def _write(
+    contact: Contact, *, promoted: bool, actor: Actor, update_fields: list[str] | None = None
+) -> list[Entry]:
+    """Save under the customer's lock (the caller holds it); a new main demotes the current one.
+    Returns the log entries of the contacts it demoted."""
+    demoted = (
+        demote_main_contacts(customer_id=contact.customer_id, keep_id=contact.pk, actor=actor)
+        if promoted
+        else []
+    )
     try:
         with transaction.atomic():
             contact.save(update_fields=update_fields)
     except IntegrityError as error:
         raise integrity_validation_error(error) from error
+    return demoted
+
+
+def _record(contact: Contact, entries: list[Entry], actor: Actor) -> Contact:
+    """Record the write's entries (last: it takes the change counter); list the demoted contacts."""
+    changelog.record(entries, organization_id=contact.organization_id, actor=actor)
+    demoted_ids = [e.contact_id for e in entries if e.action == Action.DEMOTED]
+    contact.demoted = (
+        list(Contact.objects.filter(pk__in=demoted_ids).select_related("customer")) if demoted_ids else []
+    )
     return contact
 
 
@@ -89,7 +121,7 @@ def contact_create(
     phone: str = "",
     occupation: str = "",
     is_main: bool = False,
-    source: str = Contact.Source.MANUAL,
+    actor: Actor,
 ) -> Contact:
     """Create a contact of `customer`; a main contact demotes the customer's current one."""
     if customer.organization_id != organization.pk:
@@ -106,10 +138,11 @@ def contact_create(
         phone=phone,
         occupation=occupation,
         is_main=is_main,
-        source=source,
+        source=actor.source,
     )
     contact.full_clean()
-    return _write(contact, promoted=contact.is_main)
+    demoted = _write(contact, promoted=contact.is_main, actor=actor)
+    return _record(contact, [*demoted, changelog.created(contact)], actor)
 
 
 def _locked_again(contact: Contact) -> Contact:
@@ -122,39 +155,45 @@ def _locked_again(contact: Contact) -> Contact:
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, **changes) -> Contact:
+def contact_update(*, contact: Contact, actor: Actor, **changes) -> Contact:
     """Change some of `EDITABLE_FIELDS`; making it main demotes the customer's current main.
 
     Only the fields whose stored form changes are written (sending the same values again is a no-op
-    that keeps `updated_at`); the contact is read again under its customer's lock first. Returns the
-    contact as stored, and refreshes `contact` with it.
+    that keeps `updated_at` and `source`, and records nothing); the contact is read again under its
+    customer's lock first. Returns the contact as stored, and refreshes `contact` with it.
     """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     fresh = _locked_again(contact)
     ensure_contacts_managed(fresh.organization)
-    stored = {name: getattr(fresh, name) for name in EDITABLE_FIELDS}
+    stored = changelog.values_of(fresh)
     for name, value in changes.items():
         setattr(fresh, name, value)
     fresh.full_clean()  # normalizes: emails lower-cased, phones in E.164, names trimmed
     changed = [name for name in EDITABLE_FIELDS if getattr(fresh, name) != stored[name]]
+    fresh.demoted = []
     if changed:
+        fresh.source = actor.source
         promoted = "is_main" in changed and fresh.is_main
-        _write(fresh, promoted=promoted, update_fields=[*changed, "updated_at"])
-    for name in (*EDITABLE_FIELDS, "updated_at"):
+        demoted = _write(
+            fresh, promoted=promoted, actor=actor, update_fields=[*changed, "source", "updated_at"]
+        )
+        before, after = changelog.difference(stored, changelog.values_of(fresh))
+        _record(fresh, [*demoted, changelog.updated(fresh, before, after)], actor)
+    for name in (*EDITABLE_FIELDS, "source", "updated_at", "demoted"):
         setattr(contact, name, getattr(fresh, name))
     return fresh
 
 
-def contact_make_main(*, contact: Contact) -> Contact:
+def contact_make_main(*, contact: Contact, actor: Actor) -> Contact:
     """Make `contact` the main contact of its customer, demoting the current one."""
-    return contact_update(contact=contact, is_main=True)
+    return contact_update(contact=contact, actor=actor, is_main=True)
 
 
 @transaction.atomic
 def contact_upsert(
-    *, organization: Organization, customer: Customer, external_id: str, values: dict, source: str
+    *, organization: Organization, customer: Customer, external_id: str, values: dict, actor: Actor
 ) -> tuple[Contact, bool]:
     """Create the contact with this identifier code, or update it with `values`; True when created.
 
@@ -171,15 +210,17 @@ def contact_upsert(
         message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=external_id, code=contact.customer.external_id)
         raise ValidationError({"external_id": message}, code="moved")
     if contact is not None:
-        return contact_update(contact=contact, **values), False
+        return contact_update(contact=contact, actor=actor, **values), False
     if "email" not in values:
         raise ValidationError({"email": EMAIL_REQUIRED_TO_CREATE}, code="required")
     values = {"external_id": external_id, **values}
-    return contact_create(organization=organization, customer=customer, source=source, **values), True
+    return contact_create(organization=organization, customer=customer, actor=actor, **values), True
 
 
 @transaction.atomic
-def contact_delete(*, contact: Contact) -> None:
+def contact_delete(*, contact: Contact, actor: Actor) -> None:
     fresh = _locked_again(contact)
     ensure_contacts_managed(fresh.organization)
+    entry = changelog.deleted(fresh)
     fresh.delete()
+    changelog.record([entry], organization_id=fresh.organization_id, actor=actor)

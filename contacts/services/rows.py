@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from contacts.fields import CONTACT_FIELDS
 from customers.models import Organization
 
-STORED_FIELDS = ("id", "customer_id", *CONTACT_FIELDS)
+STORED_FIELDS = ("id", "customer_id", *CONTACT_FIELDS, "source")
 ROW_LIST_LIMIT = 10
 
 
@@ -38,6 +38,7 @@ class RowOutcome:
     contact_id: int | None
     customer_id: int | None
     errors: list[Problem] = field(default_factory=list)
+    stored_source: str | None = None  # "updated": the contact's source before the write
 
 
 @dataclass

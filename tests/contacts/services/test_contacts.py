@@ -22,6 +22,7 @@ from contacts.services.contacts import (
     integrity_validation_error,
 )
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+from tests.helpers import actor
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db
 def create(customer, **values):
     values.setdefault("external_id", "C-NEW")
     values.setdefault("email", "new@client.example")
-    return contact_create(organization=customer.organization, customer=customer, **values)
+    return contact_create(organization=customer.organization, customer=customer, actor=actor(), **values)
 
 
 def test_created_contact_has_normalized_email_and_phone(org):
@@ -72,7 +73,7 @@ def test_second_main_contact_demotes_the_first(org):
     first = ContactFactory(customer=customer, is_main=True)
     second = ContactFactory(customer=customer)
 
-    contact_make_main(contact=second)
+    contact_make_main(contact=second, actor=actor())
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -135,9 +136,9 @@ def test_contact_of_a_synced_organization_cannot_be_changed_or_deleted(synced_or
     contact = ContactFactory(customer__organization=synced_org, first_name="Before")
 
     with pytest.raises(ValidationError):
-        contact_update(contact=contact, first_name="After")
+        contact_update(contact=contact, actor=actor(), first_name="After")
     with pytest.raises(ValidationError):
-        contact_delete(contact=contact)
+        contact_delete(contact=contact, actor=actor())
 
     contact.refresh_from_db()
     assert contact.first_name == "Before"
@@ -147,7 +148,9 @@ def test_customer_of_another_organization_is_refused(org):
     foreign_customer = CustomerFactory()
 
     with pytest.raises(ValidationError) as error:
-        contact_create(organization=org, customer=foreign_customer, external_id="C-1", email="a@b.example")
+        contact_create(
+            organization=org, customer=foreign_customer, external_id="C-1", email="a@b.example", actor=actor()
+        )
 
     assert error.value.message_dict == {"customer": [CUSTOMER_OF_ANOTHER_ORGANIZATION]}
 
@@ -164,7 +167,7 @@ def test_clean_refuses_an_organization_other_than_the_customer_one(org):
 def test_update_changes_only_the_given_fields(org):
     contact = ContactFactory(customer__organization=org, first_name="Jane", last_name="Doe")
 
-    contact_update(contact=contact, last_name="Smith")
+    contact_update(contact=contact, actor=actor(), last_name="Smith")
 
     contact.refresh_from_db()
     assert (contact.first_name, contact.last_name) == ("Jane", "Smith")
@@ -174,13 +177,13 @@ def test_update_refuses_fields_that_are_not_editable(org):
     contact = ContactFactory(customer__organization=org)
 
     with pytest.raises(TypeError):
-        contact_update(contact=contact, source="api")
+        contact_update(contact=contact, actor=actor(), source="api")
 
 
 def test_delete_removes_the_contact(org):
     contact = ContactFactory(customer__organization=org)
 
-    contact_delete(contact=contact)
+    contact_delete(contact=contact, actor=actor())
 
     assert not Contact.objects.filter(pk=contact.pk).exists()
 
