@@ -50,21 +50,8 @@ CHANNEL_SOURCES = {
     Channel.INVOICING: Contact.Source.INVOICING,
     Channel.COMMAND: Contact.Source.MANUAL,
 }
-ENTRY_COLUMNS = [
-    "organization_id",
-    "seq",
-    "contact_id",
-    "external_id",
-    "customer_id",
-    "action",
-    "channel",
-    "user_id",
-    "actor",
-    "batch_id",
-    "at",
-    "before",
-    "after",
-]
+# The columns that differ from entry to entry; the others are the write's (db_bulk's `constants`).
+ENTRY_COLUMNS = ["seq", "contact_id", "external_id", "customer_id", "action", "before", "after"]
 
 
 @dataclass(frozen=True)
@@ -145,29 +132,21 @@ def record(
     if not entries:
         return 0
     first = allocate(organization_id, len(entries))
-    at = at or timezone.now()
-    user_id = actor.user.pk if actor.user is not None else None
-    batch_id = batch.pk if batch is not None else None
-    channel, name = actor.channel, actor.name
+    constants = {
+        "organization_id": organization_id,
+        "channel": actor.channel,
+        "user_id": actor.user.pk if actor.user is not None else None,
+        "actor": actor.name,
+        "batch_id": batch.pk if batch is not None else None,
+        "at": at or timezone.now(),
+    }
     rows = [
-        (
-            organization_id,
-            first + index,
-            pk,
-            code,
-            customer_id,
-            action,
-            channel,
-            user_id,
-            name,
-            batch_id,
-            at,
-            before,
-            after,
-        )
+        (first + index, pk, code, customer_id, action, before, after)
         for index, (pk, code, customer_id, action, before, after) in enumerate(entries)
     ]
-    db_bulk.insert_rows(ContactChange, ENTRY_COLUMNS, rows, batch_size=batch_size, returning=False)
+    db_bulk.insert_rows(
+        ContactChange, ENTRY_COLUMNS, rows, batch_size=batch_size, returning=False, constants=constants
+    )
     return len(rows)
 
 

@@ -88,7 +88,7 @@ def test_api_rows_cost_queries_per_batch_not_per_row(monkeypatch):
     ten, thousand = run(10), run(1000)
 
     # 1,000 rows are about ten batches of inserts of contacts and ten of their change log entries
-    # (SQLite caps a statement at 999 parameters: 83 contacts, 76 entries): two dozen more queries,
+    # (SQLite caps a statement at 999 parameters: 83 contacts, 141 entries): a score more queries,
     # not 990.
     contacts_per_insert, entries_per_insert = 999 // 12, 999 // len(changelog.ENTRY_COLUMNS)
     assert thousand <= ten + -(-1000 // contacts_per_insert) + -(-1000 // entries_per_insert)
