@@ -170,3 +170,20 @@ def committed_batch(org) -> ImportBatch:
     customer = CustomerFactory(organization=org)
     data = one_valid_one_invalid(customer)
     return commit_import(organization=org, data=data, filename="clients.csv", skip_invalid=True).batch
+
+
+def command(name: str, *args, stdin: str | None = None) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr or the CommandError's text) of `manage.py NAME ARGS…`, in-process."""
+    import sys
+    from unittest import mock
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with mock.patch.object(sys, "stdin", io.StringIO(stdin or "")):
+        try:
+            call_command(name, *[str(a) for a in args], stdout=stdout, stderr=stderr)
+        except CommandError as error:
+            return error.returncode, stdout.getvalue(), str(error)
+    return 0, stdout.getvalue(), stderr.getvalue()
