@@ -83,7 +83,7 @@ def batch_link(entry: ContactChange):
 
 @admin.register(ContactChange)
 class ContactChangeAdmin(admin.ModelAdmin):
-    list_display = ("when", "contact", "action", "changed_fields", "channel", "who", "import_link")
+    list_display = ("when", "contact_link", "action", "changed_fields", "channel", "who", "import_link")
     list_display_links = None
     list_filter = (
         "organization",
@@ -117,7 +117,7 @@ class ContactChangeAdmin(admin.ModelAdmin):
         return when(entry)
 
     @admin.display(description=_("contact"), ordering="external_id")
-    def contact(self, entry: ContactChange):
+    def contact_link(self, entry: ContactChange):
         if entry.contact_id is None:
             return entry.external_id
         return format_html('<a href="{}">{}</a>', history_url(entry.contact_id), entry.external_id)
