@@ -187,3 +187,41 @@ def command(name: str, *args, stdin: str | None = None) -> tuple[int, str, str]:
         except CommandError as error:
             return error.returncode, stdout.getvalue(), str(error)
     return 0, stdout.getvalue(), stderr.getvalue()
+
+
+# --- The changes feed, as a client mirroring its contacts uses it --------------------------------------
+
+CHANGES_FEED = "/api/v1/contacts/changes"
+MIRRORED = ("externalId", "email", "firstName", "lastName", "phone", "position", "isMain", "source")
+
+
+def follow_feed(client, mirror: dict, cursor: str | None = None, **first_call) -> str:
+    """Apply every event from `cursor` (or the first call's `since`) to `mirror`; returns the new cursor."""
+    while True:
+        query = {"cursor": cursor} if cursor else first_call
+        response = client.get(CHANGES_FEED, {**query, "limit": 50})
+        assert response.status_code == 200, response.content
+        page = response.json()
+        for event in page["events"]:
+            if event["event"] == "deleted":
+                mirror.pop(event["contactId"], None)
+            else:
+                stored = mirror.setdefault(event["contactId"], {"customerId": event["customerId"]})
+                stored.update(event["values"])
+        cursor = page["cursor"]
+        if not page["hasMore"]:
+            return cursor
+
+
+def contacts_as_mirrored(organization) -> dict:
+    """The organization's contacts as a mirror built from the feed holds them."""
+    from contacts.api.serializers import ContactSerializer
+    from contacts.models import Contact
+
+    return {
+        contact.pk: {
+            "customerId": contact.customer_id,
+            **{name: value for name, value in ContactSerializer(contact).data.items() if name in MIRRORED},
+        }
+        for contact in Contact.objects.filter(organization=organization).select_related("customer")
+    }
