@@ -225,3 +225,28 @@ def contacts_as_mirrored(organization) -> dict:
         }
         for contact in Contact.objects.filter(organization=organization).select_related("customer")
     }
+
+
+# --- The browser tests' people -------------------------------------------------------------------------
+
+
+def support_agent(username: str):
+    """A staff user in the demo's "Support staff" group: the permissions support agents really have."""
+    from django.contrib.auth.models import Group
+
+    from contacts.management.commands.seed_demo import SUPPORT_GROUP, SUPPORT_PERMISSIONS
+
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    for app_label, codename in SUPPORT_PERMISSIONS:
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    user = UserFactory(username=username)
+    user.groups.add(group)
+    return user
+
+
+def browser_log_in(page, live_server, username: str, password: str = "pass-for-tests") -> None:
+    page.goto(live_server.url + reverse("admin:login"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")

@@ -20,6 +20,8 @@ from contacts.importing.reading import FileRejected, Table, read_table
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services.undo import NOBODY
 
+Action = ContactChange.Action
+
 UNDONE_SUMMARY = _(
     "Undone on %(when)s by %(who)s: %(deleted)s contact(s) deleted, %(restored)s restored, "
     "%(left)s left as they were (changed since by someone else)."
@@ -74,7 +76,8 @@ def _entry_line(entry: ContactChange) -> tuple:
     code = entry.external_id
     if entry.contact_id is not None:
         code = format_html('<a href="{}">{}</a>', history_url(entry.contact_id), code)
-    return entry.get_action_display(), code, _replaced(entry.before)
+    replaced = _replaced(entry.before) if entry.action in (Action.UPDATED, Action.DEMOTED) else ""
+    return entry.get_action_display(), code, replaced
 
 
 def _bullet_list(lines: str, more: int, where_the_rest_is: str = ""):
