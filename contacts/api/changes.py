@@ -12,7 +12,7 @@ in commit order without gaps: the committed entries are always numbers 1…N, an
 after a client read N gets a larger number. Measured cost, and the alternative considered (PostgreSQL
 transaction ids with a pg_snapshot_xmin horizon, which needs no lock but holds every organization's
 feed back behind the oldest open transaction of the database, and does not exist on SQLite): see the
-docstring of contacts.services.changelog and bench/README.md.
+docstring of contacts.services.changelog and bench/changes_bench.py.
 
 `since` maps to the first change recorded at or after that time. A change's time is taken while its
 transaction writes, so times and numbers may disagree by a write's duration; the search starts an hour
