@@ -24,6 +24,7 @@ import datetime
 
 from django.core import signing
 from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -38,9 +39,9 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 SINCE_MARGIN = datetime.timedelta(hours=1)
 CURSOR_SALT = "contacts.api.changes"
-INVALID_CURSOR = "This cursor is not valid: pass back the `cursor` of a previous page exactly as it came."
-SINCE_AND_CURSOR = "Pass either `since` (first call) or `cursor` (every later call), not both."
-SINCE_OUT_OF_RANGE = "This date is out of range."
+INVALID_CURSOR = _("This cursor is not valid: pass back the `cursor` of a previous page exactly as it came.")
+SINCE_AND_CURSOR = _("Pass either `since` (first call) or `cursor` (every later call), not both.")
+SINCE_OUT_OF_RANGE = _("This date is out of range.")
 # created and updated carry the contact's values; the log's "demoted" is an update, "erased" a deletion.
 EVENTS = {
     ContactChange.Action.CREATED: "created",
