@@ -151,7 +151,7 @@ def _plan(batch: ImportBatch, include_conflicts: bool) -> UndoPlan:
             plan.delete.append(target)
         else:
             plan.restore.append(target)
-    _settle_main_contacts(plan, current)
+    _settle_main_contacts(plan)
     return plan
 
 
@@ -173,7 +173,7 @@ def _attach_later_changes(batch: ImportBatch, targets: dict[int, Target], last_p
     later = (
         ContactChange.objects.filter(organization_id=batch.organization_id, pk__gt=last_pk)
         .exclude(batch__status=ImportBatch.Status.UNDONE)
-        .select_related("batch", "user")
+        .select_related("batch")
         .order_by("pk")
     )
     for change in later.iterator(chunk_size=2000):
@@ -189,7 +189,7 @@ def _attach_later_changes(batch: ImportBatch, targets: dict[int, Target], last_p
         target.later.append(change)
 
 
-def _settle_main_contacts(plan: UndoPlan, current: dict[int, dict]) -> None:
+def _settle_main_contacts(plan: UndoPlan) -> None:
     """A restored main demotes the customer's current main; if someone else made that one main after
     the import, the restore is a conflict (unless forced)."""
     undone = {t.contact_id for t in (*plan.delete, *plan.restore)}
