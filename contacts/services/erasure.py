@@ -1,8 +1,9 @@
 """Erase a person (`manage.py erase_contact`): delete the contact, then scrub its email, names and phone
-from everything that kept them: the change log's values, the import history's error and warning lists,
-and the admin's own log entries (LogEntry). What stays: the counts of every import, the log entries
-themselves (who, when, which fields, with the values nulled) and a tombstone entry ("erased"). The
-stored import files are left to the retention setting of the hardening issue.
+from everything that kept them: the change log's values, the import history's error and warning lists
+(of its organization), and the admin's own log entries (LogEntry: the contact's, and its customer's that
+quote it). What stays: the counts of every import, the log entries themselves (who, when, which fields,
+with the values nulled) and a tombstone entry ("erased"). The stored import files are left to the
+retention setting of the hardening issue.
 
 One transaction under the organization's lock (contacts.locks): an import or an undo of the same
 organization waits, so none of them writes the person's values back while they are scrubbed.
@@ -28,7 +29,7 @@ from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services import changelog
 from contacts.services.changelog import Action, Actor
 from contacts.services.contacts import ensure_contacts_managed
-from customers.models import Organization
+from customers.models import Customer, Organization
 
 PERSONAL_FIELDS = ("email", "first_name", "last_name", "phone")
 ERASED_TEXT = "(erased)"  # what a personal value becomes inside a message or an admin log entry
@@ -81,7 +82,7 @@ def contact_erase(*, organization: Organization, external_id: str, actor: Actor)
         deleted=contact is not None,
         log_entries=_scrub_log(logged),
         imports=_scrub_imports(locked, values),
-        admin_entries=_scrub_admin_log(ids, values),
+        admin_entries=_scrub_admin_log(ids, customer_id, values),
     )
     tombstone = changelog.Entry(contact_id, external_id, customer_id, Action.ERASED, None, None)
     changelog.record([tombstone], organization_id=locked.pk, actor=actor)
@@ -89,12 +90,19 @@ def contact_erase(*, organization: Organization, external_id: str, actor: Actor)
 
 
 def _personal_values(contact: Contact | None, logged) -> set[str]:
-    """Every email, name and phone the contact ever had, as stored."""
-    values = {getattr(contact, name) for name in PERSONAL_FIELDS} if contact is not None else set()
+    """What identifies the person in a text: every email and phone the contact ever had, and its full
+    names ("Anne Roux"). A first or last name alone is left: texts that quote one quote a customer
+    ("Cabinet Laurent") or someone else as often as this person."""
+    seen: dict[str, set] = {name: set() for name in PERSONAL_FIELDS}
+    stored = [{name: getattr(contact, name) for name in PERSONAL_FIELDS}] if contact is not None else []
     for before, after in logged.values_list("before", "after"):
-        for stored in (before or {}, after or {}):
-            values.update(stored.get(name) for name in PERSONAL_FIELDS)
-    return {value for value in values if isinstance(value, str) and value.strip()}
+        stored.extend(values for values in (before, after) if values)
+    for values in stored:
+        for name in PERSONAL_FIELDS:
+            if isinstance(values.get(name), str) and values[name].strip():
+                seen[name].add(values[name].strip())
+    full_names = {f"{first} {last}" for first in seen["first_name"] for last in seen["last_name"]}
+    return seen["email"] | seen["phone"] | full_names
 
 
 def _scrub_log(logged) -> int:
@@ -113,7 +121,7 @@ def _scrubbed_values(values: dict | None) -> dict | None:
 
 
 def _patterns(values: set[str]) -> list[re.Pattern]:
-    """What to look for in texts: each value (a name as a whole word, any case), and a phone also in
+    """What to look for in texts: each value (not inside a longer word, any case), and a phone also in
     the forms a file may have written it (06 12 34 56 78, +33 6 12…, 0033…)."""
     patterns = []
     for value in sorted(values, key=len, reverse=True):
@@ -155,14 +163,18 @@ def _scrub_imports(organization: Organization, values: set[str]) -> int:
     return scrubbed
 
 
-def _scrub_admin_log(ids: set[int], values: set[str]) -> int:
-    """The admin's LogEntry rows: the contact's own (renamed to a tombstone) and any other that quotes
-    a personal value (a customer's page lists its contacts by name and email)."""
+def _scrub_admin_log(ids: set[int], customer_id: int | None, values: set[str]) -> int:
+    """The admin's LogEntry rows: the contact's own (renamed to a tombstone), and its customer's that
+    quote it (the customer's page edits its contacts inline and names them by name and email)."""
     content_type = ContentType.objects.get_for_model(Contact)
     own = Q(content_type=content_type, object_id__in=[str(pk) for pk in ids])
-    quoting = Q()
-    for value in values:
-        quoting |= Q(object_repr__icontains=value) | Q(change_message__icontains=value)
+    quoting = Q(pk__in=[])
+    if customer_id is not None and values:
+        mentions = Q()
+        for value in values:
+            mentions |= Q(change_message__icontains=value)
+        customer_type = ContentType.objects.get_for_model(Customer)
+        quoting = Q(content_type=customer_type, object_id=str(customer_id)) & mentions
     patterns = _patterns(values)
     own_ids = {str(pk) for pk in ids}
     count = 0

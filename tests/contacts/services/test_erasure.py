@@ -107,6 +107,24 @@ def test_a_contact_deleted_before_is_still_scrubbed_from_the_log(org):
     assert ContactChange.objects.filter(action="erased", external_id="P-1").count() == 1
 
 
+def test_other_peoples_entries_that_share_a_first_name_are_left_alone(org):
+    contact, _batch = a_contact_with_a_history(org)
+    someone_else = ContactFactory(first_name="Anne", last_name="Martin", email="anne.martin@other.example")
+    LogEntry.objects.log_actions(
+        user_id=UserFactory().pk,
+        queryset=[someone_else],
+        action_flag=CHANGE,
+        change_message='[{"changed": {"fields": ["First name"]}}]',
+        single_object=True,
+    )
+
+    contact_erase(organization=org, external_id="P-1", actor=actor("command"))
+
+    kept = LogEntry.objects.get(object_id=str(someone_else.pk))
+    assert kept.object_repr == str(someone_else)
+    assert contact.pk != someone_else.pk
+
+
 def test_an_unknown_identifier_code_erases_nothing(org):
     ContactFactory(customer__organization=org, external_id="P-1")
 
