@@ -115,9 +115,11 @@ def contacts_bulk_upsert(
             now = timezone.now()
             written = apply_plan(plan, actor=actor, now=now)
             batch = hooks.written(plan, written)
-            # Last: it takes the organization's change counter until the commit.
+            # Last: it takes the organization's change counter until the commit. The database builds
+            # the creations' entries from the rows it stored.
             changelog.record(
-                written,
+                [w for w in written if w.action != Action.CREATED],
+                created_ids=[w.pk for w in written if w.action == Action.CREATED],
                 organization_id=locked.pk,
                 actor=actor,
                 batch=batch,

@@ -1,7 +1,12 @@
 """The change log: every write service records its entries, in its transaction, with the caller's actor."""
 
+import itertools
+
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from contacts.importing.pipeline import commit_import
 from contacts.models import Contact, ContactChange
@@ -199,3 +204,41 @@ def test_allocate_reserves_consecutive_numbers(org):
     assert changelog.allocate(org.pk, 3) == 1
     assert changelog.allocate(org.pk, 1) == 4
     assert changelog.allocate(OrganizationFactory().pk, 2) == 1
+
+
+codes = itertools.count()  # the examples share the test's database transaction
+# Stored text of any kind but what no database keeps (NUL) and what is not text (lone surrogates).
+stored_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+
+@given(
+    values=st.lists(
+        st.fixed_dictionaries(
+            {
+                "first_name": stored_text,
+                "last_name": stored_text,
+                "phone": st.sampled_from(["", "+33612345678"]),
+                "occupation": st.sampled_from(["", *Contact.Occupation.values]),
+                "is_main": st.booleans(),
+                "source": st.sampled_from(Contact.Source.values),
+            }
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+@hypothesis_settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_creations_built_by_the_database_record_what_the_python_entry_records(org, values):
+    """The bulk write's fast path (json_object / jsonb_build_object) against changelog.created."""
+    contacts = [
+        ContactFactory(customer=CustomerFactory(organization=org), external_id=f'C-"{next(codes)}\\', **one)
+        for one in values
+    ]
+
+    changelog.record([], created_ids=[c.pk for c in contacts], organization_id=org.pk, actor=actor("import"))
+
+    built = dict(ContactChange.objects.filter(contact__in=contacts).values_list("contact_id", "after"))
+    assert built == {c.pk: changelog.created(c).after for c in contacts}
+    ContactChange.objects.all().delete()
