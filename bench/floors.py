@@ -13,6 +13,8 @@ import csv
 import io
 from pathlib import Path
 
+from psycopg.types.json import Jsonb
+
 
 def _file_rows(path: str) -> list[list[str]]:
     text = Path(path).read_bytes().decode("utf-8")
@@ -54,17 +56,52 @@ def orm_floor(organization, path: str):
 
 def change_model():
     """The model the import writes one row of per contact it changes (the change log)."""
-    from contacts.models import ImportedContactChange
+    from contacts.models import ContactChange
 
-    return ImportedContactChange
-
-
-# The columns of a change row recording the creation of one contact, and their values.
-CHANGE_COLUMNS = ("batch_id", "contact_id", "external_id", "action", "previous")
+    return ContactChange
 
 
-def change_values(batch_id: int, contact_id: int, external_id: str, now) -> tuple:
-    return (batch_id, contact_id, external_id, "created", None)
+# The columns of a change log entry recording the creation of one contact, and their values: what the
+# import writes for each contact it creates (its values, who, when, the batch, a change number).
+CHANGE_COLUMNS = (
+    "organization_id",
+    "batch_id",
+    "seq",
+    "contact_id",
+    "external_id",
+    "customer_id",
+    "action",
+    "channel",
+    "actor",
+    "at",
+    "after",
+)
+
+
+def change_values(organization_id: int, batch_id: int, seq: int, contact: tuple, contact_id: int, now):
+    after = {
+        "external_id": contact[2],
+        "email": contact[3],
+        "first_name": contact[4],
+        "last_name": contact[5],
+        "phone": contact[6],
+        "occupation": contact[7],
+        "is_main": contact[8],
+        "source": contact[9],
+    }
+    return (
+        organization_id,
+        batch_id,
+        seq,
+        contact_id,
+        contact[2],
+        contact[1],
+        "created",
+        "import",
+        "",
+        now,
+        Jsonb(after),
+    )
 
 
 def _twin_table(cursor, table: str, twin: str, references: dict[str, str]) -> None:
@@ -131,8 +168,8 @@ def copy_floor(organization, path: str):
                 for pk, row in zip(ids, contacts, strict=True):
                     copy.write_row((pk, *row))
             with cursor.copy(f"COPY floor_change ({', '.join(CHANGE_COLUMNS)}) FROM STDIN") as copy:
-                for pk, row in zip(ids, contacts, strict=True):
-                    copy.write_row(change_values(batch.pk, pk, row[2], now))
+                for seq, (pk, row) in enumerate(zip(ids, contacts, strict=True), start=1):
+                    copy.write_row(change_values(organization.pk, batch.pk, seq, row, pk, now))
         return {"written": len(contacts)}
 
     return write

@@ -136,7 +136,12 @@ def empty_contacts() -> None:
 
     drop_floor_tables()
     with connection.cursor() as cursor:
-        for table in (change_model()._meta.db_table, "contacts_importbatch", "contacts_contact"):
+        for table in (
+            change_model()._meta.db_table,
+            "contacts_changesequence",
+            "contacts_importbatch",
+            "contacts_contact",
+        ):
             cursor.execute(f"DELETE FROM {table}")
 
 

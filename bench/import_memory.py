@@ -125,7 +125,12 @@ def run_step(step: str, upload_id: int) -> dict:
     upload = ImportUpload.objects.defer("data", "preview").get(pk=upload_id)
     if step != "preview-page":
         with connection.cursor() as cursor:  # every file creates all its contacts
-            for table in ("contacts_importedcontactchange", "contacts_importbatch", "contacts_contact"):
+            for table in (
+                "contacts_contactchange",
+                "contacts_changesequence",
+                "contacts_importbatch",
+                "contacts_contact",
+            ):
                 cursor.execute(f"DELETE FROM {table}")
     started = time.perf_counter()
     if step == "preview":

@@ -17,6 +17,7 @@ import contextlib
 import datetime
 import functools
 import itertools
+import json
 
 from django.db import connection
 
@@ -34,11 +35,19 @@ def _preparers(model, names: list[str]) -> list:
     for name in names:
         field = model._meta.get_field(name)  # also finds `customer_id`
         internal = field.get_internal_type()
-        if internal in ("DateTimeField", "JSONField", "DateField", "DecimalField"):
+        if internal == "JSONField" and field.encoder is None:
+            # What JSONField.get_db_prep_save gives (None stays SQL NULL), without its layers: 0.3 µs
+            # a value instead of 3 µs, for the change log's 100,000 rows of an import.
+            preparers.append(_json_text)
+        elif internal in ("DateTimeField", "JSONField", "DateField", "DecimalField"):
             preparers.append(functools.partial(field.get_db_prep_save, connection=connection))
         else:
             preparers.append(None)
     return preparers
+
+
+def _json_text(value) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 def _column(model, name: str) -> str:
@@ -46,48 +55,80 @@ def _column(model, name: str) -> str:
 
 
 def _prepared(rows: list[tuple], preparers: list) -> list:
-    """Flat parameters; a datetime shared by every row (the import's `now`) is converted once."""
+    """Flat parameters, converted column by column (the other columns are copied as they are); a
+    datetime shared by every row (the import's `now`) is converted once."""
+    converting = [(index, prepare) for index, prepare in enumerate(preparers) if prepare is not None]
+    if not converting:
+        return list(itertools.chain.from_iterable(rows))
     converted: dict = {}
-    params = []
+    params: list = []
     for row in rows:
-        for prepare, value in zip(preparers, row, strict=False):
-            if prepare is None:
-                params.append(value)
-            elif isinstance(value, datetime.datetime):
+        values = list(row)
+        for index, prepare in converting:
+            value = values[index]
+            if isinstance(value, datetime.datetime):
                 if value not in converted:
                     converted[value] = prepare(value)
-                params.append(converted[value])
+                values[index] = converted[value]
             else:
-                params.append(prepare(value))
+                values[index] = prepare(value)
+        params.extend(values)
     return params
 
 
 def insert_rows(
-    model, names: list[str], rows: list[tuple], *, batch_size: int = 1000, returning: bool = True
+    model,
+    names: list[str],
+    rows: list[tuple],
+    *,
+    batch_size: int = 1000,
+    returning: bool = True,
+    constants: dict | None = None,
 ):
-    """Insert `rows` (values in `names` order); returns the new ids in order (when `returning`)."""
+    """Insert `rows` (values in `names` order); returns the new ids in order (when `returning`).
+
+    `constants` are columns with the same value in every row (the change log's organization, channel,
+    who and when): SQLite gets them once per statement, not once per row, which halves the parameters
+    of the change log's statements (their binding was a third of an import's log write).
+    """
     if not rows:
         return []
+    constants = constants or {}
     if _copies():
+        if constants:
+            values = tuple(constants.values())
+            names, rows = [*names, *constants], [(*row, *values) for row in rows]
         return _copy_insert(model, names, rows, returning=returning)
     if returning and not connection.features.can_return_rows_from_bulk_insert:
-        objs = [model(**dict(zip(names, row, strict=True))) for row in rows]
+        objs = [
+            model(**dict(zip([*names, *constants], (*row, *constants.values()), strict=True))) for row in rows
+        ]
         model.objects.bulk_create(objs, batch_size=batch_size)
         return [obj.pk for obj in objs]
     quote = connection.ops.quote_name
     preparers = _preparers(model, names)
     max_params = connection.features.max_query_params
-    per_statement = min(batch_size, max_params // len(names)) if max_params else batch_size
-    head = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(_column(model, n) for n in names)}) VALUES "
-    )
+    room = max_params - len(constants) if max_params else 0
+    per_statement = min(batch_size, room // len(names)) if max_params else batch_size
+    columns = ", ".join(_column(model, n) for n in [*names, *constants])
+    head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "
     tail = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
+    fixed: list = []
+    if constants:
+        # SQLite names the columns of a VALUES list column1, column2, …
+        selected = ", ".join([*(f"column{i + 1}" for i in range(len(names))), *["%s"] * len(constants)])
+        head += f"SELECT {selected} FROM (VALUES "
+        tail = ")" + tail
+        fixed = _prepared([tuple(constants.values())], _preparers(model, list(constants)))
+    else:
+        head += "VALUES "
     one_row = "(" + ", ".join(["%s"] * len(names)) + ")"
     ids: list[int] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            cursor.execute(head + ", ".join([one_row] * len(chunk)) + tail, _prepared(chunk, preparers))
+            sql = head + ", ".join([one_row] * len(chunk)) + tail
+            cursor.execute(sql, fixed + _prepared(chunk, preparers))
             if returning:
                 ids.extend(row[0] for row in cursor.fetchall())
     return ids

@@ -20,6 +20,7 @@ from contacts.admin.mapping import ImportProfileInline
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.selectors import with_main_contact, without_contacts, without_main_contact
+from contacts.services.changelog import Actor
 from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
@@ -233,13 +234,13 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
             return super().save_formset(request, form, formset, change)
         contacts = formset.save(commit=False)
         for contact in formset.deleted_objects:
-            contact_delete(contact=contact)
+            contact_delete(contact=contact, actor=Actor.staff(request.user))
         # Main contacts last, so that a newly ticked main demotes the previous one rather than the reverse.
         forms_by_instance = {id(f.instance): f for f in formset.forms}
         for contact in sorted(contacts, key=lambda c: c.is_main):
             contact_form = forms_by_instance[id(contact)]
             contact.customer = form.instance
-            save_contact_from_form(contact, contact_form, change=contact.pk is not None)
+            save_contact_from_form(request, contact, contact_form, change=contact.pk is not None)
         formset.save_m2m()
         return None
 

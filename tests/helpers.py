@@ -287,6 +287,13 @@ def client_for(organization):
     return client
 
 
+def actor(channel: str = "admin", user=None, name: str = "tests"):
+    """Who a test writes as (contacts.services.changelog.Actor): by default the admin, named "tests"."""
+    from contacts.services.changelog import Actor
+
+    return Actor(channel=channel, user=user, name=user.get_username() if user is not None else name)
+
+
 def bulk_row(number: int, customer, external_id: str, email: str, **values):
     """A row for the bulk rules (contacts.services) naming `customer`; keyword arguments add fields."""
     from contacts.services.rows import RowInput
@@ -384,6 +391,64 @@ def _wait_until_listening(server: subprocess.Popen, port: int, timeout: float, l
 
 
 # --- People, as the demo's groups make them; the browser's login --------------------------------------
+
+
+def command(name: str, *args, stdin: str | None = None) -> tuple[int, str, str]:
+    """(exit status, stdout, stderr or the CommandError's text) of `manage.py NAME ARGS…`, in-process."""
+    import sys
+    from unittest import mock
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with mock.patch.object(sys, "stdin", io.StringIO(stdin or "")):
+        try:
+            call_command(name, *[str(a) for a in args], stdout=stdout, stderr=stderr)
+        except CommandError as error:
+            return error.returncode, stdout.getvalue(), str(error)
+    return 0, stdout.getvalue(), stderr.getvalue()
+
+
+# --- The changes feed, as a client mirroring its contacts uses it --------------------------------------
+
+CHANGES_FEED = "/api/v1/contacts/changes"
+MIRRORED = ("externalId", "email", "firstName", "lastName", "phone", "position", "isMain", "source")
+
+
+def follow_feed(client, mirror: dict, cursor: str | None = None, **first_call) -> str:
+    """Apply every event from `cursor` (or the first call's `since`) to `mirror`; returns the new cursor."""
+    while True:
+        query = {"cursor": cursor} if cursor else first_call
+        response = client.get(CHANGES_FEED, {**query, "limit": 50})
+        assert response.status_code == 200, response.content
+        page = response.json()
+        for event in page["events"]:
+            if event["event"] == "deleted":
+                mirror.pop(event["contactId"], None)
+            else:
+                stored = mirror.setdefault(event["contactId"], {"customerId": event["customerId"]})
+                stored.update(event["values"])
+        cursor = page["cursor"]
+        if not page["hasMore"]:
+            return cursor
+
+
+def contacts_as_mirrored(organization) -> dict:
+    """The organization's contacts as a mirror built from the feed holds them."""
+    from contacts.api.serializers import ContactSerializer
+    from contacts.models import Contact
+
+    return {
+        contact.pk: {
+            "customerId": contact.customer_id,
+            **{name: value for name, value in ContactSerializer(contact).data.items() if name in MIRRORED},
+        }
+        for contact in Contact.objects.filter(organization=organization).select_related("customer")
+    }
+
+
+# --- The browser tests' people -------------------------------------------------------------------------
 
 
 def support_agent(username: str):

@@ -1,4 +1,4 @@
 """The contacts admin. Django imports `contacts.admin` at start-up; importing the modules registers their
 ModelAdmins (the import views are mounted by ContactAdmin.get_urls)."""
 
-from contacts.admin import contacts, history  # noqa: F401
+from contacts.admin import changes, contacts, history  # noqa: F401

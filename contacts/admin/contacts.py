@@ -2,19 +2,24 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import flatten_fieldsets
-from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.contrib.admin.views.main import PAGE_VAR
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from contacts.admin import changes
 from contacts.admin.display import EMPTY, LIST_CSS, breakable_email, compact_date, main_mark
 from contacts.admin.exporting import ContactExportMixin
 from contacts.admin.forms import ContactForm, SyncedContactForm
 from contacts.admin.imports import ContactImportViews
 from contacts.admin.mapping import ImportMappingViews
 from contacts.fields import CONTACT_FIELDS
-from contacts.models import Contact
+from contacts.models import Contact, ContactChange
+from contacts.services.changelog import Actor
 from contacts.services.contacts import (
     CONTACTS_SYNCED,
     EDITABLE_WHILE_SYNCED,
@@ -25,20 +30,39 @@ from contacts.services.contacts import (
 
 OCCUPATION_STILL_EDITABLE = _("Only the occupation can still be changed here.")
 
+# Ticking "main contact" demotes the customer's previous main contact: the admin says so.
+DEMOTED_NOTICE = _("%(contact)s is no longer the main contact of %(customer)s.")
+HISTORY_TITLE = _("History of %(contact)s")
+DELETED_CONTACT = _("The contact %(code)s (#%(id)s) was deleted; this is what was recorded of it until then.")
+NO_HISTORY = _("Nothing was recorded for this contact since the change log exists.")
+HISTORY_PAGE_SIZE = 100
 
-def save_contact_from_form(obj: Contact, form: forms.ModelForm, change: bool) -> None:
-    """Write an admin form's contact through the services (shared by the contact and customer pages)."""
+
+def save_contact_from_form(request, obj: Contact, form: forms.ModelForm, change: bool) -> None:
+    """Write an admin form's contact through the services (shared by the contact and customer pages),
+    and say which main contact the save demoted, if any."""
+    actor = Actor.staff(request.user)
     if change:
-        contact_update(contact=obj, **{f: getattr(obj, f) for f in CONTACT_FIELDS if f in form.changed_data})
-        return
-    created = contact_create(
-        organization=obj.customer.organization,
-        customer=obj.customer,
-        source=Contact.Source.MANUAL,
-        **{f: getattr(obj, f) for f in CONTACT_FIELDS},
-    )
-    obj.pk, obj.created_at, obj.updated_at = created.pk, created.created_at, created.updated_at
-    obj._state.adding = False
+        values = {f: getattr(obj, f) for f in CONTACT_FIELDS if f in form.changed_data}
+        saved = contact_update(contact=obj, actor=actor, **values)
+    else:
+        saved = contact_create(
+            organization=obj.customer.organization,
+            customer=obj.customer,
+            actor=actor,
+            **{f: getattr(obj, f) for f in CONTACT_FIELDS},
+        )
+        obj.pk, obj.created_at, obj.updated_at = saved.pk, saved.created_at, saved.updated_at
+        obj.source = saved.source
+        obj._state.adding = False
+    for demoted in saved.demoted:
+        messages.info(request, demoted_notice(demoted))
+
+
+def demoted_notice(contact: Contact) -> str:
+    """ "Léa Laurent is no longer the main contact of Cabinet Laurent"."""
+    name = f"{contact.first_name} {contact.last_name}".strip() or contact.email
+    return DEMOTED_NOTICE % {"contact": name, "customer": contact.customer.name}
 
 
 def contacts_writable(owner) -> bool:
@@ -170,11 +194,60 @@ class ContactAdmin(ContactsWriteGuardMixin, ContactExportMixin, admin.ModelAdmin
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
-        save_contact_from_form(obj, form, change)
+        save_contact_from_form(request, obj, form, change)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The contact's change log, newest first; for a deleted contact too (its id stays in the log)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        try:
+            contact_id = int(unquote(object_id))
+        except ValueError:
+            raise Http404 from None
+        contact = self.get_object(request, str(contact_id))
+        entries = ContactChange.objects.filter(contact_id=contact_id).select_related("batch").order_by("-pk")
+        last = entries.first()
+        if contact is None and last is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        paginator = self.get_paginator(request, entries, HISTORY_PAGE_SIZE)
+        page = paginator.get_page(request.GET.get(PAGE_VAR, 1))
+        rows = [
+            {
+                "when": changes.when(entry),
+                "who": changes.who(entry),
+                "channel": entry.get_channel_display(),
+                "action": entry.get_action_display(),
+                "fields": changes.change_list_html(entry) if entry.before or entry.after else "",
+                "batch": changes.batch_link(entry),
+            }
+            for entry in page.object_list
+        ]
+        count = paginator.count
+        context = {
+            **self.admin_site.each_context(request),
+            "title": HISTORY_TITLE % {"contact": contact or (last.external_id if last else "")},
+            "subtitle": None,
+            "object": contact,
+            "external_id": last.external_id if last else "",
+            "deleted_notice": DELETED_CONTACT % {"code": last.external_id, "id": contact_id} if last else "",
+            "no_history": NO_HISTORY,
+            "rows": rows,
+            "page": page,
+            "page_range": paginator.get_elided_page_range(page.number),
+            "page_var": PAGE_VAR,
+            "pagination_required": count > HISTORY_PAGE_SIZE,
+            "count_text": ngettext("%(count)s entry", "%(count)s entries", count) % {"count": count},
+            "module_name": str(self.opts.verbose_name_plural).capitalize(),
+            "opts": self.opts,
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/contacts/contact/object_history.html", context)
 
     def delete_model(self, request, obj):
-        contact_delete(contact=obj)
+        contact_delete(contact=obj, actor=Actor.staff(request.user))
 
     def delete_queryset(self, request, queryset):
+        actor = Actor.staff(request.user)
         for contact in queryset.select_related("organization"):
-            contact_delete(contact=contact)
+            contact_delete(contact=contact, actor=actor)

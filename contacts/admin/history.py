@@ -6,22 +6,32 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from contacts.admin.changes import history_url
 from contacts.admin.display import LIST_CSS, compact_datetime, problem_count, user_fields, user_name
 from contacts.admin.import_preview import yes_no
 from contacts.admin.imports import can_see_history, download, error_report_download
+from contacts.admin.undo import ImportUndoViews, can_undo
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing import reports
 from contacts.importing.progress import mark_stopped_workers
 from contacts.importing.reading import FileRejected, Table, read_table
-from contacts.models import Contact, ImportBatch
+from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services.rows import problem_label
+from contacts.services.undo import NOBODY
 
 FILE_DELETED = _("file deleted after the retention period")
 SEE_PROGRESS = _("see its progress")
+
+Action = ContactChange.Action
+
+UNDONE_SUMMARY = _(
+    "Undone on %(when)s by %(who)s: %(deleted)s contact(s) deleted, %(restored)s restored, "
+    "%(left)s left as they were (changed since by someone else)."
+)
 
 
 def stored_problem_label(problem: dict) -> str:
@@ -66,9 +76,9 @@ def error_report_links(batch: ImportBatch) -> list[tuple[str, str]]:
 
 def _replaced(previous: dict | None) -> str:
     """`: was last name "Martin", main contact: no`, in the model's field order (jsonb keeps its own)."""
-    if not previous:
+    names = [name for name in CONTACT_FIELDS if name in (previous or {})]
+    if not names:
         return ""
-    names = sorted(previous, key=lambda name: CONTACT_FIELDS.index(name) if name in CONTACT_FIELDS else 99)
     return ": was " + ", ".join(_was(name, previous[name]) for name in names)
 
 
@@ -78,6 +88,16 @@ def _was(name: str, value) -> str:
     if isinstance(value, bool):
         return f"{label}: {yes_no(value)}"
     return f'{label} "{value}"' if value not in ("", None) else f"{label} (blank)"
+
+
+def _entry_line(entry: ContactChange) -> tuple:
+    """`Updated <a>C-OLD</a>: was last name "Martin"`: the identifier code links to the contact's history
+    (a deleted contact's too; rows migrated from before the log may have lost the contact's id)."""
+    code = entry.external_id
+    if entry.contact_id is not None:
+        code = format_html('<a href="{}">{}</a>', history_url(entry.contact_id), code)
+    replaced = _replaced(entry.before) if entry.action in (Action.UPDATED, Action.DEMOTED) else ""
+    return entry.get_action_display(), code, replaced
 
 
 def _bullet_list(lines: str, more: int, where_the_rest_is: str = ""):
@@ -131,6 +151,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         "warning_list",
         "error_list",
         "change_list",
+        "undo_list",
     )
     readonly_fields = (
         *fields[:8],
@@ -162,6 +183,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
                 wrap(self.error_report_view),
                 name="contacts_importbatch_error_report",
             ),
+            *ImportUndoViews(self).urls(),
             *super().get_urls(),
         ]
 
@@ -229,9 +251,14 @@ class ImportBatchAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # The top of the page (templates/admin/contacts/importbatch/change_form.html): the error report,
         # the file support sends back to the client, where the agent lands after confirming an import.
+        # And "Undo this import…" for staff allowed to undo a committed import.
         mark_stopped_workers()
         batch = self.get_object(request, object_id)
-        top = {"error_report_links": error_report_links(batch) if batch is not None else []}
+        show_undo = batch is not None and batch.status == ImportBatch.Status.COMMITTED and can_undo(request)
+        top = {
+            "error_report_links": error_report_links(batch) if batch is not None else [],
+            "undo_url": reverse("admin:contacts_importbatch_undo", args=[batch.pk]) if show_undo else "",
+        }
         return super().change_view(request, object_id, form_url, {**top, **(extra_context or {})})
 
     @admin.display(description="warnings")
@@ -244,19 +271,33 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     @admin.display(description="contacts changed")
     def change_list(self, batch: ImportBatch):
-        """What the import did to each contact and the values it replaced (what an undo would restore)."""
-        changes = list(batch.changes.order_by("pk")[: self.SHOWN_PROBLEMS + 1])
-        if not changes:
+        """What the import did to each contact and the values it replaced (what an undo restores), from
+        the change log; each identifier code links to the contact's history."""
+        return self._entry_list(batch.changes.filter(channel=ContactChange.Channel.IMPORT))
+
+    @admin.display(description=_("undo"))
+    def undo_list(self, batch: ImportBatch):
+        """Who undid the import, when, and what the undo did to each contact."""
+        if batch.undone_at is None:
+            return self.empty_value_display
+        summary = UNDONE_SUMMARY % {
+            "when": f"{timezone.localtime(batch.undone_at):%Y-%m-%d %H:%M}",
+            "who": batch.undone_by.get_username() if batch.undone_by else str(NOBODY),
+            "deleted": batch.undone_deleted,
+            "restored": batch.undone_restored,
+            "left": batch.undone_left,
+        }
+        entries = self._entry_list(batch.changes.filter(channel=ContactChange.Channel.UNDO))
+        return format_html("<p>{}</p>{}", summary, entries)
+
+    def _entry_list(self, entries):
+        shown = list(entries.order_by("pk")[: self.SHOWN_PROBLEMS + 1])
+        if not shown:
             return self.empty_value_display
         lines = format_html_join(
-            "",
-            "<li>{} {}{}</li>",
-            (
-                (change.get_action_display(), change.external_id, _replaced(change.previous))
-                for change in changes[: self.SHOWN_PROBLEMS]
-            ),
+            "", "<li>{} {}{}</li>", (_entry_line(e) for e in shown[: self.SHOWN_PROBLEMS])
         )
-        more = batch.changes.count() - self.SHOWN_PROBLEMS if len(changes) > self.SHOWN_PROBLEMS else 0
+        more = entries.count() - self.SHOWN_PROBLEMS if len(shown) > self.SHOWN_PROBLEMS else 0
         return _bullet_list(lines, more)
 
     def _problem_list(self, problems: list[dict]):

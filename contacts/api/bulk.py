@@ -12,9 +12,9 @@ from contacts.api.names import UNKNOWN_FIELD, unknown_names
 from contacts.api.schema import WRITE_ERRORS, errors
 from contacts.api.serializers import API_NAMES, BulkContactSerializer, ContactSerializer
 from contacts.fields import FIELDS
-from contacts.models import Contact
 from contacts.selectors import contacts_of
 from contacts.services.bulk import InvalidRows, contacts_bulk_upsert
+from contacts.services.changelog import Actor
 from contacts.services.rows import Plan, RowInput
 
 MAX_ITEMS = 1000
@@ -145,7 +145,7 @@ class ContactBulk(OrganizationAPIView):
         rows = rows_from_body(request.data)
         try:
             result = contacts_bulk_upsert(
-                organization=organization, rows=rows, source=Contact.Source.API, row_label=ROW_LABEL
+                organization=organization, rows=rows, actor=Actor.api_key(request.auth), row_label=ROW_LABEL
             )
         except InvalidRows as invalid:
             message = INVALID_ITEMS.format(count=invalid.plan.totals["invalid"], total=len(rows))

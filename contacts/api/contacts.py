@@ -20,6 +20,7 @@ from contacts.api.serializers import (
 )
 from contacts.models import Contact
 from contacts.selectors import contacts_of
+from contacts.services.changelog import Actor
 from contacts.services.contacts import (
     contact_create,
     contact_delete,
@@ -87,7 +88,7 @@ class CustomerContacts(OrganizationAPIView):
         contact = contact_create(
             organization=self.organization,
             customer=customer,
-            source=Contact.Source.API,
+            actor=Actor.api_key(request.auth),
             **body.service_values(),
         )
         return contact_response(contact, status.HTTP_201_CREATED)
@@ -127,7 +128,10 @@ class CustomerContactDetail(OrganizationAPIView):
         contact = self.contact()
         body = self.parsed(ContactUpdateSerializer, partial=True)
         changed = contact_update(
-            contact=contact, expected_versions=self.expected_versions(), **body.service_values()
+            contact=contact,
+            actor=Actor.api_key(request.auth),
+            expected_versions=self.expected_versions(),
+            **body.service_values(),
         )
         return contact_response(changed)
 
@@ -162,7 +166,7 @@ class CustomerContactDetail(OrganizationAPIView):
             customer=customer,
             external_id=external_id,
             values=values,
-            source=Contact.Source.API,
+            actor=Actor.api_key(request.auth),
             expected_versions=self.expected_versions(),
         )
         return contact_response(contact, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -177,7 +181,8 @@ class CustomerContactDetail(OrganizationAPIView):
         responses={204: None, **CONTACT_WRITE_ERRORS},
     )
     def delete(self, request, id, contactId):
-        contact_delete(contact=self.contact(), expected_versions=self.expected_versions())
+        actor, versions = Actor.api_key(request.auth), self.expected_versions()
+        contact_delete(contact=self.contact(), actor=actor, expected_versions=versions)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

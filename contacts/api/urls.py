@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from contacts.api import bulk, contacts, customers
+from contacts.api import bulk, changes, contacts, customers
 from contacts.api.lookups import RefConverter
 
 register_converter(RefConverter, "ref")
@@ -17,4 +17,5 @@ urlpatterns = [
     ),
     path("contacts", contacts.ContactList.as_view(), name="contacts"),
     path("contacts/bulk", bulk.ContactBulk.as_view(), name="contacts-bulk"),
+    path("contacts/changes", changes.ContactChanges.as_view(), name="contacts-changes"),
 ]

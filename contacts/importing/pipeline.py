@@ -5,9 +5,9 @@ writes nothing) and `commit_import`, with the mapping a person gave (the admin's
 --mapping) or else the organization's saved profile (contacts.importing.interpretation says how the
 file then reads, and what a person must confirm first). The file's rows go to the bulk write service
 (`contacts.services.bulk`), which owns the transaction, the guard and the locks; the import adds its
-monthly limit, its refusal of a commit that changes nothing, and its record (the ImportBatch row and
-one ImportedContactChange per contact written) to that one transaction: all or nothing. The import's
-file is stored once that transaction has ended (contacts.importing.stored_files).
+monthly limit, its refusal of a commit that changes nothing, and its record (the ImportBatch row, which
+the change log's entries of the contacts written point to) to that one transaction: all or nothing. The
+import's file is stored once that transaction has ended (contacts.importing.stored_files).
 
 Both report their progress through `progress(stage, rows done, rows total)` (contacts.importing.progress),
 in batches of rows: the command line draws it, a background worker keeps it for the admin's progress page.
@@ -26,7 +26,6 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts import db_bulk
 from contacts.fields import ENGLISH_HEADERS
 from contacts.importing import interpretation, reimport
 from contacts.importing.interpretation import Reading
@@ -36,8 +35,9 @@ from contacts.importing.profiles import mapping_to_read_with, save_profile
 from contacts.importing.progress import WORKER_STOPPED, Progress, Stage
 from contacts.importing.reading import FileRejected, Table, collector_paused, read_table
 from contacts.importing.stored_files import store_import_file
-from contacts.models import Contact, ImportBatch, ImportedContactChange, ImportUpload
+from contacts.models import ContactChange, ImportBatch, ImportUpload
 from contacts.services.bulk import BulkHooks, InvalidRows, Written, contacts_bulk_upsert
+from contacts.services.changelog import Actor
 from contacts.services.contacts import ensure_contacts_managed
 from contacts.services.planning import plan_rows
 from contacts.services.rows import Plan, Problem, RowInput, RowPolicy, problem_label
@@ -49,8 +49,6 @@ DUPLICATED_COLUMNS = _("These columns repeat an earlier column and are ignored: 
 NOTHING_TO_WRITE = _("Nothing to import: no row would create or change a contact.")
 COMMIT_FAILED = _("The import failed and nothing was written: {reason}")
 
-# The import's change rows are written (and their progress reported) this many at a time.
-CHANGES_BATCH = 10_000
 logger = logging.getLogger(__name__)
 
 
@@ -119,6 +117,7 @@ class ImportReport:
             "organization": self.organization.slug,
             "file": self.filename,
             "committed": self.committed,
+            "batch": self.batch.pk if self.committed and self.batch is not None else None,
             "totals": dict(self.totals),
             "errors": [
                 {"row": problem.row, "column": self.column(problem), "message": problem.message}
@@ -312,7 +311,7 @@ class _ImportCommit(BulkHooks):
             contacts_bulk_upsert(
                 organization=report.organization,
                 rows=rows,
-                source=Contact.Source.IMPORT,
+                actor=Actor.staff(self.user, channel=ContactChange.Channel.IMPORT),
                 skip_invalid=self.skip_invalid,
                 hooks=self,
                 policy=report.policy,
@@ -348,26 +347,14 @@ class _ImportCommit(BulkHooks):
         if self.progress:
             self.progress(Stage.WRITING, 0, totals["new"] + totals["updated"] + len(plan.demotions))
 
-    def written(self, plan: Plan, written: list[Written]) -> None:
+    def written(self, plan: Plan, written: list[Written]) -> ImportBatch:
         batch = _batch(
             self.report, self.data, self.user, self.skip_invalid, self.reason, self.now, self.batch
         )
         if self.batch is None:
             batch.save()
-        created, updated = ImportedContactChange.Action.CREATED, ImportedContactChange.Action.UPDATED
-        for start in range(0, len(written), CHANGES_BATCH):
-            db_bulk.insert_rows(
-                ImportedContactChange,
-                ["batch_id", "contact_id", "external_id", "action", "previous"],
-                [
-                    (batch.pk, w.pk, w.external_id, created if w.previous is None else updated, w.previous)
-                    for w in written[start : start + CHANGES_BATCH]
-                ],
-                returning=False,
-            )
-            if self.progress:
-                done = min(start + CHANGES_BATCH, len(written))
-                self.progress(Stage.WRITING, done, len(written))
+        if self.progress:
+            self.progress(Stage.WRITING, len(written), len(written))
         if self.batch is not None:
             # Last, after every progress report: the row stays locked until the transaction ends.
             _finish_running_batch(batch)
@@ -376,6 +363,7 @@ class _ImportCommit(BulkHooks):
             save_profile(
                 organization=plan.organization, mapping=self.report.reading.mapping(), user=self.user
             )
+        return batch  # the bulk service's change log entries point to it
 
     def _failed(self, error: Exception, reason_text: str) -> None:
         """The database refused the writes: rolled back; record the failed attempt, then raise."""

@@ -7,7 +7,9 @@ rows read under the same locks that single-contact writers take can never write 
 an update writes only the fields its row changes.
 
 What a caller adds to the write (the import's monthly limit and its batch record) comes in through
-`BulkHooks`, called inside the same transaction.
+`BulkHooks`, called inside the same transaction. The change log's entries (one per contact written,
+demoted contacts included) are written last, in bulk, with the caller's `actor` and the import batch
+the hooks return, if any.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from django.utils.translation import gettext_lazy as _
 from contacts import db_bulk
 from contacts.fields import CONTACT_FIELDS
 from contacts.locks import lock_customers, lock_organization
-from contacts.models import Contact
+from contacts.models import Contact, ImportBatch
+from contacts.services import changelog
+from contacts.services.changelog import Action, Actor
 from contacts.services.contacts import ensure_contacts_managed, integrity_validation_error
 from contacts.services.planning import plan_rows, read_customers, row_texts
 from contacts.services.rows import Plan, RowInput, RowOutcome, RowPolicy
@@ -47,11 +51,15 @@ class InvalidRows(ValidationError):
 
 
 class Written(NamedTuple):
-    """A contact the write changed, and the values it replaced (None: it created the contact)."""
+    """A contact the write changed: created, updated or demoted, with the changed values (`before` is
+    None when it created the contact). In changelog.Entry's order: the log records them as they are."""
 
     pk: int
     external_id: str
-    previous: dict | None
+    customer_id: int
+    action: str
+    before: dict | None
+    after: dict
 
 
 @dataclass
@@ -69,15 +77,17 @@ class BulkHooks:
     def planned(self, plan: Plan) -> None:
         """The plan is made (and valid, or invalid rows are skipped); nothing is written yet."""
 
-    def written(self, plan: Plan, written: list[Written]) -> None:
-        """The contacts are written; the transaction is still open."""
+    def written(self, plan: Plan, written: list[Written]) -> ImportBatch | None:
+        """The contacts are written; the transaction is still open. Returns the import batch that the
+        change log's entries belong to, if any."""
+        return None
 
 
 def contacts_bulk_upsert(
     *,
     organization: Organization,
     rows: list[RowInput],
-    source: str,
+    actor: Actor,
     row_label: str = "row",
     skip_invalid: bool = False,
     hooks: BulkHooks | None = None,
@@ -112,31 +122,70 @@ def contacts_bulk_upsert(
             if plan.totals["invalid"] and not skip_invalid:
                 raise InvalidRows(plan)
             hooks.planned(plan)
-            written = apply_plan(plan, source=source)
-            hooks.written(plan, written)
+            now = timezone.now()
+            written = apply_plan(plan, actor=actor, now=now)
+            batch = hooks.written(plan, written)
+            # Last: it takes the organization's change counter until the commit. The database builds
+            # the creations' entries from the rows it stored.
+            changelog.record(
+                [w for w in written if w.action != Action.CREATED],
+                created_ids=[w.pk for w in written if w.action == Action.CREATED],
+                organization_id=locked.pk,
+                actor=actor,
+                batch=batch,
+                at=now,
+                batch_size=BATCH_SIZE,
+            )
     except IntegrityError as error:
         raise integrity_validation_error(error) from error
     return BulkResult(plan=plan, written=written)
 
 
-def apply_plan(plan: Plan, *, source: str) -> list[Written]:
+def apply_plan(plan: Plan, *, actor: Actor, now) -> list[Written]:
     """Write the plan's new and updated rows (the caller holds the locks and the transaction).
 
-    Demoted main contacts that no row updates are returned too, with previous {"is_main": True}.
+    Demoted main contacts that no row updates are returned too (action "demoted"). The entries reuse
+    the plan's dicts (an outcome's `values` and `previous` gain "source") rather than copy 100,000 of them.
     """
-    now = timezone.now()
+    source = actor.source
     new = [o for o in plan.outcomes if o.status == "new"]
     updated = [o for o in plan.outcomes if o.status == "updated"]
-    _demote_mains(plan, new, updated, now)
+    _demote_mains(plan, new, updated, source, now)
     _update(updated, source, now)
-    written = [Written(o.contact_id, o.values["external_id"], o.previous) for o in updated]
+    written = [_updated(o, source) for o in updated]
     ids = _insert(plan.organization, new, source, now)
-    written.extend(Written(pk, o.values["external_id"], None) for o, pk in zip(new, ids, strict=True))
-    written.extend(Written(d["id"], d["external_id"], {"is_main": True}) for d in plan.demotions)
+    for outcome, pk in zip(new, ids, strict=True):
+        outcome.values["source"] = source
+        written.append(
+            Written(
+                pk, outcome.values["external_id"], outcome.customer_id, Action.CREATED, None, outcome.values
+            )
+        )
+    demoted_to = {"is_main": False, "source": source}
+    written.extend(
+        Written(
+            d["id"],
+            d["external_id"],
+            d["customer_id"],
+            Action.DEMOTED,
+            *changelog.difference({"is_main": True, "source": d["source"]}, demoted_to),
+        )
+        for d in plan.demotions
+    )
     return written
 
 
-def _demote_mains(plan: Plan, new: list[RowOutcome], updated: list[RowOutcome], now) -> None:
+def _updated(outcome: RowOutcome, source: str) -> Written:
+    before = outcome.previous
+    after = {name: outcome.values[name] for name in before}
+    if outcome.stored_source != source:
+        before["source"], after["source"] = outcome.stored_source, source
+    return Written(
+        outcome.contact_id, outcome.values["external_id"], outcome.customer_id, Action.UPDATED, before, after
+    )
+
+
+def _demote_mains(plan: Plan, new: list[RowOutcome], updated: list[RowOutcome], source: str, now) -> None:
     """Unset the main contact of the customers that gain one (first: the partial unique index refuses
     two mains even for an instant)."""
     gaining_main = {d["customer_id"] for d in plan.demotions}
@@ -145,7 +194,7 @@ def _demote_mains(plan: Plan, new: list[RowOutcome], updated: list[RowOutcome], 
     customer_ids = sorted(gaining_main)
     for start in range(0, len(customer_ids), BATCH_SIZE):
         Contact.objects.filter(customer_id__in=customer_ids[start : start + BATCH_SIZE], is_main=True).update(
-            is_main=False, updated_at=now
+            is_main=False, source=source, updated_at=now
         )
 
 

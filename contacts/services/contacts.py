@@ -2,7 +2,12 @@
 
 Each function owns its transaction, its guard (the organization's contacts are managed here) and its
 lock (the customer's, through contacts.locks), and reads the contact again under that lock: a copy
-read before another request changed it would write stale values back.
+read before another request changed it would write stale values back. Each records its change log
+entries (contacts.services.changelog) last, in the same transaction, with the `actor` its caller
+passes; a write sets the contact's `source` to the actor's channel.
+
+A write that makes a contact main demotes the customer's current main contact; the contact returned
+lists the contacts it demoted in `contact.demoted`, for the admin to say so.
 """
 
 import hashlib
@@ -16,6 +21,8 @@ from django.utils.translation import gettext_lazy as _
 from contacts.fields import CONTACT_FIELDS
 from contacts.locks import lock_customer
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, MAIN_CONTACT_CONSTRAINT, Contact
+from contacts.services import changelog
+from contacts.services.changelog import Action, Actor, Entry
 from customers.models import Customer, Organization
 
 CONTACTS_SYNCED = _(
@@ -66,14 +73,23 @@ def ensure_contacts_managed(organization: Organization) -> None:
         raise ValidationError(CONTACTS_SYNCED.format(organization=organization.name), code="contacts_synced")
 
 
-def demote_main_contacts(*, customer_id: int, keep_id: int | None = None) -> int:
-    """Unset the customer's main contact (but `keep_id`); returns how many were demoted."""
+def demote_main_contacts(*, customer_id: int, keep_id: int | None, actor: Actor) -> list[Entry]:
+    """Unset the customer's main contact (but `keep_id`); returns the log entries of the contacts it
+    demoted. The caller holds the customer's lock and records the entries."""
+    demoted = list(Contact.objects.filter(customer_id=customer_id, is_main=True).exclude(pk=keep_id))
+    if not demoted:
+        return []
     # Demote before promoting: the partial unique index rejects two mains even for an instant.
-    return (
-        Contact.objects.filter(customer_id=customer_id, is_main=True)
-        .exclude(pk=keep_id)
-        .update(is_main=False, updated_at=timezone.now())
+    Contact.objects.filter(pk__in=[c.pk for c in demoted]).update(
+        is_main=False, source=actor.source, updated_at=timezone.now()
     )
+    after = {"is_main": False, "source": actor.source}
+    return [
+        changelog.updated(
+            c, *changelog.difference({"is_main": True, "source": c.source}, after), Action.DEMOTED
+        )
+        for c in demoted
+    ]
 
 
 def integrity_validation_error(error: IntegrityError) -> ValidationError:
@@ -96,15 +112,31 @@ def integrity_error_message(error: IntegrityError) -> str:
     raise error
 
 
-def _write(contact: Contact, *, promoted: bool, update_fields: list[str] | None = None) -> Contact:
-    """Save under the customer's lock (the caller holds it); a new main demotes the current one."""
-    if promoted:
-        demote_main_contacts(customer_id=contact.customer_id, keep_id=contact.pk)
+def _write(
+    contact: Contact, *, promoted: bool, actor: Actor, update_fields: list[str] | None = None
+) -> list[Entry]:
+    """Save under the customer's lock (the caller holds it); a new main demotes the current one.
+    Returns the log entries of the contacts it demoted."""
+    demoted = (
+        demote_main_contacts(customer_id=contact.customer_id, keep_id=contact.pk, actor=actor)
+        if promoted
+        else []
+    )
     try:
         with transaction.atomic():
             contact.save(update_fields=update_fields)
     except IntegrityError as error:
         raise integrity_validation_error(error) from error
+    return demoted
+
+
+def _record(contact: Contact, entries: list[Entry], actor: Actor) -> Contact:
+    """Record the write's entries (last: it takes the change counter); list the demoted contacts."""
+    changelog.record(entries, organization_id=contact.organization_id, actor=actor)
+    demoted_ids = [e.contact_id for e in entries if e.action == Action.DEMOTED]
+    contact.demoted = (
+        list(Contact.objects.filter(pk__in=demoted_ids).select_related("customer")) if demoted_ids else []
+    )
     return contact
 
 
@@ -120,7 +152,7 @@ def contact_create(
     phone: str = "",
     occupation: str = "",
     is_main: bool = False,
-    source: str = Contact.Source.MANUAL,
+    actor: Actor,
 ) -> Contact:
     """Create a contact of `customer`; a main contact demotes the customer's current one."""
     if customer.organization_id != organization.pk:
@@ -137,10 +169,11 @@ def contact_create(
         phone=phone,
         occupation=occupation,
         is_main=is_main,
-        source=source,
+        source=actor.source,
     )
     contact.full_clean()
-    return _write(contact, promoted=contact.is_main)
+    demoted = _write(contact, promoted=contact.is_main, actor=actor)
+    return _record(contact, [*demoted, changelog.created(contact)], actor)
 
 
 def _locked_again(contact: Contact) -> Contact:
@@ -193,27 +226,38 @@ def _clean_changes(fresh: Contact, stored: dict) -> list[str]:
     return changed
 
 
-def _update_locked(fresh: Contact, expected_versions: Collection[str] | None, changes: dict) -> Contact:
+def _update_locked(
+    fresh: Contact, expected_versions: Collection[str] | None, changes: dict, actor: Actor
+) -> Contact:
     """contact_update's work, once the customer is locked and `fresh` read under that lock."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     _check_version(fresh, expected_versions)
+    fresh.demoted = []
+    stored = changelog.values_of(fresh)
     if not fresh.organization.contacts_are_managed and set(changes) <= EDITABLE_WHILE_SYNCED:
-        return _update_synced(fresh, changes)
-    stored = {name: getattr(fresh, name) for name in EDITABLE_FIELDS}
-    for name, value in changes.items():
-        setattr(fresh, name, value)
-    changed = _clean_changes(fresh, stored)  # normalizes: emails lower-cased, phones in E.164, names trimmed
-    _ensure_changes_allowed(fresh.organization, changed)
+        changed = _changed_while_synced(fresh, changes)
+    else:
+        for name, value in changes.items():
+            setattr(fresh, name, value)
+        changed = _clean_changes(fresh, stored)  # normalizes: emails lower-cased, phones E.164, names trimmed
+        _ensure_changes_allowed(fresh.organization, changed)
     if changed:
+        if fresh.organization.contacts_are_managed:
+            # The channel of the last write; a synced organization's contacts stay the invoicing sync's.
+            fresh.source = actor.source
         promoted = "is_main" in changed and fresh.is_main
-        _write(fresh, promoted=promoted, update_fields=[*changed, "updated_at"])
+        demoted = _write(
+            fresh, promoted=promoted, actor=actor, update_fields=[*changed, "source", "updated_at"]
+        )
+        before, after = changelog.difference(stored, changelog.values_of(fresh))
+        _record(fresh, [*demoted, changelog.updated(fresh, before, after)], actor)
     return fresh
 
 
-def _update_synced(fresh: Contact, changes: dict) -> Contact:
-    """Write EDITABLE_WHILE_SYNCED fields of a synced organization's contact (the caller holds the lock).
+def _changed_while_synced(fresh: Contact, changes: dict) -> list[str]:
+    """Set EDITABLE_WHILE_SYNCED fields of a synced organization's contact; the ones that change.
 
     Only those fields are checked: the other stored values are the invoicing system's, not the
     writer's to correct, so a phone the sync stored in another form does not block the change.
@@ -222,33 +266,30 @@ def _update_synced(fresh: Contact, changes: dict) -> Contact:
     for name, value in changes.items():
         setattr(fresh, name, value)
     fresh.clean_fields(exclude=[f.name for f in Contact._meta.fields if f.name not in EDITABLE_WHILE_SYNCED])
-    changed = [name for name in sorted(EDITABLE_WHILE_SYNCED) if getattr(fresh, name) != stored[name]]
-    if changed:
-        _write(fresh, promoted=False, update_fields=[*changed, "updated_at"])
-    return fresh
+    return [name for name in sorted(EDITABLE_WHILE_SYNCED) if getattr(fresh, name) != stored[name]]
 
 
 @transaction.atomic
 def contact_update(
-    *, contact: Contact, expected_versions: Collection[str] | None = None, **changes
+    *, contact: Contact, actor: Actor, expected_versions: Collection[str] | None = None, **changes
 ) -> Contact:
     """Change some of `EDITABLE_FIELDS`; making it main demotes the customer's current main.
 
     Only the fields whose stored form changes are written (sending the same values again is a no-op
-    that keeps `updated_at`); the contact is read again under its customer's lock first, and compared
-    with `expected_versions` (contact_version; an HTTP If-Match) when they are given. While the
-    organization's contacts are synced, only the occupation may change. Returns the contact as
-    stored, and refreshes `contact` with it.
+    that keeps `updated_at` and `source`, and records nothing); the contact is read again under its
+    customer's lock first, and compared with `expected_versions` (contact_version; an HTTP If-Match)
+    when they are given. While the organization's contacts are synced, only the occupation may change.
+    Returns the contact as stored, and refreshes `contact` with it.
     """
-    fresh = _update_locked(_locked_again(contact), expected_versions, changes)
-    for name in (*EDITABLE_FIELDS, "updated_at"):
+    fresh = _update_locked(_locked_again(contact), expected_versions, changes, actor)
+    for name in (*EDITABLE_FIELDS, "source", "updated_at", "demoted"):
         setattr(contact, name, getattr(fresh, name))
     return fresh
 
 
-def contact_make_main(*, contact: Contact) -> Contact:
+def contact_make_main(*, contact: Contact, actor: Actor) -> Contact:
     """Make `contact` the main contact of its customer, demoting the current one."""
-    return contact_update(contact=contact, is_main=True)
+    return contact_update(contact=contact, actor=actor, is_main=True)
 
 
 @transaction.atomic
@@ -258,7 +299,7 @@ def contact_upsert(
     customer: Customer,
     external_id: str,
     values: dict,
-    source: str,
+    actor: Actor,
     expected_versions: Collection[str] | None = None,
 ) -> tuple[Contact, bool]:
     """Create the contact with this identifier code, or update it with `values`; True when created.
@@ -277,19 +318,23 @@ def contact_upsert(
         raise ValidationError({"external_id": message}, code="moved")
     if contact is not None:
         # Read under the customer's lock just above: no need for contact_update's own lock and read.
-        return _update_locked(contact, expected_versions, values), False
+        return _update_locked(contact, expected_versions, values, actor), False
     if expected_versions is not None:
         raise ValidationError(CONTACT_NOT_THERE, code="stale")
     ensure_contacts_managed(organization)
     if "email" not in values:
         raise ValidationError({"email": EMAIL_REQUIRED_TO_CREATE}, code="required")
     values = {"external_id": external_id, **values}
-    return contact_create(organization=organization, customer=customer, source=source, **values), True
+    return contact_create(organization=organization, customer=customer, actor=actor, **values), True
 
 
 @transaction.atomic
-def contact_delete(*, contact: Contact, expected_versions: Collection[str] | None = None) -> None:
+def contact_delete(
+    *, contact: Contact, actor: Actor, expected_versions: Collection[str] | None = None
+) -> None:
     fresh = _locked_again(contact)
     _check_version(fresh, expected_versions)
     ensure_contacts_managed(fresh.organization)
+    entry = changelog.deleted(fresh)
     fresh.delete()
+    changelog.record([entry], organization_id=fresh.organization_id, actor=actor)

@@ -178,6 +178,6 @@ def _set_statuses(outcomes: list[RowOutcome], stored_by_id: dict[int, StoredCont
         stored = stored_by_id[outcome.contact_id]
         previous = {name: stored[name] for name in CONTACT_FIELDS if outcome.values[name] != stored[name]}
         if previous:
-            outcome.status, outcome.previous = "updated", previous
+            outcome.status, outcome.previous, outcome.stored_source = "updated", previous, stored.source
         else:
             outcome.status = "unchanged"

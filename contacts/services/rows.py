@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from contacts.fields import CONTACT_FIELDS
 from customers.models import Organization
 
-STORED_FIELDS = ("id", "customer_id", *CONTACT_FIELDS)
+STORED_FIELDS = ("id", "customer_id", *CONTACT_FIELDS, "source")
 ROW_LIST_LIMIT = 10
 
 
@@ -64,6 +64,7 @@ class RowOutcome:
     errors: list[Problem] = field(default_factory=list)
     # Fields whose cell was blank and whose stored value was kept (RowPolicy.blank_clears False).
     kept: tuple[str, ...] = ()
+    stored_source: str | None = None  # "updated": the contact's source before the write
 
 
 @dataclass

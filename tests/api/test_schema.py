@@ -36,6 +36,7 @@ OPERATIONS = {
     ("/api/v1/customers/{id}/contacts/{contactId}", "delete"),
     ("/api/v1/contacts", "get"),
     ("/api/v1/contacts/bulk", "post"),
+    ("/api/v1/contacts/changes", "get"),
 }
 
 

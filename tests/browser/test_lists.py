@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from contacts.importing.pipeline import commit_import
 from contacts.models import ImportBatch
+from contacts.services.changelog import Actor
 from contacts.services.contacts import contact_create
 from customers.models import OrganizationAPIKey
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
@@ -43,6 +44,7 @@ def long_but_real_data() -> None:
     contact_create(
         organization=organization,
         customer=customer,
+        actor=Actor.staff(agent),
         external_id="TLF-C-2026-00042-01",
         email="marie-christine.de-la-fontaine-beaumarchais@cooperative-haut-jura.example",
         first_name="Marie-Christine",

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from contacts import db_bulk
-from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services.bulk import contacts_bulk_upsert
 from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
@@ -73,10 +73,11 @@ def test_json_and_dates_are_written_as_the_orm_reads_them(monkeypatch, copies):
     previous = {"email": "old@b.example", "is_main": True, "first_name": 'Zoë "Z"'}
 
     db_bulk.insert_rows(
-        ImportedContactChange,
-        ["batch_id", "external_id", "action", "previous"],
-        [(batch.pk, "K-1", "updated", previous), (batch.pk, "K-2", "created", None)],
+        ContactChange,
+        ["external_id", "action", "before", "channel", "at"],
+        [("K-1", "updated", previous, "import", moment), ("K-2", "created", None, "import", moment)],
         returning=False,
+        constants={"organization_id": org.pk, "batch_id": batch.pk},
     )
     ids = db_bulk.insert_rows(
         Contact,
@@ -112,6 +113,7 @@ def test_json_and_dates_are_written_as_the_orm_reads_them(monkeypatch, copies):
         ],
     )
 
-    stored = dict(ImportedContactChange.objects.values_list("external_id", "previous"))
+    stored = dict(ContactChange.objects.values_list("external_id", "before"))
     assert stored == {"K-1": previous, "K-2": None}
+    assert set(ContactChange.objects.values_list("at", "batch_id")) == {(moment, batch.pk)}
     assert Contact.objects.get(pk=ids[0]).updated_at == moment

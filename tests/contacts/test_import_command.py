@@ -56,6 +56,7 @@ def test_dry_run_prints_the_json_object_and_writes_nothing(tmp_path, org):
         "organization": org.slug,
         "file": "contacts.csv",
         "committed": False,
+        "batch": None,
         "totals": {"rows": 1, "new": 1, "updated": 0, "unchanged": 0, "invalid": 0},
         "errors": [],
         "warnings": [],
@@ -73,6 +74,7 @@ def test_commit_writes_and_exits_zero(tmp_path, org):
     assert json.loads(out)["committed"] is True
     assert Contact.objects.get().source == "import"
     assert ImportBatch.objects.get().format == "xlsx"
+    assert json.loads(out)["batch"] == ImportBatch.objects.get().pk  # what undo_import takes
 
 
 def test_invalid_row_exits_one_with_the_errors_and_writes_nothing(tmp_path, org):

@@ -4,8 +4,11 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
+from contacts.admin.contacts import DEMOTED_NOTICE
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
+from contacts.services.contacts import contact_delete
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
+from tests.helpers import actor, messages_of
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +104,28 @@ def test_customer_page_edits_contacts_inline_and_a_new_main_demotes_the_old(supe
     old_main.refresh_from_db()
     assert (new.is_main, old_main.is_main) == (True, False)
     assert new.organization == org
+    name = f"{old_main.first_name} {old_main.last_name}"
+    assert messages_of(response) == [
+        DEMOTED_NOTICE % {"contact": name, "customer": customer.name},
+        *[m for m in messages_of(response) if "no longer the main contact" not in m],
+    ]
+
+
+def test_customer_page_links_to_its_deleted_contacts_history(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    contact = ContactFactory(customer=customer, external_id="C-GONE")
+    contact_id = contact.pk
+    contact_delete(contact=contact, actor=actor())
+
+    page = superuser_client.get(
+        reverse("admin:customers_customer_change", args=[customer.pk])
+    ).content.decode()
+    link = f"{reverse('admin:contacts_contactchange_changelist')}?customer__id__exact={customer.pk}"
+    deleted = superuser_client.get(f"{link}&action__in=deleted,erased").content.decode()
+
+    assert f"{link}&amp;action__in=deleted,erased" in page
+    assert reverse("admin:contacts_contact_history", args=[contact_id]) in deleted
+    assert "C-GONE" in deleted
 
 
 def test_customer_of_a_synced_organization_shows_contacts_read_only(superuser_client, synced_org):

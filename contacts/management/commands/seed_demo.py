@@ -8,18 +8,25 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from contacts.models import Contact
+from contacts.models import Contact, ContactChange
+from contacts.services import changelog
+from contacts.services.changelog import Actor
 from contacts.services.contacts import contact_create
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import organization_disconnect_contacts
 
 SUPPORT_GROUP = "Support staff"
+# Who wrote the demo contacts, as their history shows it.
+SEED_ACTOR = Actor(channel=ContactChange.Channel.COMMAND, name="seed_demo")
+INVOICING_ACTOR = Actor(channel=ContactChange.Channel.INVOICING, name="seed_demo")
 SUPPORT_PERMISSIONS = [
     ("contacts", "view_contact"),
     ("contacts", "add_contact"),
     ("contacts", "change_contact"),
     ("contacts", "import_contacts"),
     ("contacts", "view_importbatch"),
+    ("contacts", "undo_import"),
+    ("contacts", "view_contactchange"),
     ("customers", "view_customer"),
     ("customers", "view_organization"),
 ]
@@ -159,7 +166,7 @@ class Command(BaseCommand):
                 if external_id in existing:
                     continue
                 if organization.contacts_are_managed:
-                    contact_create(organization=organization, customer=customer, **values)
+                    contact_create(organization=organization, customer=customer, actor=SEED_ACTOR, **values)
                 else:
                     # What the invoicing sync writes for an organization still synced from it.
                     synced.append(
@@ -171,6 +178,11 @@ class Command(BaseCommand):
                         )
                     )
         Contact.objects.bulk_create(synced)
+        changelog.record(
+            [changelog.created(contact) for contact in synced],
+            organization_id=organization.pk,
+            actor=INVOICING_ACTOR,
+        )
 
     def _demo_users(self, group: Group) -> None:
         User = get_user_model()

@@ -4,10 +4,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts.admin.contacts import OCCUPATION_STILL_EDITABLE
-from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
+from contacts.admin.contacts import DEMOTED_NOTICE, OCCUPATION_STILL_EDITABLE
+from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact, ContactChange
 from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, UserFactory
+from tests.helpers import messages_of
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +96,50 @@ def test_ticking_main_contact_demotes_the_previous_main(superuser_client, org):
     previous.refresh_from_db()
     contact.refresh_from_db()
     assert (previous.is_main, contact.is_main) == (False, True)
+
+
+def test_a_save_that_demotes_the_main_contact_says_so(superuser_client, org):
+    customer = CustomerFactory(organization=org, name="Cabinet Laurent")
+    ContactFactory(customer=customer, first_name="Léa", last_name="Laurent", is_main=True)
+    contact = ContactFactory(customer=customer)
+
+    response = superuser_client.post(
+        change_url(contact),
+        form_data(customer, external_id=contact.external_id, email=contact.email, is_main="on"),
+        follow=True,
+    )
+
+    notice = DEMOTED_NOTICE % {"contact": "Léa Laurent", "customer": "Cabinet Laurent"}
+    assert notice == "Léa Laurent is no longer the main contact of Cabinet Laurent."
+    assert notice in messages_of(response)
+
+
+def test_a_save_that_demotes_nobody_says_nothing_about_it(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    contact = ContactFactory(customer=customer)
+
+    response = superuser_client.post(
+        change_url(contact),
+        form_data(customer, external_id=contact.external_id, email=contact.email, is_main="on"),
+        follow=True,
+    )
+
+    assert not [m for m in messages_of(response) if "no longer the main contact" in m]
+
+
+def test_admin_writes_are_logged_with_the_staff_user(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+
+    superuser_client.post(ADD, form_data(customer))
+    contact = Contact.objects.get()
+    superuser_client.post(reverse("admin:contacts_contact_delete", args=[contact.pk]), {"post": "yes"})
+
+    entries = ContactChange.objects.order_by("seq")
+    user = superuser_client.session["_auth_user_id"]
+    assert [(e.action, e.channel, str(e.user_id), e.contact_id) for e in entries] == [
+        ("created", "admin", user, contact.pk),
+        ("deleted", "admin", user, contact.pk),
+    ]
 
 
 def test_duplicate_email_is_a_form_error_not_a_crash(superuser_client, org):

@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from contacts.admin.changes import history_url
 from contacts.importing.pipeline import commit_import
 from contacts.importing.reports import ERROR_COLUMN
-from contacts.models import ImportBatch
+from contacts.models import Contact, ImportBatch
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import (
     CONFIRM,
@@ -84,7 +85,7 @@ def test_history_shows_times_in_the_configured_time_zone_and_marks_overrides_wit
 
 def test_the_batch_page_lists_the_contacts_it_changed_with_their_previous_values(importer, org):
     customer = CustomerFactory(organization=org)
-    ContactFactory(
+    old = ContactFactory(
         customer=customer, external_id="C-OLD", email="old@client.example", first_name="", last_name="Martin"
     )
     data = csv_bytes(
@@ -97,9 +98,10 @@ def test_the_batch_page_lists_the_contacts_it_changed_with_their_previous_values
 
     content = importer.get(reverse("admin:contacts_importbatch_change", args=[batch.pk])).content.decode()
 
+    new = Contact.objects.get(external_id="C-NEW")
     was = "was last name &quot;Martin&quot;, main contact: no"
-    assert f"<li>Updated C-OLD: {was}</li>" in content
-    assert "<li>Created C-NEW</li>" in content
+    assert f'<li>Updated <a href="{history_url(old.pk)}">C-OLD</a>: {was}</li>' in content
+    assert f'<li>Created <a href="{history_url(new.pk)}">C-NEW</a></li>' in content
 
 
 def test_history_is_read_only(importer, org):

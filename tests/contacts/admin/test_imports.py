@@ -20,7 +20,7 @@ from contacts.importing.pipeline import NO_DATA_ROWS, commit_import
 from contacts.importing.reading import DAMAGED, EMPTY, NOT_SPREADSHEET, PDF, TOO_BIG
 from contacts.importing.reports import ERROR_COLUMN
 from contacts.management.commands.seed_demo import SUPPORT_GROUP
-from contacts.models import Contact, ImportBatch, ImportedContactChange, ImportUpload
+from contacts.models import Contact, ContactChange, ImportBatch, ImportUpload
 from contacts.services.bulk import INVALID_ROWS
 from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
@@ -213,7 +213,7 @@ def test_preview_and_its_error_report_write_nothing(importer, org, media_root):
 
     assert Contact.objects.get().first_name == "Old"
     assert ImportBatch.objects.count() == 0
-    assert ImportedContactChange.objects.count() == 0
+    assert ContactChange.objects.count() == 0
     assert len(stored_previews(media_root)) == 1
 
 

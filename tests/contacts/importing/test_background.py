@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from contacts import db_bulk
 from contacts.admin.import_preview import PAGE_SIZE
 from contacts.importing import pipeline, progress
 from contacts.importing.pipeline import commit_import, preview_import
@@ -23,7 +24,7 @@ from contacts.importing.progress import (
     mark_stopped_workers,
     progress_alias,
 )
-from contacts.models import Contact, ImportBatch, ImportedContactChange, ImportUpload
+from contacts.models import Contact, ContactChange, ImportBatch, ImportUpload
 from contacts.services.bulk import INVALID_ROWS
 from tests.factories import ContactFactory, CustomerFactory
 from tests.helpers import CONFIRM, PREVIEW, UPLOAD, contact_row, csv_bytes, uploaded
@@ -103,7 +104,7 @@ def test_a_big_file_is_previewed_and_committed_by_the_worker_with_a_progress_pag
     assert (batch.status, batch.new, batch.file_name) == ("committed", 30, "clients.csv")
     assert batch.user == importer.user
     assert batch.file.read() == rows_file(customer, 30)
-    assert Contact.objects.count() == ImportedContactChange.objects.count() == 30
+    assert Contact.objects.count() == ContactChange.objects.count() == 30
     assert not ImportUpload.objects.exists()  # committed: the kept upload is gone
     assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 2
 
@@ -142,7 +143,6 @@ def test_leaving_and_coming_back_the_upload_page_and_history_list_the_imports_in
 
 
 def test_progress_is_reported_by_stage_in_batches_of_rows_not_per_row(org, monkeypatch):
-    monkeypatch.setattr(pipeline, "CHANGES_BATCH", 1_000)
     customer = CustomerFactory(organization=org)
     data = rows_file(customer, 2_500)
     previewed, committed = [], []
@@ -161,8 +161,6 @@ def test_progress_is_reported_by_stage_in_batches_of_rows_not_per_row(org, monke
         (Stage.READING, 2_500, 2_500),
         (Stage.CHECKING, 0, 2_500),
         (Stage.WRITING, 0, 2_500),
-        (Stage.WRITING, 1_000, 2_500),
-        (Stage.WRITING, 2_000, 2_500),
         (Stage.WRITING, 2_500, 2_500),
     ]
 
@@ -223,12 +221,12 @@ def test_a_background_commit_the_database_refuses_fails_on_its_own_batch(importe
 
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(pipeline.db_bulk, "insert_rows", refuse)
+    monkeypatch.setattr(db_bulk, "insert_rows", refuse)
     run_worker()
 
     batch = ImportBatch.objects.get()
     assert (batch.status, batch.failure_reason) == ("failed", "disk full")
-    assert Contact.objects.count() == ImportedContactChange.objects.count() == 0
+    assert Contact.objects.count() == ContactChange.objects.count() == 0
 
 
 def test_an_import_whose_worker_stopped_reporting_shows_failed_worker_stopped(importer, org, settings):
@@ -286,7 +284,7 @@ def test_a_commit_recorded_as_stopped_while_it_ran_rolls_back(importer, org, mon
 
     batch = ImportBatch.objects.get()
     assert batch.status == ("running" if connection.vendor == "sqlite" else "failed")
-    assert Contact.objects.count() == ImportedContactChange.objects.count() == 0
+    assert Contact.objects.count() == ContactChange.objects.count() == 0
     assert not batch.file
     assert ImportUpload.objects.exists()
 

@@ -61,7 +61,7 @@ from contacts.importing.reading import (
 )
 from contacts.importing.reports import ERROR_COLUMN
 from contacts.management.commands.import_contacts import INVALID_FILE
-from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.normalization import INVALID_EMAIL, shown
 from contacts.services import bulk
 from contacts.services.bulk import INVALID_ROWS
@@ -495,7 +495,7 @@ def database_state() -> tuple:
             )
         ),
         ImportBatch.objects.count(),
-        ImportedContactChange.objects.count(),
+        ContactChange.objects.count(),
     )
 
 
@@ -908,7 +908,7 @@ def test_a_database_error_after_the_contacts_are_written_writes_nothing_and_reco
     # statement that records them in the import's changes.
     monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
     data = csv_bytes(valid_rows(customer, 10))
-    table = connection.ops.quote_name(ImportedContactChange._meta.db_table)
+    table = connection.ops.quote_name(ContactChange._meta.db_table)
     writes, stored_before_failure = [], []
 
     def changes_write_fails(execute, sql, params, many, context):
@@ -935,7 +935,7 @@ def test_a_database_error_after_the_contacts_are_written_writes_nothing_and_reco
 
     assert (len(writes), stored_before_failure) == (1, [1 + 10])  # the old contact and the new ones
     assert database_state()[0] == before[0]
-    assert ImportedContactChange.objects.count() == 0
+    assert ContactChange.objects.count() == 0
     batch = ImportBatch.objects.get()
     reason = batch.failure_reason.splitlines()[0]
     assert "no_such_table" in reason

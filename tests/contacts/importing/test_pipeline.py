@@ -8,7 +8,7 @@ from contacts import db_bulk
 from contacts.importing import interpretation, pipeline, reading
 from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
-from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import bulk
 from contacts.services.contacts import CONTACTS_SYNCED
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 
 def nothing_written() -> tuple[int, int, int]:
-    return Contact.objects.count(), ImportBatch.objects.count(), ImportedContactChange.objects.count()
+    return Contact.objects.count(), ImportBatch.objects.count(), ContactChange.objects.count()
 
 
 @pytest.mark.parametrize(
@@ -166,11 +166,27 @@ def test_commit_writes_the_contacts_the_batch_and_the_changes(org, media_root):
     new = Contact.objects.get(external_id="NEW-1")
     existing.refresh_from_db()
     assert (new.source, new.is_main, existing.source, existing.is_main) == ("import", True, "import", False)
-    changes = {(c.external_id, c.action, c.contact_id): c.previous for c in batch.changes.all()}
+    changes = {(c.external_id, c.action, c.contact_id): (c.before, c.after) for c in batch.changes.all()}
     assert changes == {
-        ("NEW-1", "created", new.pk): None,
-        (existing.external_id, "updated", existing.pk): {"email": "old@b.example", "is_main": True},
+        ("NEW-1", "created", new.pk): (
+            None,
+            {
+                "external_id": "NEW-1",
+                "email": "new@b.example",
+                "first_name": "Nina",
+                "last_name": "",
+                "phone": "",
+                "occupation": "",
+                "is_main": True,
+                "source": "import",
+            },
+        ),
+        (existing.external_id, "updated", existing.pk): (
+            {"email": "old@b.example", "is_main": True, "source": "manual"},
+            {"email": existing.email, "is_main": False, "source": "import"},
+        ),
     }
+    assert {c.channel for c in batch.changes.all()} == {"import"}
 
 
 def test_commit_records_the_main_contact_demoted_outside_the_file(org):
@@ -183,7 +199,12 @@ def test_commit_records_the_main_contact_demoted_outside_the_file(org):
     current.refresh_from_db()
     assert current.is_main is False
     change = report.batch.changes.get(contact=current)
-    assert (change.action, change.previous) == ("updated", {"is_main": True})
+    assert (change.action, change.before, change.after) == (
+        "demoted",
+        {"is_main": True, "source": "manual"},
+        {"is_main": False, "source": "import"},
+    )
+    assert current.source == "import"
 
 
 def test_strict_commit_with_an_invalid_row_writes_nothing(org):
@@ -228,10 +249,10 @@ def test_a_database_failure_mid_way_rolls_back_and_records_a_failed_batch(org, m
     with pytest.raises(ImportFailed) as caught:
         commit_import(organization=org, data=data, filename="c.csv")
 
-    assert calls == [Contact, ImportedContactChange]
+    assert calls == [Contact, ContactChange]
     assert str(caught.value) == pipeline.COMMIT_FAILED.format(reason="disk I/O error")
     assert Contact.objects.count() == 0
-    assert ImportedContactChange.objects.count() == 0
+    assert ContactChange.objects.count() == 0
     batch = ImportBatch.objects.get()
     assert (batch.status, batch.failure_reason, batch.rows) == ("failed", "disk I/O error", 3)
     assert caught.value.report.batch == batch
@@ -252,6 +273,7 @@ def test_to_json_has_the_command_shape(org):
         "organization": org.slug,
         "file": "c.csv",
         "committed": False,
+        "batch": None,
         "totals": {"rows": 2, "new": 1, "updated": 0, "unchanged": 0, "invalid": 1},
         "errors": [
             {"row": 3, "column": "Contact's Email", "message": INVALID_EMAIL.format(value="bob@acme")}

@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 
 from contacts.importing.progress import WORKER_STOPPED
 from contacts.importing.uploads import keep_upload
-from contacts.models import Contact, ImportBatch, ImportedContactChange
+from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.tasks import start_commit
 from tests.conftest import postgresql_only
 from tests.factories import CustomerFactory, UserFactory
@@ -67,7 +67,7 @@ def test_a_worker_killed_while_writing_leaves_nothing_and_the_import_shows_worke
     assert state["message"].startswith("Failed: worker stopped")
     batch.refresh_from_db()
     assert (batch.status, batch.failure_reason) == ("failed", str(WORKER_STOPPED))
-    assert Contact.objects.count() == ImportedContactChange.objects.count() == 0
+    assert Contact.objects.count() == ContactChange.objects.count() == 0
     assert not batch.file
     assert not [path for path in media.rglob("*") if path.is_file()]
     assert DBTaskResult.objects.get(id=batch.task_id).status == "FAILED"  # not RUNNING forever either

@@ -7,14 +7,15 @@ from contacts.services import bulk, planning
 from contacts.services.bulk import InvalidRows, contacts_bulk_upsert
 from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import actor
 from tests.helpers import bulk_row as row
 
 pytestmark = pytest.mark.django_db
 
 
-def upsert(org, rows, *, source="import", **options) -> list:
+def upsert(org, rows, *, channel="import", **options) -> list:
     """What the bulk service wrote for these rows."""
-    return contacts_bulk_upsert(organization=org, rows=rows, source=source, **options).written
+    return contacts_bulk_upsert(organization=org, rows=rows, actor=actor(channel), **options).written
 
 
 def test_synced_organization_is_refused_and_nothing_is_written(synced_org):
@@ -45,9 +46,9 @@ def test_creates_and_updates_with_the_source_and_a_fresh_updated_at(org):
     assert (created.first_name, created.source, created.organization_id) == ("Nina", "import", org.pk)
     assert (existing.email, existing.source) == ("changed@b.example", "import")
     assert existing.updated_at >= before
-    assert sorted((w.external_id, w.previous) for w in written) == [
-        ("C-NEW", None),
-        (existing.external_id, {"email": "old@b.example"}),
+    assert sorted((w.external_id, w.action, w.before) for w in written) == [
+        ("C-NEW", "created", None),
+        (existing.external_id, "updated", {"email": "old@b.example", "source": "manual"}),
     ]
 
 
@@ -103,7 +104,10 @@ def test_new_main_contact_demotes_the_stored_one(org):
     current.refresh_from_db()
     assert current.is_main is False
     assert Contact.objects.get(external_id="C-NEW").is_main is True
-    assert ({"is_main": True}, current.pk) in [(w.previous, w.pk) for w in written]
+    assert ("demoted", {"is_main": True, "source": "manual"}, current.pk) in [
+        (w.action, w.before, w.pk) for w in written
+    ]
+    assert current.source == "import"  # a contact demoted by an import records that channel
 
 
 def test_promoting_an_existing_contact_demotes_the_stored_main_listed_in_the_file(org):
@@ -122,7 +126,7 @@ def test_promoting_an_existing_contact_demotes_the_stored_main_listed_in_the_fil
     current.refresh_from_db()
     other.refresh_from_db()
     assert (current.is_main, other.is_main) == (False, True)
-    assert sorted((w.pk, w.previous["is_main"]) for w in written) == sorted(
+    assert sorted((w.pk, w.before["is_main"]) for w in written) == sorted(
         [(current.pk, True), (other.pk, False)]
     )
 
@@ -162,7 +166,7 @@ def test_skip_invalid_writes_the_valid_rows(org):
     upsert(
         org,
         [row(2, customer, "C-1", "a@b.example"), row(3, customer, "C-2", "broken")],
-        source="api",
+        channel="api",
         skip_invalid=True,
     )
 
@@ -189,15 +193,20 @@ def test_returns_the_ids_codes_and_previous_values_it_wrote(org):
     written = upsert(
         org,
         [row(2, customer, "C-NEW", "c@b.example"), row(3, customer, "C-MAIN", "m@b.example", is_main="yes")],
-        source="api",
+        channel="api",
     )
 
     by_code = {w.external_id: w for w in written}
     assert set(by_code) == {"C-NEW", "C-MAIN", existing.external_id}
     for one in written:
         assert Contact.objects.get(pk=one.pk).external_id == one.external_id
-    assert by_code["C-NEW"].previous is None
-    assert by_code[existing.external_id].previous == {"is_main": True}
+    assert (by_code["C-NEW"].action, by_code["C-NEW"].before) == ("created", None)
+    demoted = by_code[existing.external_id]
+    assert (demoted.action, demoted.before, demoted.after) == (
+        "demoted",
+        {"is_main": True, "source": "manual"},
+        {"is_main": False, "source": "api"},
+    )
 
 
 class Recording(bulk.BulkHooks):

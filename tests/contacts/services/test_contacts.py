@@ -27,6 +27,7 @@ from contacts.services.contacts import (
     integrity_validation_error,
 )
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
+from tests.helpers import actor
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.django_db
 def create(customer, **values):
     values.setdefault("external_id", "C-NEW")
     values.setdefault("email", "new@client.example")
-    return contact_create(organization=customer.organization, customer=customer, **values)
+    return contact_create(organization=customer.organization, customer=customer, actor=actor(), **values)
 
 
 def test_created_contact_has_normalized_email_and_phone(org):
@@ -77,7 +78,7 @@ def test_second_main_contact_demotes_the_first(org):
     first = ContactFactory(customer=customer, is_main=True)
     second = ContactFactory(customer=customer)
 
-    contact_make_main(contact=second)
+    contact_make_main(contact=second, actor=actor())
 
     first.refresh_from_db()
     second.refresh_from_db()
@@ -140,9 +141,9 @@ def test_contact_of_a_synced_organization_cannot_be_changed_or_deleted(synced_or
     contact = ContactFactory(customer__organization=synced_org, first_name="Before")
 
     with pytest.raises(ValidationError):
-        contact_update(contact=contact, first_name="After")
+        contact_update(contact=contact, actor=actor(), first_name="After")
     with pytest.raises(ValidationError):
-        contact_delete(contact=contact)
+        contact_delete(contact=contact, actor=actor())
 
     contact.refresh_from_db()
     assert contact.first_name == "Before"
@@ -151,7 +152,7 @@ def test_contact_of_a_synced_organization_cannot_be_changed_or_deleted(synced_or
 def test_the_occupation_of_a_synced_organizations_contact_can_change(synced_org):
     contact = ContactFactory(customer__organization=synced_org, occupation="")
 
-    contact_update(contact=contact, occupation="PAYER")
+    contact_update(actor=actor(), contact=contact, occupation="PAYER")
 
     contact.refresh_from_db()
     assert contact.occupation == "PAYER"
@@ -161,7 +162,7 @@ def test_nothing_but_the_occupation_changes_while_synced(synced_org):
     contact = ContactFactory(customer__organization=synced_org, first_name="Before", occupation="")
 
     with pytest.raises(ValidationError) as error:
-        contact_update(contact=contact, occupation="SALES", first_name="After", is_main=True)
+        contact_update(actor=actor(), contact=contact, occupation="SALES", first_name="After", is_main=True)
 
     fields = "first name, main contact"
     expected = ONLY_OCCUPATION_WHILE_SYNCED.format(organization=synced_org.name, fields=fields)
@@ -176,19 +177,19 @@ def test_an_upsert_of_a_synced_contact_changes_its_occupation_but_creates_nothin
     customer = contact.customer
 
     updated, created = contact_upsert(
+        actor=actor(),
         organization=synced_org,
         customer=customer,
         external_id=contact.external_id,
         values={"occupation": "SALES", "email": contact.email},
-        source=Contact.Source.API,
     )
     with pytest.raises(ValidationError) as error:
         contact_upsert(
+            actor=actor(),
             organization=synced_org,
             customer=customer,
             external_id="NEW",
             values={"occupation": "SALES", "email": "new@client.example"},
-            source=Contact.Source.API,
         )
 
     assert (updated.occupation, created) == ("SALES", False)
@@ -200,7 +201,7 @@ def test_the_version_changes_with_any_stored_value(org):
     contact = ContactFactory(customer__organization=org)
     before = contact_version(contact)
 
-    contact_update(contact=contact, phone="06 12 34 56 78")
+    contact_update(actor=actor(), contact=contact, phone="06 12 34 56 78")
 
     assert contact_version(Contact.objects.get(pk=contact.pk)) != before
     assert contact_version(Contact.objects.get(pk=contact.pk)) == contact_version(contact)
@@ -209,12 +210,12 @@ def test_the_version_changes_with_any_stored_value(org):
 def test_a_write_expecting_a_version_the_contact_no_longer_has_changes_nothing(org):
     contact = ContactFactory(customer__organization=org, first_name="Before")
     read = contact_version(contact)
-    contact_update(contact=contact, last_name="Meanwhile")
+    contact_update(actor=actor(), contact=contact, last_name="Meanwhile")
 
     with pytest.raises(ValidationError) as changing:
-        contact_update(contact=contact, expected_versions=[read], first_name="After")
+        contact_update(actor=actor(), contact=contact, expected_versions=[read], first_name="After")
     with pytest.raises(ValidationError) as deleting:
-        contact_delete(contact=contact, expected_versions=[read])
+        contact_delete(actor=actor(), contact=contact, expected_versions=[read])
 
     assert changing.value.messages == deleting.value.messages == [CONTACT_CHANGED]
     assert changing.value.code == "stale"
@@ -225,8 +226,10 @@ def test_a_write_expecting_a_version_the_contact_no_longer_has_changes_nothing(o
 def test_a_write_expecting_the_current_version_or_any_goes_through(org):
     contact = ContactFactory(customer__organization=org)
 
-    contact_update(contact=contact, expected_versions=[contact_version(contact)], first_name="One")
-    contact_update(contact=contact, expected_versions=["*"], first_name="Two")
+    contact_update(
+        actor=actor(), contact=contact, expected_versions=[contact_version(contact)], first_name="One"
+    )
+    contact_update(actor=actor(), contact=contact, expected_versions=["*"], first_name="Two")
 
     contact.refresh_from_db()
     assert contact.first_name == "Two"
@@ -237,11 +240,11 @@ def test_an_upsert_expecting_a_version_never_creates(org):
 
     with pytest.raises(ValidationError) as error:
         contact_upsert(
+            actor=actor(),
             organization=org,
             customer=customer,
             external_id="NEW",
             values={"email": "new@client.example"},
-            source=Contact.Source.API,
             expected_versions=["*"],
         )
 
@@ -254,7 +257,7 @@ def test_the_occupation_of_a_synced_organizations_contact_may_still_change(synce
     contact = ContactFactory(customer__organization=synced_org, occupation="SALES", phone="n/a")
     before = Contact.objects.values().get(pk=contact.pk)
 
-    contact_update(contact=contact, occupation="PAYER")
+    contact_update(actor=actor(), contact=contact, occupation="PAYER")
 
     after = Contact.objects.values().get(pk=contact.pk)
     assert (after["occupation"], contact.occupation) == ("PAYER", "PAYER")
@@ -268,7 +271,7 @@ def test_a_synced_contact_change_beyond_the_occupation_is_refused_whole(synced_o
     contact = ContactFactory(customer__organization=synced_org, occupation="SALES", first_name="Before")
 
     with pytest.raises(ValidationError) as error:
-        contact_update(contact=contact, occupation="PAYER", first_name="After")
+        contact_update(actor=actor(), contact=contact, occupation="PAYER", first_name="After")
 
     message = ONLY_OCCUPATION_WHILE_SYNCED.format(organization=synced_org.name, fields="first name")
     assert error.value.messages == [message]
@@ -280,7 +283,7 @@ def test_an_unknown_occupation_is_refused_for_a_synced_contact_too(synced_org):
     contact = ContactFactory(customer__organization=synced_org, occupation="SALES")
 
     with pytest.raises(ValidationError) as error:
-        contact_update(contact=contact, occupation="CEO")
+        contact_update(actor=actor(), contact=contact, occupation="CEO")
 
     assert "occupation" in error.value.message_dict
     contact.refresh_from_db()
@@ -291,7 +294,9 @@ def test_customer_of_another_organization_is_refused(org):
     foreign_customer = CustomerFactory()
 
     with pytest.raises(ValidationError) as error:
-        contact_create(organization=org, customer=foreign_customer, external_id="C-1", email="a@b.example")
+        contact_create(
+            organization=org, customer=foreign_customer, external_id="C-1", email="a@b.example", actor=actor()
+        )
 
     assert error.value.message_dict == {"customer": [CUSTOMER_OF_ANOTHER_ORGANIZATION]}
 
@@ -308,7 +313,7 @@ def test_clean_refuses_an_organization_other_than_the_customer_one(org):
 def test_update_changes_only_the_given_fields(org):
     contact = ContactFactory(customer__organization=org, first_name="Jane", last_name="Doe")
 
-    contact_update(contact=contact, last_name="Smith")
+    contact_update(contact=contact, actor=actor(), last_name="Smith")
 
     contact.refresh_from_db()
     assert (contact.first_name, contact.last_name) == ("Jane", "Smith")
@@ -318,13 +323,13 @@ def test_update_refuses_fields_that_are_not_editable(org):
     contact = ContactFactory(customer__organization=org)
 
     with pytest.raises(TypeError):
-        contact_update(contact=contact, source="api")
+        contact_update(contact=contact, actor=actor(), source="api")
 
 
 def test_delete_removes_the_contact(org):
     contact = ContactFactory(customer__organization=org)
 
-    contact_delete(contact=contact)
+    contact_delete(contact=contact, actor=actor())
 
     assert not Contact.objects.filter(pk=contact.pk).exists()
 
@@ -391,9 +396,10 @@ def test_an_update_that_changes_no_unique_field_checks_no_uniqueness_before_writ
 ):
     contact = ContactFactory(customer__organization=org)
 
-    # Lock the customer, read the contact again, UPDATE; and the savepoints of two atomic blocks.
-    with django_assert_num_queries(7):
-        contact_update(contact=contact, first_name="Quick")
+    # Lock the customer, read the contact again, UPDATE, take the change counter, write the log entry;
+    # and the savepoints of two atomic blocks.
+    with django_assert_num_queries(9):
+        contact_update(actor=actor(), contact=contact, first_name="Quick")
 
 
 def test_an_update_to_a_taken_email_is_refused_before_writing(org):
@@ -401,7 +407,7 @@ def test_an_update_to_a_taken_email_is_refused_before_writing(org):
     ContactFactory(customer=contact.customer, email="taken@client.example")
 
     with pytest.raises(ValidationError) as error:
-        contact_update(contact=contact, email="TAKEN@client.example", phone="12")
+        contact_update(actor=actor(), contact=contact, email="TAKEN@client.example", phone="12")
 
     # As full_clean says it: the rule on lower(email) is the model's, not one field's.
     assert error.value.message_dict == {

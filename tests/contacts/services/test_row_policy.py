@@ -2,12 +2,12 @@
 
 import pytest
 
-from contacts.models import Contact
 from contacts.services.bulk import contacts_bulk_upsert
 from contacts.services.checks import CONTACT_ID_REPEATED
 from contacts.services.planning import EXACT_DUPLICATES, plan_rows
 from contacts.services.rows import RowInput, RowPolicy
 from tests.factories import ContactFactory, CustomerFactory
+from tests.helpers import actor
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +106,7 @@ def test_the_bulk_service_keeps_the_api_semantics_by_default_a_blank_value_clear
         },
     )
 
-    contacts_bulk_upsert(organization=org, rows=[row], source=Contact.Source.API, row_label="item")
+    contacts_bulk_upsert(organization=org, rows=[row], actor=actor("api"), row_label="item")
 
     elodie.refresh_from_db()
     assert (elodie.first_name, elodie.phone, elodie.last_name) == ("", "", "Martin")
@@ -115,7 +115,7 @@ def test_the_bulk_service_keeps_the_api_semantics_by_default_a_blank_value_clear
 def test_the_bulk_service_writes_only_what_the_keeping_policy_leaves_changed(org, elodie):
     rows = [file_row(2, elodie.customer, "CT-1", elodie.email, last_name="Martin-Dubois")]
 
-    contacts_bulk_upsert(organization=org, rows=rows, source=Contact.Source.IMPORT, policy=IMPORT_KEEPS)
+    contacts_bulk_upsert(organization=org, rows=rows, actor=actor("import"), policy=IMPORT_KEEPS)
 
     elodie.refresh_from_db()
     assert (elodie.first_name, elodie.last_name, elodie.phone) == ("Élodie", "Martin-Dubois", "+33612345678")
