@@ -94,10 +94,12 @@ def insert_rows(
     if not rows:
         return []
     constants = constants or {}
+    if constants and connection.vendor != "sqlite":
+        # Only SQLite takes them once per statement (its VALUES columns are typed by the SELECT's
+        # target; PostgreSQL's would be text): elsewhere they go in every row.
+        values = tuple(constants.values())
+        names, rows, constants = [*names, *constants], [(*row, *values) for row in rows], {}
     if _copies():
-        if constants:
-            values = tuple(constants.values())
-            names, rows = [*names, *constants], [(*row, *values) for row in rows]
         return _copy_insert(model, names, rows, returning=returning)
     if returning and not connection.features.can_return_rows_from_bulk_insert:
         objs = [

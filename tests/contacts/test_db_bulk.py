@@ -10,7 +10,7 @@ from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services.bulk import contacts_bulk_upsert
 from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
-from tests.helpers import bulk_row
+from tests.helpers import actor, bulk_row
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +42,8 @@ def run_the_same_file(org, first, second) -> list:
         bulk_row(4, second, "OLD-2", "two@b.example", last_name="After", occupation="PAYER"),
         bulk_row(5, second, "NEW-3", "new3@b.example", last_name='O\'Brien; "quoted"\\tab'),
     ]
-    written = contacts_bulk_upsert(organization=org, rows=rows, source="import").written
-    return sorted((w.external_id, w.previous) for w in written)
+    written = contacts_bulk_upsert(organization=org, rows=rows, actor=actor("import")).written
+    return sorted((w.external_id, w.before) for w in written)
 
 
 @postgresql_only
@@ -74,8 +74,11 @@ def test_json_and_dates_are_written_as_the_orm_reads_them(monkeypatch, copies):
 
     db_bulk.insert_rows(
         ContactChange,
-        ["external_id", "action", "before", "channel", "at"],
-        [("K-1", "updated", previous, "import", moment), ("K-2", "created", None, "import", moment)],
+        ["external_id", "action", "before", "channel", "actor", "at"],
+        [
+            ("K-1", "updated", previous, "import", "", moment),
+            ("K-2", "created", None, "import", "", moment),
+        ],
         returning=False,
         constants={"organization_id": org.pk, "batch_id": batch.pk},
     )
