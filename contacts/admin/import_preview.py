@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from contacts.fields import ENGLISH_HEADERS
-from contacts.importing.pipeline import ImportReport
+from contacts.importing.report import ImportReport
 from customers.models import Customer
 
 PAGE_SIZE = 50  # rows of each kind shown per page of the preview

@@ -26,16 +26,11 @@ from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, manage
 from contacts.admin.import_preview import preview_sections
 from contacts.admin.mapping import chosen_mapping, mapping_url
 from contacts.importing import reimport, reports
+from contacts.importing.commit import NOTHING_TO_WRITE
 from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
 from contacts.importing.mapping import Mapping
-from contacts.importing.pipeline import (
-    NOTHING_TO_WRITE,
-    ImportRefused,
-    ImportReport,
-    commit_import,
-    preview_import,
-    read_import,
-)
+from contacts.importing.pipeline import commit_import, preview_import, read_import
+from contacts.importing.report import ImportRefused, ImportReport
 from contacts.importing.uploads import (
     find_upload,
     forget_upload,

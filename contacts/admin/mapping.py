@@ -23,9 +23,10 @@ from contacts.admin.forms import PreviewKeyForm
 from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS, SPREADSHEET_FIELDS
 from contacts.importing.interpretation import MAX_MAPPED_LENGTH, describe
 from contacts.importing.mapping import Mapping
-from contacts.importing.pipeline import ImportReport, read_import
+from contacts.importing.pipeline import read_import
 from contacts.importing.profiles import profile_mapping
 from contacts.importing.reading import Table
+from contacts.importing.report import ImportReport
 from contacts.importing.uploads import upload_data, upload_mapping
 from contacts.models import ImportProfile, ImportUpload
 from contacts.services.checks import OCCUPATIONS

@@ -14,14 +14,10 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.importing.pipeline import (
-    ImportFailed,
-    ImportRefused,
-    WorkerStopped,
-    commit_import,
-    preview_import,
-)
+from contacts.importing.commit import WorkerStopped
+from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import ProgressRecorder, Stage
+from contacts.importing.report import ImportFailed, ImportRefused
 from contacts.importing.uploads import pack_report, upload_data, upload_mapping
 from contacts.models import ImportBatch, ImportUpload
 

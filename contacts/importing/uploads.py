@@ -28,9 +28,9 @@ from django.utils import timezone
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
-from contacts.importing.pipeline import ImportReport
 from contacts.importing.reading import FileRejected
 from contacts.importing.reading.detect import detect_format
+from contacts.importing.report import ImportReport
 from contacts.models import ImportUpload
 from contacts.services.rows import Plan, Problem, RowOutcome
 from customers.models import Organization

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from contacts.importing.pipeline import NOTHING_TO_WRITE
+from contacts.importing.commit import NOTHING_TO_WRITE
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
 from tests.helpers import log_in, support_agent
 

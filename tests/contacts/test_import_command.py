@@ -7,9 +7,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from contacts.importing import limits, pipeline, reading, reports
+from contacts.importing.commit import NOTHING_TO_WRITE
 from contacts.importing.interpretation import MISSING_COLUMNS_IN_SHEET
 from contacts.importing.mapping import BAD_HEADER_ROW
-from contacts.importing.pipeline import NOTHING_TO_WRITE
 from contacts.management.commands import import_contacts
 from contacts.models import Contact, ImportBatch, ImportProfile
 from contacts.normalization import INVALID_EMAIL

@@ -12,8 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.importing import reimport, reports
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
-from contacts.importing.pipeline import ImportRefused, ImportReport, commit_import, preview_import
+from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import Stage
+from contacts.importing.report import ImportRefused, ImportReport
 from customers.models import Organization
 
 UNKNOWN_ORGANIZATION = 'No organization has the slug "{slug}".'

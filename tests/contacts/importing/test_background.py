@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 
 from contacts import db_bulk
 from contacts.admin.import_preview import PAGE_SIZE
-from contacts.importing import pipeline, progress
+from contacts.importing import commit, pipeline, progress
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import (
     WORKER_STOPPED,
@@ -269,7 +269,7 @@ def test_a_commit_recorded_as_stopped_while_it_ran_rolls_back(importer, org, mon
     importer.get(PREVIEW, key)
     run_worker()
     importer.post(CONFIRM, key)
-    real_planned = pipeline._ImportCommit.planned
+    real_planned = commit.ImportCommit.planned
 
     def seen_as_stopped(self, plan):
         # What another process does when this worker's heartbeat is late (a long pause). On SQLite, one
@@ -279,7 +279,7 @@ def test_a_commit_recorded_as_stopped_while_it_ran_rolls_back(importer, org, mon
         )
         real_planned(self, plan)
 
-    monkeypatch.setattr(pipeline._ImportCommit, "planned", seen_as_stopped)
+    monkeypatch.setattr(commit.ImportCommit, "planned", seen_as_stopped)
     run_worker()
 
     batch = ImportBatch.objects.get()

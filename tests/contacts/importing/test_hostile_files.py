@@ -36,12 +36,8 @@ from django.utils.html import escape
 from openpyxl.xml import functions as openpyxl_xml
 
 from contacts.importing.columns import ENGLISH_HEADERS
-from contacts.importing.pipeline import (
-    COMMIT_FAILED,
-    DUPLICATED_COLUMNS,
-    NO_DATA_ROWS,
-    UNKNOWN_COLUMNS,
-)
+from contacts.importing.commit import COMMIT_FAILED
+from contacts.importing.pipeline import DUPLICATED_COLUMNS, NO_DATA_ROWS, UNKNOWN_COLUMNS
 from contacts.importing.reading import (
     ABNORMAL_COMPRESSION,
     DAMAGED,

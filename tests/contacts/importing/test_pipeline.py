@@ -5,9 +5,10 @@ import pytest
 from django.db import DatabaseError
 
 from contacts import db_bulk
-from contacts.importing import interpretation, pipeline, reading
+from contacts.importing import commit, interpretation, pipeline, reading
 from contacts.importing.mapping import Mapping
-from contacts.importing.pipeline import ImportFailed, ImportRefused, commit_import, preview_import
+from contacts.importing.pipeline import commit_import, preview_import
+from contacts.importing.report import ImportFailed, ImportRefused
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import bulk
@@ -250,7 +251,7 @@ def test_a_database_failure_mid_way_rolls_back_and_records_a_failed_batch(org, m
         commit_import(organization=org, data=data, filename="c.csv")
 
     assert calls == [Contact, ContactChange]
-    assert str(caught.value) == pipeline.COMMIT_FAILED.format(reason="disk I/O error")
+    assert str(caught.value) == commit.COMMIT_FAILED.format(reason="disk I/O error")
     assert Contact.objects.count() == 0
     assert ContactChange.objects.count() == 0
     batch = ImportBatch.objects.get()
