@@ -29,7 +29,7 @@ from contacts.importing.reading import Table
 from contacts.importing.report import ImportReport
 from contacts.importing.uploads import upload_data, upload_mapping
 from contacts.models import ImportProfile, ImportUpload
-from contacts.services.checks import OCCUPATIONS
+from contacts.services.values import OCCUPATIONS
 
 FIRST_VALUES = 3  # values shown under each column
 

@@ -10,7 +10,8 @@ from contacts.api.names import UNKNOWN_FIELD, unknown_names
 from contacts.fields import API_NAMES as FIELD_API_NAMES
 from contacts.models import Contact
 from contacts.normalization import check_identifier, normalize_email, normalize_phone, one_line_text, shown
-from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID, parse_main_contact
+from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID
+from contacts.services.values import parse_main_contact
 from customers.models import Customer
 
 # Model and bulk-rule field names → the API's names (for bodies, error keys and bulk items): the

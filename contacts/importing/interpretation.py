@@ -26,8 +26,8 @@ from contacts.importing.columns import (
 )
 from contacts.importing.mapping import VALUE_FIELDS, Mapping, meaning_text
 from contacts.importing.reading import HEADER_SEARCH_ROWS, Table, quoted_list
-from contacts.services.checks import occupation_value, parse_main_contact
 from contacts.services.rows import RowInput, comparable_name, row_list
+from contacts.services.values import occupation_value, parse_main_contact
 
 MISSING_COLUMNS = _("The header row (row {row}) lacks the mandatory column(s) {columns}.")
 MISSING_COLUMNS_IN_SHEET = _(

@@ -18,8 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from contacts.fields import ENGLISH_HEADERS, FRENCH_HEADERS, SPREADSHEET_FIELDS
 from contacts.importing.columns import normalize_header
 from contacts.importing.reading import HEADER_SEARCH_ROWS, Layout
-from contacts.services.checks import OCCUPATIONS, occupation_value, parse_main_contact
 from contacts.services.rows import comparable_name
+from contacts.services.values import OCCUPATIONS, occupation_value, parse_main_contact
 
 NOT_AN_OBJECT = _(
     "The mapping must be one JSON object whose keys, each optional, are sheet, header_row, columns "

@@ -33,8 +33,8 @@ from contacts.fields import ENGLISH_HEADERS, FRENCH_HEADERS
 from contacts.importing.columns import normalize_header
 from contacts.importing.reading import Table
 from contacts.importing.resources import ContactSpreadsheetResource
-from contacts.services.checks import OCCUPATIONS
 from contacts.services.rows import problem_label
+from contacts.services.values import OCCUPATIONS
 
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -6,7 +6,6 @@ rows claimed (emails, identifier codes, main contacts). It never queries the dat
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -42,6 +41,12 @@ from contacts.services.rows import (
     row_list,
     row_phrase,
 )
+from contacts.services.values import (
+    OCCUPATIONS,
+    cell_text,
+    occupation_value,
+    parse_main_contact,
+)
 from customers.models import Organization
 
 BLANK_CONTACT = {name: "" for name in CONTACT_FIELDS} | {"is_main": False}
@@ -50,28 +55,6 @@ KEEPABLE = ("email", "first_name", "last_name", "phone", "occupation")
 CHECK_ORDER = ("customer_external_id", "external_id", *KEEPABLE)
 NO_DATES: frozenset[str] = frozenset()
 MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in CONTACT_FIELDS if name != "is_main"}
-# The words a Main Contact cell may hold, compared without case or accents (comparable_name): English,
-# French, French Excel's VRAI/FAUX, and 1.0 as a number exported to text.
-TRUE_WORDS = frozenset({"1", "1.0", "yes", "y", "true", "oui", "o", "vrai", "x"})
-FALSE_WORDS = frozenset({"0", "0.0", "no", "n", "false", "non", "faux"})
-OCCUPATIONS = tuple(Contact.Occupation.values)
-# The words for each occupation, English and French, compared without case or accents (comparable_name).
-OCCUPATION_WORDS: dict[str, tuple[str, ...]] = {
-    "ACCOUNTING": ("accounting", "accountant", "accounts", "comptabilite", "comptable", "compta", "finance"),
-    "SALES": ("sales", "sale", "ventes", "vente", "commercial", "commerciale", "commerciaux"),
-    "PURCHASER": (
-        "purchaser",
-        "purchasing",
-        "purchases",
-        "buyer",
-        "achats",
-        "achat",
-        "acheteur",
-        "acheteuse",
-    ),
-    "PAYER": ("payer", "payment", "payments", "payeur", "paiement", "paiements", "reglement", "reglements"),
-}
-_OCCUPATION_OF_WORD = {word: name for name, words in OCCUPATION_WORDS.items() for word in words}
 # A file of one region's numbers uses the same metadata patterns 100,000 times: keep them compiled
 # rather than rely on the re module's small cache (about 10% of a phone number's parsing).
 phonenumbers.enable_pattern_cache()
@@ -402,45 +385,3 @@ class RowChecks:
             return False
         values["is_main"] = is_main
         return is_main
-
-
-def cell_text(value: object) -> str:
-    """A raw value (JSON's numbers and booleans too) as the trimmed text the checks read."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return str(value).strip()
-
-
-def occupation_value(text: str) -> str | None:
-    """The occupation a trimmed text names ("Comptabilité" → ACCOUNTING), "" when blank, None when none."""
-    if len(text) > MAX_LENGTHS["occupation"] * 2:
-        return None  # and not kept in the cache
-    return _occupation_value(text)
-
-
-# Cached: a file's 100,000 cells hold a handful of distinct values (names of occupations, yes and no).
-@functools.lru_cache(maxsize=1024)
-def _occupation_value(text: str) -> str | None:
-    if not text:
-        return ""
-    key = comparable_name(text)
-    return _OCCUPATION_OF_WORD.get(key) or (key.upper() if key.upper() in OCCUPATIONS else None)
-
-
-def parse_main_contact(value: object) -> bool | None:
-    """True, False, or None for a blank value; raises ValueError for anything else."""
-    if value is None or isinstance(value, bool):
-        return value
-    text = cell_text(value)
-    if not text:
-        return None
-    key = comparable_name(text)
-    if key in TRUE_WORDS:
-        return True
-    if key in FALSE_WORDS:
-        return False
-    raise ValueError(text)

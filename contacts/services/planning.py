@@ -15,7 +15,7 @@ from django.utils.translation import ngettext_lazy
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
-from contacts.services.checks import RowChecks, cell_text, repeated_identifiers
+from contacts.services.checks import RowChecks, repeated_identifiers
 from contacts.services.main_contacts import settle_main_contacts
 from contacts.services.rows import (
     Plan,
@@ -27,6 +27,7 @@ from contacts.services.rows import (
     comparable_code,
     row_list,
 )
+from contacts.services.values import cell_text
 from customers.models import Customer, Organization
 
 # Above this many lookup values, reading the whole organization is cheaper (and stays within every

@@ -3,8 +3,8 @@
 import pytest
 
 from contacts.services import checks
-from contacts.services.checks import occupation_value, parse_main_contact
 from contacts.services.planning import plan_rows
+from contacts.services.values import occupation_value, parse_main_contact
 from tests.factories import CustomerFactory
 from tests.helpers import bulk_row as row
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from contacts.importing.columns import FIELDS
 from contacts.models import Contact
 from contacts.normalization import normalize_email, normalize_phone
-from contacts.services.checks import parse_main_contact
 from contacts.services.planning import plan_rows
 from contacts.services.rows import RowInput
+from contacts.services.values import parse_main_contact
 from tests.factories import ContactFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
