@@ -12,8 +12,9 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.changes import history_url
 from contacts.admin.display import LIST_CSS, compact_datetime, problem_count, user_fields, user_name
+from contacts.admin.downloads import download, error_report_download
 from contacts.admin.import_preview import yes_no
-from contacts.admin.imports import can_see_history, download, error_report_download
+from contacts.admin.imports import can_see_history
 from contacts.admin.undo import ImportUndoViews, can_undo
 from contacts.fields import CONTACT_FIELDS
 from contacts.importing import reports

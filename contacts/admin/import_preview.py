@@ -1,12 +1,16 @@
-"""The preview's sections, paginated: errors, warnings, new and updated contacts, one page of each."""
+"""What the preview page shows: its sections, paginated (errors, warnings, new and updated contacts, one
+page of each), and beside them the month's imports, an earlier import of the same file and the report links."""
 
 from __future__ import annotations
 
 from django.core.paginator import Paginator
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from contacts.fields import ENGLISH_HEADERS
+from contacts.importing import reimport, reports
+from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
 from contacts.importing.report import ImportReport
 from customers.models import Customer
 
@@ -116,3 +120,47 @@ def yes_no(value) -> str:
 
 def _displayed(values: dict) -> dict:
     return {name: _shown(name, value) for name, value in values.items()}
+
+
+# --- What the preview and the upload page show beside the rows ----------------------------------------
+
+
+def month_uses(request, organizations: list) -> dict:
+    """The month's imports of each organization that made one, for the upload page."""
+    uses = month_use(organizations)
+    can_override = request.user.has_perm(OVERRIDE_PERMISSION)
+    return {
+        "month_uses": [
+            {
+                "organization": organization,
+                "sentence": uses[organization.pk].sentence(),
+                "advice": ""
+                if can_override or not uses[organization.pk].used_up
+                else (uses[organization.pk].advice(organization)),
+            }
+            for organization in organizations
+            if uses[organization.pk].used
+        ],
+        "month_unused": any(not use.used for use in uses.values()),
+    }
+
+
+def earlier_import(report: ImportReport) -> dict:
+    """The committed import of the same file, if any: the warning at the top of the preview."""
+    batch = report.earlier_import
+    if batch is None:
+        return {"earlier_import": None}
+    return {
+        "earlier_import": reimport.already_imported(batch),
+        "earlier_import_url": reverse("admin:contacts_importbatch_change", args=[batch.pk]),
+    }
+
+
+def report_links(report: ImportReport) -> list[dict]:
+    """The error report's download links: the language of the file's headers first, then the others."""
+    headers = report.table.headers if report.table else None
+    first = reports.header_language(headers)
+    return [
+        {"language": code, "name": name, "default": code == first}
+        for code, name in sorted(reports.REPORT_LANGUAGES.items(), key=lambda item: item[0] != first)
+    ]

@@ -8,24 +8,23 @@ how far they are; a small file's run here, at once.
 
 from __future__ import annotations
 
-import os
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import translation
 from django.utils.decorators import method_decorator
-from django.utils.http import content_disposition_header, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from contacts.admin.downloads import download, error_report_download
 from contacts.admin.forms import ConfirmForm, PreviewKeyForm, UploadForm, managed_organizations
-from contacts.admin.import_preview import preview_sections
+from contacts.admin.import_preview import earlier_import, month_uses, preview_sections, report_links
 from contacts.admin.mapping import chosen_mapping, mapping_url
-from contacts.importing import reimport, reports
+from contacts.importing import reports
 from contacts.importing.commit import NOTHING_TO_WRITE
 from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
 from contacts.importing.mapping import Mapping
@@ -147,7 +146,7 @@ class ContactImportViews:
             title="Import contacts",
             form=form,
             no_organization=NO_ORGANIZATION if not organizations else "",
-            **_month_uses(request, organizations),
+            **month_uses(request, organizations),
             in_progress=ImportUpload.objects.defer("data", "preview")
             .filter(user=request.user, background=True)
             .exclude(status=ImportUpload.Status.UPLOADED)
@@ -219,8 +218,8 @@ class ContactImportViews:
             reading_summary=report.reading.summary if report.reading else "",
             mapping_url=mapping_url(key) if report.reading else "",
             saves_profile=mapping is not None,
-            report_links=_report_links(report),
-            **_earlier_import(report),
+            report_links=report_links(report),
+            **earlier_import(report),
             **preview_sections(request, report),
             **self._confirm_context(request, key, report),
         )
@@ -373,60 +372,3 @@ def imported_summary(filename: str, totals: dict) -> str:
         "unchanged": totals["unchanged"],
         "skipped": skipped,
     }
-
-
-def download(content: bytes, *, content_type: str, filename: str) -> HttpResponse:
-    """`content` as a file to save, under `filename`."""
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
-    return response
-
-
-def error_report_download(content: bytes, *, format: str, source: str) -> HttpResponse:
-    """The error report of the file named `source`: "clients.csv" gives "clients-errors.csv" (or .xlsx)."""
-    stem = os.path.splitext(os.path.basename(source))[0] or "import"
-    return download(content, content_type=reports.FORMATS[format], filename=f"{stem}-errors.{format}")
-
-
-# --- What the preview and the upload page show beside the rows ----------------------------------------
-
-
-def _month_uses(request, organizations: list) -> dict:
-    """The month's imports of each organization that made one, for the upload page."""
-    uses = month_use(organizations)
-    can_override = request.user.has_perm(OVERRIDE_PERMISSION)
-    return {
-        "month_uses": [
-            {
-                "organization": organization,
-                "sentence": uses[organization.pk].sentence(),
-                "advice": ""
-                if can_override or not uses[organization.pk].used_up
-                else (uses[organization.pk].advice(organization)),
-            }
-            for organization in organizations
-            if uses[organization.pk].used
-        ],
-        "month_unused": any(not use.used for use in uses.values()),
-    }
-
-
-def _earlier_import(report: ImportReport) -> dict:
-    """The committed import of the same file, if any: the warning at the top of the preview."""
-    batch = report.earlier_import
-    if batch is None:
-        return {"earlier_import": None}
-    return {
-        "earlier_import": reimport.already_imported(batch),
-        "earlier_import_url": reverse("admin:contacts_importbatch_change", args=[batch.pk]),
-    }
-
-
-def _report_links(report: ImportReport) -> list[dict]:
-    """The error report's download links: the language of the file's headers first, then the others."""
-    headers = report.table.headers if report.table else None
-    first = reports.header_language(headers)
-    return [
-        {"language": code, "name": name, "default": code == first}
-        for code, name in sorted(reports.REPORT_LANGUAGES.items(), key=lambda item: item[0] != first)
-    ]
