@@ -1,5 +1,6 @@
-"""What the preview page shows: its sections, paginated (errors, warnings, new and updated contacts, one
-page of each), and beside them the month's imports, an earlier import of the same file and the report links."""
+"""What the preview page shows: its sections, paginated (errors, warnings, new and updated contacts,
+one page of each), and beside them the month's imports, an earlier import of the same file and the
+report links."""
 
 from __future__ import annotations
 
