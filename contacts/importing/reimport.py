@@ -1,13 +1,9 @@
 """A file imported again: the committed import it repeats, and the changes made since that it would undo.
 
-The first half is here: `earlier_import` finds the organization's latest committed import of the same
-bytes (sha256), and the preview warns at its top with a link to it.
-
-The second half is a seam: `changes_set_back` should flag each row that would overwrite a value changed
-after that import (by hand in the admin or through the API): "changed by support on 2 Dec at 10:14; this
-file would set it back". It needs the change log (who changed which field of which contact, when), which
-is built on another branch; until it lands this returns no problem. The plan gives what it needs: each
-updated row's contact id and the stored values it replaces (`RowOutcome.previous`).
+`earlier_import` finds the organization's latest committed import of the same bytes (sha256), and the
+preview warns at its top with a link to it. `changes_set_back` flags each row that would overwrite a
+value changed after that import by another channel (by hand in the admin, through the API, an undo):
+"changed by support on 2 Dec at 10:14; this file would set it back", read from the change log.
 """
 
 from __future__ import annotations
@@ -15,7 +11,8 @@ from __future__ import annotations
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import ImportBatch
+from contacts.fields import CONTACT_FIELDS
+from contacts.models import ContactChange, ImportBatch
 from contacts.selectors import last_committed_import_of_file
 from contacts.services.rows import Plan, Problem
 from customers.models import Organization
@@ -25,8 +22,8 @@ ALREADY_IMPORTED = _(
     "back every change made since to the values it holds."
 )
 BY_COMMAND_LINE = _("the command line")
-# For the seam below, once the change log exists: one warning per row and field set back.
-SETS_BACK_A_CHANGE = _("{field} changed by {user} on {date}; this file would set it back.")
+# One warning per row and field set back (the warning's column names the field).
+SETS_BACK_A_CHANGE = _("Changed by {user} on {date} at {time}; this file would set it back.")
 
 
 def earlier_import(organization: Organization, sha256: str) -> ImportBatch | None:
@@ -41,10 +38,35 @@ def already_imported(batch: ImportBatch) -> str:
 
 
 def changes_set_back(*, batch: ImportBatch, plan: Plan) -> list[Problem]:
-    """The rows of `plan` that would overwrite a change made after `batch` (SEAM: the change log).
+    """The rows of `plan` that would overwrite a change made after `batch` by another channel.
 
-    To finish once the change log is merged: for the contacts of `plan`'s updated outcomes, read the
-    changes recorded after `batch.finished_at` that were not made by an import; for each outcome whose
-    `previous` holds such a field, one Problem(row, field, SETS_BACK_A_CHANGE.format(...)).
+    One query: the organization's changes since the import (few, next to a file's rows), kept for the
+    contacts the plan updates; a field is flagged when the row changes it and its stored value is still
+    the one that later change wrote.
     """
-    return []
+    updated = {o.contact_id: o for o in plan.outcomes if o.status == "updated" and o.previous}
+    if not updated:
+        return []
+    since = batch.finished_at or batch.created_at
+    later = (
+        ContactChange.objects.filter(organization_id=batch.organization_id, at__gt=since)
+        .exclude(channel=ContactChange.Channel.IMPORT)
+        .filter(action__in=[ContactChange.Action.UPDATED, ContactChange.Action.DEMOTED])
+        .order_by("at", "pk")
+        .values_list("contact_id", "after", "actor", "channel", "at")
+    )
+    latest: dict[tuple[int, str], tuple] = {}  # (contact, field) -> (who, when) of its last change
+    for contact_id, after, actor, channel, at in later.iterator(chunk_size=2000):
+        if contact_id in updated:
+            for name, value in (after or {}).items():
+                latest[(contact_id, name)] = (value, actor or ContactChange.Channel(channel).label, at)
+    problems = []
+    for contact_id, outcome in updated.items():
+        for name, stored in outcome.previous.items():
+            change = latest.get((contact_id, name))
+            if name in CONTACT_FIELDS and change is not None and change[0] == stored:
+                local = timezone.localtime(change[2])
+                date, time = formats.date_format(local, "j M"), formats.time_format(local, "H:i")
+                message = SETS_BACK_A_CHANGE.format(user=change[1], date=date, time=time)
+                problems.append(Problem(outcome.row, name, message))
+    return problems

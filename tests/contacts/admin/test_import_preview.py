@@ -12,8 +12,9 @@ from contacts.admin import import_preview
 from contacts.importing import reimport, reports
 from contacts.importing.pipeline import commit_import
 from contacts.models import ImportBatch
-from contacts.services.rows import Problem
-from tests.factories import ContactFactory, CustomerFactory
+from contacts.services.changelog import Actor
+from contacts.services.contacts import contact_update
+from tests.factories import ContactFactory, CustomerFactory, UserFactory
 from tests.helpers import PREVIEW, contact_row, csv_bytes, uploaded
 
 pytestmark = pytest.mark.django_db
@@ -107,26 +108,35 @@ def test_the_same_file_of_another_organization_or_never_committed_is_no_reimport
     assert 'id="reimport-warning"' not in content
 
 
-def test_the_rows_that_would_set_back_a_later_change_are_flagged_through_the_seam(
-    importer, org, elodie, monkeypatch
+def test_a_value_changed_by_hand_since_the_same_file_was_imported_is_flagged_as_set_back(
+    importer, org, elodie
 ):
     data = only_email_file(elodie, "elodie.new@client.example")
-    batch = commit_import(organization=org, data=data, filename="first.csv").batch
-    seen = []
-
-    def set_back(*, batch, plan):
-        seen.append((batch.pk, [o.contact_id for o in plan.outcomes]))
-        return [Problem(2, "email", "changed by support on 2 Dec at 10:14; this file would set it back.")]
-
-    monkeypatch.setattr(reimport, "changes_set_back", set_back)
+    commit_import(organization=org, data=data, filename="first.csv")
+    support = UserFactory(username="support")
+    contact_update(contact=elodie, actor=Actor.staff(support), email="elodie.hand@client.example")
 
     response = importer.get(PREVIEW, uploaded(importer, org, data))
 
-    assert seen == [(batch.pk, [elodie.pk])]
-    assert (
-        'Row 2, "Contact\'s Email": changed by support on 2 Dec at 10:14; this file would set it back.'
-        in (response.context["sections"]["warnings"]["rows"])
-    )
+    [warning] = [w for w in response.context["sections"]["warnings"]["rows"] if "set it back" in w]
+    assert warning.startswith('Row 2, "Contact\'s Email": Changed by support on ')
+    assert warning.endswith("; this file would set it back.")
+
+
+def test_a_value_changed_since_then_back_by_another_import_is_not_flagged(importer, org, elodie):
+    data = only_email_file(elodie, "elodie.new@client.example")
+    commit_import(organization=org, data=data, filename="first.csv")
+    contact_update(contact=elodie, actor=Actor.staff(UserFactory()), first_name="Élo")  # not the email
+    batch = ImportBatch.objects.get()
+
+    plan = commit_import(
+        organization=org,
+        data=only_email_file(elodie, "elodie.other@client.example"),
+        filename="second.csv",
+        override_reason="tests",
+    ).plan
+
+    assert reimport.changes_set_back(batch=batch, plan=plan) == []
 
 
 def test_the_months_limit_is_shown_at_the_top_of_the_preview(importer, org, elodie, settings):
