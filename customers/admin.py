@@ -23,7 +23,7 @@ from contacts.selectors import with_main_contact, without_contacts, without_main
 from contacts.services.changelog import Actor
 from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
-from customers.services import organization_disconnect_contacts
+from customers.services import customer_delete, organization_disconnect_contacts
 
 
 def count_of(model, parent_field: str) -> Coalesce:
@@ -202,6 +202,13 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": [LIST_CSS]}
+
+    def delete_model(self, request, obj):
+        customer_delete(customer=obj, actor=Actor.staff(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for customer in queryset:
+            customer_delete(customer=customer, actor=Actor.staff(request.user))
 
     def contacts_editable(self, obj) -> bool:
         return True  # the customer itself is not a contact; its contacts inline guard themselves

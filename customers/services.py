@@ -3,8 +3,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from contacts.locks import lock_organization
-from customers.models import Organization
+from contacts.locks import lock_customers, lock_organization
+from contacts.models import Contact
+from contacts.services import changelog
+from contacts.services.changelog import Actor
+from customers.models import Customer, Organization
 
 DISCONNECTED_LOG_MESSAGE = "Disconnected contacts from the invoicing sync (irreversible)."
 
@@ -30,3 +33,19 @@ def organization_disconnect_contacts(
             single_object=True,
         )
     return locked
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer, actor: Actor) -> None:
+    """Delete a customer and its contacts, recording each contact's deletion in the change log (in bulk),
+    so that an API client following the changes feed sees them go. The customer and its organization are
+    locked in the one order (contacts.locks)."""
+    lock_organization(customer.organization_id)
+    lock_customers(organization_id=customer.organization_id, customer_ids=[customer.pk])
+    # The entries outlive the customer: they keep the contact's id and identifier code, not the customer.
+    entries = [
+        changelog.deleted(contact)._replace(customer_id=None)
+        for contact in Contact.objects.filter(customer=customer)
+    ]
+    customer.delete()
+    changelog.record(entries, organization_id=customer.organization_id, actor=actor)
