@@ -98,9 +98,7 @@ class ImportCommit(BulkHooks):
             self.progress(Stage.WRITING, 0, totals["new"] + totals["updated"] + len(plan.demotions))
 
     def written(self, plan: Plan, written: list[Written]) -> ImportBatch:
-        batch = _batch(
-            self.report, self.data, self.user, self.skip_invalid, self.reason, self.now, self.batch
-        )
+        batch = self._record(ImportBatch.Status.COMMITTED, override_reason=self.reason)
         if self.batch is None:
             batch.save()
         if self.progress:
@@ -115,20 +113,27 @@ class ImportCommit(BulkHooks):
             )
         return batch  # the bulk service's change log entries point to it
 
+    def _record(self, status: str, *, override_reason: str) -> ImportBatch:
+        return _batch(
+            self.report,
+            self.data,
+            self.user,
+            self.skip_invalid,
+            override_reason,
+            self.now,
+            self.batch,
+            status,
+        )
+
     def _failed(self, error: Exception, reason_text: str) -> None:
         """The database refused the writes: rolled back; record the failed attempt, then raise."""
         report = self.report
         try:
-            report.batch = _record_failure(
-                report,
-                self.data,
-                self.user,
-                self.skip_invalid,
-                self.override_reason,
-                self.now,
-                self.batch,
-                reason_text,
-            )
+            # After the rollback, in a transaction of its own: the failed attempt and why.
+            with transaction.atomic():
+                report.batch = self._record(ImportBatch.Status.FAILED, override_reason=self.override_reason)
+                report.batch.failure_reason = reason_text
+                report.batch.save()
         except DatabaseError:
             logger.exception("Could not record the failed import of %s", report.filename)
         else:
@@ -150,7 +155,7 @@ def _batch(
     override_reason: str,
     now: datetime.datetime,
     batch: ImportBatch | None,
-    status: str = ImportBatch.Status.COMMITTED,
+    status: str,
 ) -> ImportBatch:
     """The batch recording the import (a background commit's running one, filled in); not saved."""
     totals = report.totals
@@ -197,23 +202,3 @@ def _finish_running_batch(batch: ImportBatch) -> None:
         raise WorkerStopped(str(WORKER_STOPPED))
     if upload_id is not None:
         ImportUpload.objects.filter(pk=upload_id).delete()
-
-
-def _record_failure(
-    report: ImportReport,
-    data: bytes,
-    user,
-    skip_invalid: bool,
-    override_reason: str,
-    now: datetime.datetime,
-    batch: ImportBatch | None,
-    reason: str,
-) -> ImportBatch:
-    """After the rollback, in a transaction of its own: the failed attempt and why."""
-    with transaction.atomic():
-        batch = _batch(
-            report, data, user, skip_invalid, override_reason, now, batch, ImportBatch.Status.FAILED
-        )
-        batch.failure_reason = reason
-        batch.save()
-    return batch
