@@ -18,6 +18,7 @@ import datetime
 import functools
 import itertools
 import json
+from collections.abc import Iterable, Iterator
 
 from django.db import connection
 
@@ -94,13 +95,15 @@ def insert_rows(
     if not rows:
         return []
     constants = constants or {}
+    if _copies():
+        # COPY takes them in every row, added as each row is sent (no copy of 100,000 rows in memory).
+        names = [*names, *constants]
+        return _copy_insert(model, names, rows, returning=returning, extra=tuple(constants.values()))
     if constants and connection.vendor != "sqlite":
         # Only SQLite takes them once per statement (its VALUES columns are typed by the SELECT's
         # target; PostgreSQL's would be text): elsewhere they go in every row.
         values = tuple(constants.values())
         names, rows, constants = [*names, *constants], [(*row, *values) for row in rows], {}
-    if _copies():
-        return _copy_insert(model, names, rows, returning=returning)
     if returning and not connection.features.can_return_rows_from_bulk_insert:
         objs = [
             model(**dict(zip([*names, *constants], (*row, *constants.values()), strict=True))) for row in rows
@@ -178,29 +181,33 @@ def _copy_rows(cursor, table: str, columns: list[str], rows) -> None:
         cursor._execute_with_wrappers(statement, None, False, copy_rows)
 
 
-def _adapted(model, names: list[str], rows: list[tuple]) -> list[tuple] | list:
-    """The rows with JSON values wrapped for psycopg (it needs to be told a dict is JSON)."""
+def _adapted(model, names: list[str], rows: Iterable[tuple], extra: tuple = ()) -> Iterator[tuple]:
+    """The rows, one at a time as COPY sends them, with `extra` values appended and JSON values wrapped
+    for psycopg (it needs to be told a dict is JSON): never a second list of every row."""
     from psycopg.types.json import Jsonb
 
     json_columns = [
         i for i, name in enumerate(names) if model._meta.get_field(name).get_internal_type() == "JSONField"
     ]
-    if not json_columns:
-        return rows
-    adapted = []
     for row in rows:
-        values = list(row)
-        for i in json_columns:
-            values[i] = None if values[i] is None else Jsonb(values[i])
-        adapted.append(tuple(values))
-    return adapted
+        if extra:
+            row = (*row, *extra)
+        if json_columns:
+            values = list(row)
+            for i in json_columns:
+                values[i] = None if values[i] is None else Jsonb(values[i])
+            row = tuple(values)
+        yield row
 
 
-def _copy_insert(model, names: list[str], rows: list[tuple], *, returning: bool) -> list[int]:
+def _copy_insert(
+    model, names: list[str], rows: list[tuple], *, returning: bool, extra: tuple = ()
+) -> list[int]:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     columns = [_column(model, name) for name in names]
-    rows = _adapted(model, names, rows)
+    count = len(rows)
+    rows = _adapted(model, names, rows, extra)
     with connection.cursor() as cursor:
         if not returning:
             _copy_rows(cursor, table, columns, rows)
@@ -208,14 +215,14 @@ def _copy_insert(model, names: list[str], rows: list[tuple], *, returning: bool)
         pk = model._meta.pk.column
         cursor.execute(
             "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [model._meta.db_table, pk, len(rows)],
+            [model._meta.db_table, pk, count],
         )
         ids = [row[0] for row in cursor.fetchall()]
         _copy_rows(
             cursor,
             table,
             [quote(pk), *columns],
-            ((pk_value, *row) for pk_value, row in zip(ids, rows, strict=True)),
+            ((pk_value, *row) for pk_value, row in zip(ids, rows, strict=False)),
         )
     return ids
 
