@@ -11,16 +11,18 @@ import threading
 import time
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
 
 from contacts.importing.pipeline import commit_import
 from contacts.models import Contact
 from contacts.services import bulk
+from contacts.services.bulk import contacts_bulk_upsert
+from contacts.services.contacts import contact_update
 from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import client_for, contact_row, csv_bytes
+from tests.helpers import actor, bulk_row, client_for, contact_row, csv_bytes
 
 pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
 
@@ -240,3 +242,37 @@ def test_writes_of_customers_a_bulk_call_does_not_name_do_not_wait_for_it(monkey
     assert finished["put"][0].status_code == 201
     assert finished["bulk"][0].status_code == 200
     assert finished["put"][1] < held.released_at  # answered while the bulk call was still running
+
+
+def test_a_bulk_write_plans_from_contacts_read_under_the_customer_lock():
+    # A PATCH frees an email (a@ → b@) and holds its customer's lock until it commits; a bulk call then
+    # creates a contact with a@. Planned from a read before the lock, it would find a@ taken and refuse.
+    org = OrganizationFactory()
+    customer = CustomerFactory(organization=org)
+    freed = ContactFactory(customer=customer, external_id="X", email="a@b.example")
+    holding, results = threading.Event(), []
+
+    def patch_and_hold():
+        with transaction.atomic():
+            contact_update(contact=Contact.objects.get(pk=freed.pk), actor=actor("api"), email="b@b.example")
+            holding.set()
+            time.sleep(HOLD)
+        return "committed"
+
+    def bulk_call():
+        assert holding.wait(30)
+        rows = [bulk_row(0, customer, "Y", "a@b.example")]
+        return contacts_bulk_upsert(organization=org, rows=rows, actor=actor("api")).plan.totals
+
+    threads = [in_thread(patch_and_hold, results, "patch"), in_thread(bulk_call, results, "bulk")]
+    for thread in threads:
+        thread.join(60)
+
+    outcome = {name: value for name, value, _at in results}
+    assert outcome["patch"] == "committed"
+    assert not isinstance(outcome["bulk"], BaseException), outcome["bulk"]
+    assert outcome["bulk"]["new"] == 1
+    assert set(Contact.objects.values_list("external_id", "email")) == {
+        ("X", "b@b.example"),
+        ("Y", "a@b.example"),
+    }
