@@ -1,4 +1,5 @@
-"""The bulk writers: the only SQL written by hand, for writing many rows at once.
+"""The bulk writers: the only SQL written by hand, for writing many rows at once (and the change log's
+counter and snapshots, at the end).
 
 SQLite: multi-row INSERTs and executemany UPDATEs. Django's bulk_create and bulk_update build the same
 statements but prepare every value through its field in Python (bulk_create: 30 µs a row;
@@ -245,3 +246,75 @@ def _copy_update(model, names: list[str], rows: list[tuple]) -> None:
             f"UPDATE {table} SET {assignments} FROM {temporary} AS source WHERE {table}.{pk} = source.{pk}"
         )
         cursor.execute(f"DROP TABLE {temporary}")
+
+
+# --- The change log's own statements --------------------------------------------------------------------
+
+SNAPSHOT_IDS_PER_STATEMENT = 900  # on SQLite: within its 999 parameters
+
+
+def reserve_numbers(model, *, key: int, count: int) -> int:
+    """Reserve `count` numbers of the counter row `key` of `model` (its primary key and a `last` column),
+    creating it at 0; returns the first. One statement, and the row stays locked until the transaction
+    ends: the change log takes it last, so numbers are handed out in commit order."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    key_column = connection.ops.quote_name(model._meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({key_column}, last) VALUES (%s, %s) "
+            f"ON CONFLICT ({key_column}) DO UPDATE SET last = {table}.last + excluded.last "
+            "RETURNING last",
+            [key, count],
+        )
+        last = cursor.fetchone()[0]
+    return last - count + 1
+
+
+# A bulk write's "created" entries, built by the database from the contacts it just stored: json_object
+# (SQLite) and jsonb_build_object (PostgreSQL) instead of a json.dumps and bound parameters per entry. An
+# import creating 20,000 contacts on SQLite: the log's write took 0.21 s of CPU, now 0.11 s; the commit is
+# back within a few per cent of its time without the log. Held to changelog.created by a property test.
+def insert_snapshots(target, source, ids: list[int], *, first: int, fields, constants: dict) -> None:
+    """One `target` row per `source` row of `ids` (in id order): `seq` numbered from `first`, its id,
+    identifier code and customer, `after` = a JSON object of `fields`, and the `constants`."""
+    if not ids:
+        return
+    quote = connection.ops.quote_name
+    postgresql = connection.vendor == "postgresql"
+    values = []
+    for name in fields:
+        column = quote(name)
+        if name == "is_main" and not postgresql:
+            column = f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"  # SQLite stores 0 or 1
+        values += [f"'{name}'", column]
+    builder = "jsonb_build_object" if postgresql else "json_object"
+    names = ["seq", "contact_id", "external_id", "customer_id", "after", *constants]
+    fixed = _typed_constants(target, constants, postgresql)
+    head = (
+        f"INSERT INTO {quote(target._meta.db_table)} ({', '.join(quote(n) for n in names)}) "
+        f"SELECT %s + ROW_NUMBER() OVER (ORDER BY {quote('id')}) - 1, {quote('id')}, "
+        f"{quote('external_id')}, {quote('customer_id')}, {builder}({', '.join(values)}), "
+        f"{', '.join(fixed['sql'])} FROM {quote(source._meta.db_table)} WHERE "
+    )
+    chunk = len(ids) if postgresql else SNAPSHOT_IDS_PER_STATEMENT
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            where = (
+                f"{quote('id')} = ANY(%s)"
+                if postgresql
+                else f"{quote('id')} IN ({', '.join(['%s'] * len(part))})"
+            )
+            params = [first + start, *fixed["params"], *([part] if postgresql else part)]
+            cursor.execute(head + where, params)
+
+
+def _typed_constants(model, values: dict, postgresql: bool) -> dict:
+    """Each constant as a typed placeholder (PostgreSQL types an untyped one in a SELECT as text) and its
+    database value."""
+    sql, params = [], []
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        sql.append(f"CAST(%s AS {field.db_type(connection)})" if postgresql else "%s")
+        params.append(field.get_db_prep_save(value, connection) if value is not None else None)
+    return {"sql": sql, "params": params}

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
 from django.utils import timezone
 
 from contacts import db_bulk
@@ -56,7 +55,6 @@ CHANNEL_SOURCES = {
 }
 # The columns that differ from entry to entry; the others are the write's (db_bulk's `constants`).
 ENTRY_COLUMNS = ["seq", "contact_id", "external_id", "customer_id", "action", "before", "after"]
-IN_LIST_LIMIT = 900  # ids per statement on SQLite: within its 999 parameters
 
 
 @dataclass(frozen=True)
@@ -108,16 +106,7 @@ def difference(before: dict, after: dict) -> tuple[dict, dict]:
 def allocate(organization_id: int, count: int) -> int:
     """Reserve `count` change numbers of the organization; returns the first. Locks the counter until
     the transaction ends: take it last, after every other lock and write."""
-    table = connection.ops.quote_name(ChangeSequence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (organization_id, last) VALUES (%s, %s) "
-            f"ON CONFLICT (organization_id) DO UPDATE SET last = {table}.last + excluded.last "
-            "RETURNING last",
-            [organization_id, count],
-        )
-        last = cursor.fetchone()[0]
-    return last - count + 1
+    return db_bulk.reserve_numbers(ChangeSequence, key=organization_id, count=count)
 
 
 def record(
@@ -134,7 +123,7 @@ def record(
     `batch_size` entries. Returns how many.
 
     `created_ids` are contacts this write created and stored: the database builds their "created"
-    entries from their rows (see `_insert_created`). Call it as the last write of the transaction: it
+    entries from their rows (db_bulk.insert_snapshots). Call it as the last write of the transaction: it
     takes the organization's change counter.
     """
     count = len(entries) + len(created_ids)
@@ -156,57 +145,16 @@ def record(
     db_bulk.insert_rows(
         ContactChange, ENTRY_COLUMNS, rows, batch_size=batch_size, returning=False, constants=constants
     )
-    _insert_created(sorted(created_ids), first + len(rows), constants)
-    return count
-
-
-# The "created" entries of a bulk write, built by the database from the contacts it just stored: json_object
-# (SQLite) and jsonb_build_object (PostgreSQL) instead of a json.dumps and bound parameters per entry. An
-# import creating 20,000 contacts on SQLite: the log's write took 0.21 s of CPU, now 0.11 s; the commit is
-# back within a few per cent of its time without the log. Held to changelog.created by a property test.
-def _insert_created(ids: list[int], first: int, constants: dict) -> None:
-    if not ids:
-        return
-    quote = connection.ops.quote_name
-    postgresql = connection.vendor == "postgresql"
-    values = []
-    for name in LOGGED_FIELDS:
-        column = quote(name)
-        if name == "is_main" and not postgresql:
-            column = f"json(CASE WHEN {column} THEN 'true' ELSE 'false' END)"  # SQLite stores 0 or 1
-        values += [f"'{name}'", column]
-    builder = "jsonb_build_object" if postgresql else "json_object"
-    names = ["seq", "contact_id", "external_id", "customer_id", "action", "after", *constants]
-    fixed = _prepared_constants({"action": Action.CREATED, **constants}, postgresql)
-    head = (
-        f"INSERT INTO {quote(ContactChange._meta.db_table)} ({', '.join(quote(n) for n in names)}) "
-        f"SELECT %s + ROW_NUMBER() OVER (ORDER BY {quote('id')}) - 1, {quote('id')}, "
-        f"{quote('external_id')}, {quote('customer_id')}, {', '.join(fixed['sql'][:1])}, "
-        f"{builder}({', '.join(values)}), {', '.join(fixed['sql'][1:])} "
-        f"FROM {quote(Contact._meta.db_table)} WHERE "
+    # The "created" entries are built by the database from the rows it just stored (db_bulk's reason).
+    db_bulk.insert_snapshots(
+        ContactChange,
+        Contact,
+        sorted(created_ids),
+        first=first + len(rows),
+        fields=LOGGED_FIELDS,
+        constants={"action": Action.CREATED, **constants},
     )
-    chunk = len(ids) if postgresql else IN_LIST_LIMIT
-    with connection.cursor() as cursor:
-        for start in range(0, len(ids), chunk):
-            part = ids[start : start + chunk]
-            where = (
-                f"{quote('id')} = ANY(%s)"
-                if postgresql
-                else f"{quote('id')} IN ({', '.join(['%s'] * len(part))})"
-            )
-            params = [first + start, *fixed["params"], *([part] if postgresql else part)]
-            cursor.execute(head + where, params)
-
-
-def _prepared_constants(values: dict, postgresql: bool) -> dict:
-    """Each constant as a typed placeholder (PostgreSQL types an untyped one in a SELECT as text) and its
-    database value."""
-    sql, params = [], []
-    for name, value in values.items():
-        field = ContactChange._meta.get_field(name)
-        sql.append(f"CAST(%s AS {field.db_type(connection)})" if postgresql else "%s")
-        params.append(field.get_db_prep_save(value, connection) if value is not None else None)
-    return {"sql": sql, "params": params}
+    return count
 
 
 def created(contact: Contact) -> Entry:
