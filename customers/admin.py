@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import ValidationError
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseRedirect
@@ -207,8 +208,17 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
         customer_delete(customer=obj, actor=Actor.staff(request.user))
 
     def delete_queryset(self, request, queryset):
-        for customer in queryset:
-            customer_delete(customer=customer, actor=Actor.staff(request.user))
+        for customer in queryset.select_related("organization"):
+            try:
+                customer_delete(customer=customer, actor=Actor.staff(request.user))
+            except ValidationError as refusal:  # a synced organization's customer with contacts
+                self.message_user(request, " ".join(refusal.messages), messages.ERROR)
+
+    def has_delete_permission(self, request, obj=None):
+        # A synced organization's contacts are the invoicing system's: so is a customer that has some.
+        if obj is not None and not obj.organization.contacts_are_managed and obj.contacts.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
     def contacts_editable(self, obj) -> bool:
         return True  # the customer itself is not a contact; its contacts inline guard themselves

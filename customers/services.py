@@ -7,6 +7,7 @@ from contacts.locks import lock_customers, lock_organization
 from contacts.models import Contact
 from contacts.services import changelog
 from contacts.services.changelog import Actor
+from contacts.services.contacts import ensure_contacts_managed
 from customers.models import Customer, Organization
 
 DISCONNECTED_LOG_MESSAGE = "Disconnected contacts from the invoicing sync (irreversible)."
@@ -40,8 +41,12 @@ def customer_delete(*, customer: Customer, actor: Actor) -> None:
     """Delete a customer and its contacts, recording each contact's deletion in the change log (in bulk),
     so that an API client following the changes feed sees them go. The customer and its organization are
     locked in the one order (contacts.locks)."""
-    lock_organization(customer.organization_id)
+    organization = lock_organization(customer.organization_id)
     lock_customers(organization_id=customer.organization_id, customer_ids=[customer.pk])
+    contacts = Contact.objects.filter(customer=customer)
+    if contacts.exists():
+        # A synced organization's contacts are the invoicing system's: deleting its customer would too.
+        ensure_contacts_managed(organization)
     # The entries outlive the customer: they keep the contact's id and identifier code, not the customer.
     entries = [
         changelog.deleted(contact)._replace(customer_id=None)

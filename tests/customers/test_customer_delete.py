@@ -41,3 +41,21 @@ def test_a_feed_client_sees_the_contacts_of_a_deleted_customer_go(superuser_clie
 
     assert mirror == {}
     assert len(contacts_as_mirrored(org)) == 1  # the arranged contact, never logged, never mirrored
+
+
+def test_a_synced_organizations_customer_with_contacts_cannot_be_deleted(superuser_client, synced_org):
+    customer = CustomerFactory(organization=synced_org)
+    ContactFactory(customer=customer)
+    empty = CustomerFactory(organization=synced_org)
+
+    refused = superuser_client.post(
+        reverse("admin:customers_customer_delete", args=[customer.pk]), {"post": "yes"}
+    )
+    allowed = superuser_client.post(
+        reverse("admin:customers_customer_delete", args=[empty.pk]), {"post": "yes"}
+    )
+
+    assert refused.status_code == 403
+    assert Contact.objects.filter(customer=customer).count() == 1
+    assert allowed.status_code == 302
+    assert not type(empty).objects.filter(pk=empty.pk).exists()

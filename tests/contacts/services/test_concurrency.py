@@ -20,6 +20,7 @@ from contacts.models import Contact
 from contacts.services import bulk
 from contacts.services.bulk import contacts_bulk_upsert
 from contacts.services.contacts import contact_update
+from customers.models import Customer
 from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import actor, bulk_row, client_for, contact_row, csv_bytes
@@ -217,8 +218,11 @@ def test_a_single_write_during_a_bulk_call_is_never_undone_by_it(monkeypatch, se
 def test_writes_of_customers_a_bulk_call_does_not_name_do_not_wait_for_it(monkeypatch, settings):
     settings.API_THROTTLE_RATE = "100000/min"
     org = OrganizationFactory()
-    named = CustomerFactory.create_batch(5, organization=org)
+    # More customers than one locking statement takes: only those named are locked, never all of them.
     elsewhere = CustomerFactory(organization=org)
+    named = Customer.objects.bulk_create(
+        [Customer(organization=org, name=f"N{n}", external_id=f"N-{n}") for n in range(1000)]
+    )
     api = client_for(org)
     held = Held(monkeypatch)
     results: list = []
