@@ -9,16 +9,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.normalization import (
+    PhoneReader,
     email_of_cell,
     identifier_problem,
-    normalize_phone,
     one_line_text,
     shown,
 )
@@ -55,12 +54,6 @@ KEEPABLE = ("email", "first_name", "last_name", "phone", "occupation")
 CHECK_ORDER = ("customer_external_id", "external_id", *KEEPABLE)
 NO_DATES: frozenset[str] = frozenset()
 MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in CONTACT_FIELDS if name != "is_main"}
-# A file of one region's numbers uses the same metadata patterns 100,000 times: keep them compiled
-# rather than rely on the re module's small cache (about 10% of a phone number's parsing).
-phonenumbers.enable_pattern_cache()
-# Phones repeated in a file (a switchboard for a whole customer) are read once; a cache of every phone
-# of a 100,000-row file would cost more memory than the 2 µs a common one takes to read again.
-PHONE_CACHE_SIZE = 10_000
 
 TOO_LONG = _("This value is too long ({length} characters); at most {limit} are allowed.")
 CUSTOMER_ID_REQUIRED = _("The customer's external identification code is required.")
@@ -152,7 +145,7 @@ class RowChecks:
         self.code_of_customer = {pk: code for code, (pk, _name) in customers.items()}
         self.name_mismatches: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.file_emails: dict[tuple[int, str], int] = {}
-        self.phone_cache: dict[str, str | ValidationError] = {}
+        self.read_phone = PhoneReader(self.region)
         self.main_claims: list[RowOutcome] = []  # outcomes whose row says "main contact"
         self.warnings: list[Problem] = []  # about one row's cell (an email read out of a longer text…)
 
@@ -351,14 +344,7 @@ class RowChecks:
             values[name] = text
 
     def phone(self, row: int, raw: str, values: dict, errors: list[Problem]) -> None:
-        phone = self.phone_cache.get(raw)
-        if phone is None:
-            try:
-                phone = normalize_phone(raw, self.region)
-            except ValidationError as invalid:
-                phone = invalid
-            if len(self.phone_cache) < PHONE_CACHE_SIZE:
-                self.phone_cache[raw] = phone
+        phone = self.read_phone(raw)
         if isinstance(phone, ValidationError):
             message = phone_date_problem(raw) if looks_like_a_date(raw) else phone.messages[0]
             errors.append(Problem(row, "phone", message))
