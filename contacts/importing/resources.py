@@ -4,8 +4,9 @@
 English headers (both from `contacts.fields.FIELDS`), where each value lives on a contact, and how it is
 written. The templates (`reports.py`) take their columns from it, and its `export` writes contacts in
 the layout the importer reads back (the admin's export offers it, and `FrenchContactSpreadsheetResource`,
-the same columns under the French headers). Imports never go through it: the admin, the command line and the
-API all run `contacts.importing.pipeline` and the bulk rules.
+the same columns under the French headers). Imports never go through it: the admin and the command line run
+`contacts.importing.pipeline`, the API's bulk endpoint calls `contacts.services.bulk` directly, and both end
+in the same bulk write service.
 """
 
 from django.db.models import QuerySet

@@ -49,8 +49,9 @@ from contacts.services.values import (
 from customers.models import Organization
 
 BLANK_CONTACT = {name: "" for name in CONTACT_FIELDS} | {"is_main": False}
-# The fields a blank cell keeps on an existing contact (Main Contact keeps a blank in any case).
-KEEPABLE = ("email", "first_name", "last_name", "phone", "occupation")
+# The fields a blank cell keeps on an existing contact: all but the identifier code, which names the contact,
+# and Main Contact, which keeps a blank in any case.
+KEEPABLE = tuple(name for name in CONTACT_FIELDS if name not in ("external_id", "is_main"))
 CHECK_ORDER = ("customer_external_id", "external_id", *KEEPABLE)
 NO_DATES: frozenset[str] = frozenset()
 MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in CONTACT_FIELDS if name != "is_main"}
