@@ -175,6 +175,16 @@ class ColumnMap:
         return max(self.positions.values(), default=-1)
 
 
+def column_letter(index: int) -> str:
+    """A 0-based column index as Excel names the column: 0 → "A", 26 → "AA"."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
 def mapping_keys(columns: dict[str, str | None] | None) -> dict[str, str | None]:
     """A mapping's columns ({header as written: field or None}) keyed as headers are compared."""
     return {normalize_header(header): name for header, name in (columns or {}).items()}

@@ -15,12 +15,16 @@ from operator import itemgetter
 
 from django.utils.translation import gettext_lazy as _
 
+from contacts.fields import ENGLISH_HEADERS
 from contacts.importing.columns import (
+    BY_ALIAS,
     BY_GUESS,
     BY_HEADER,
+    BY_MAPPING,
     FIELD_LABELS,
     MAX_HEADER_LENGTH,
     ColumnMap,
+    column_letter,
     known_field,
     normalize_header,
 )
@@ -54,6 +58,14 @@ ON_SHEET = _("sheet {sheet}")
 IGNORED = _("ignored")
 NO_OCCUPATION = _("no occupation")
 YES, NO = _("yes"), _("no")
+# How a column not named by the article's header was read, as the command line says it.
+READ_BY = {
+    BY_ALIAS: _("a usual name of the column"),
+    BY_GUESS: _("a guess: a close spelling of a usual name"),
+    "profile": _("the organization's saved profile"),
+    BY_MAPPING: _("the mapping given"),
+}
+COLUMN_READ = _("Column {letter}, '{header}' → {column} (read by {how})")
 
 FOUND, PROFILE, MAPPING = "found", "profile", "mapping"
 # Unknown values offered per column in the mapping step; a column with more holds something else.
@@ -80,6 +92,28 @@ class Reading:
     reasons: list[str] = field(default_factory=list)  # a person should confirm the reading (errors too)
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
+
+    @property
+    def guessed(self) -> list[str]:
+        """The fields whose column is read by a close spelling of its name, which a person must confirm."""
+        return [name for name in self.columns.positions if self.columns.how.get(name) == BY_GUESS]
+
+    def column_readings(self) -> list[dict]:
+        """The columns not named by the article's header, each with how it was read: "alias", "guess",
+        "profile" (the saved profile's) or "mapping" (the one given)."""
+        readings = []
+        for name, index in sorted(self.columns.positions.items(), key=lambda item: item[1]):
+            header, how = self.columns.headers[name], self.columns.how.get(name, BY_HEADER)
+            if how == BY_MAPPING:
+                if known_field(header) == (name, BY_HEADER):
+                    continue
+                how = "profile" if self.source == PROFILE else BY_MAPPING
+            if how != BY_HEADER:
+                column = ENGLISH_HEADERS[name]
+                readings.append(
+                    {"column": column_letter(index), "header": header, "field": column, "read_by": how}
+                )
+        return readings
 
     def mapping(self) -> Mapping:
         """This reading as a mapping: what a saved profile keeps."""
@@ -160,6 +194,16 @@ def _scan_values(reading: Reading, table: Table, given: Mapping) -> None:
             column = reading.columns.headers[name]
             values = ", ".join(f'"{value}"' for value in unknown)
             reading.reasons.append(UNKNOWN_VALUES.format(column=column, values=values))
+
+
+def column_read(reading: dict) -> str:
+    """ "Column G, 'Telephonne' → Contact's Telephone Number (read by a guess: …)": one of column_readings."""
+    how = READ_BY[reading["read_by"]]
+    return str(
+        COLUMN_READ.format(
+            letter=reading["column"], header=reading["header"], column=reading["field"], how=how
+        )
+    )
 
 
 def _known_value(name: str, value: str) -> bool:
