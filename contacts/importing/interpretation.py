@@ -24,7 +24,10 @@ from contacts.importing.columns import (
     FIELD_LABELS,
     MAX_HEADER_LENGTH,
     ColumnMap,
+    column_key,
     column_letter,
+    column_list,
+    key_position,
     known_field,
     normalize_header,
 )
@@ -42,6 +45,10 @@ PROFILE_COLUMNS_ABSENT = _("its column(s) {columns} are not in the header row")
 PROFILE_HEADER_MOVED = _("the header row is {found}, not {expected}")
 GUESSED_COLUMNS = _(
     "Some columns are read by a name close to theirs: {columns}; check that this is what they mean."
+)
+REPEATED_COLUMNS = _(
+    'Columns {columns} each read as "{column}": only column {first} is imported, the others are ignored; '
+    "choose the column to import in the mapping step (or with --mapping)."
 )
 UNKNOWN_VALUES = _('"{column}" holds values the import does not know: {values}.')
 SHEETS_SKIPPED = _(
@@ -117,10 +124,17 @@ class Reading:
 
     def mapping(self) -> Mapping:
         """This reading as a mapping: what a saved profile keeps."""
-        columns = {self.columns.headers[name]: name for name in self.columns.positions}
-        columns.update(dict.fromkeys(self.columns.ignored))
+        found = self.columns
+        columns = {self._key(index, found.headers[name]): name for name, index in found.positions.items()}
+        columns.update(dict.fromkeys(map(self._key, found.ignored_at, found.ignored)))
+        # The columns repeating a field are ignored, as they were: read again, they would repeat it again.
+        repeated = [index for indexes in found.repeats.values() for index in indexes[1:]]
+        columns.update(dict.fromkeys(self._key(index, found.row[index]) for index in repeated))
         columns = {header: name for header, name in columns.items() if len(header) <= MAX_MAPPED_LENGTH}
         return Mapping(sheet=self.sheet, header_row=self.header_row, columns=columns, values=self.values)
+
+    def _key(self, index: int, header: str) -> str:
+        return column_key(self.columns.row, index) if self.columns.row else header
 
 
 def reading_of(table: Table, *, given: Mapping | None, source: str, organization: str) -> Reading:
@@ -146,9 +160,7 @@ def reading_of(table: Table, *, given: Mapping | None, source: str, organization
 def _misfit(profile: Mapping, table: Table) -> str:
     """Why the file does not fit the profile, or "": a column it names is gone, or the header moved."""
     found = {normalize_header(header) for header in table.headers}
-    absent = [
-        header for header, name in profile.columns.items() if name and normalize_header(header) not in found
-    ]
+    absent = [header for header, name in profile.columns.items() if name and not _fits(header, found, table)]
     if absent:
         return PROFILE_COLUMNS_ABSENT.format(columns=", ".join(f'"{header}"' for header in absent))
     moved_sheet = (
@@ -160,6 +172,26 @@ def _misfit(profile: Mapping, table: Table) -> str:
             found=_header_place(table.header_row, table.sheet_name), expected=expected
         )
     return ""
+
+
+def _fits(key: str, found: set[str], table: Table) -> bool:
+    """Whether the column a mapping's key names is in the header row (by its header, or its position)."""
+    index = key_position(key)
+    if index is None:
+        return normalize_header(key) in found
+    return index < len(table.headers) and bool(table.headers[index].strip())
+
+
+def repeated_columns(columns: ColumnMap) -> list[str]:
+    """ "Columns C and F each read as "Contact's Email": only column C is imported…", per field repeated."""
+    return [
+        str(
+            REPEATED_COLUMNS.format(
+                columns=column_list(indexes), column=ENGLISH_HEADERS[name], first=column_letter(indexes[0])
+            )
+        )
+        for name, indexes in columns.repeats.items()
+    ]
 
 
 def _scan_values(reading: Reading, table: Table, given: Mapping) -> None:

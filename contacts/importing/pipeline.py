@@ -49,7 +49,6 @@ GUESSES_UNCONFIRMED = _(
     "Not imported: the columns {columns} are read by a name close to theirs, a guess nobody confirmed; "
     "check that this is what they mean, then confirm them."
 )
-DUPLICATED_COLUMNS = _("These columns repeat an earlier column and are ignored: {columns}.")
 
 
 def _read(
@@ -89,9 +88,7 @@ def _read(
     if columns.unknown:
         unknown = ", ".join(f'"{header}"' for header in columns.unknown)
         report.warnings.append(file_problem(UNKNOWN_COLUMNS.format(columns=unknown)))
-    if columns.duplicated:
-        duplicated = ", ".join(f'"{header}"' for header in columns.duplicated)
-        report.warnings.append(file_problem(DUPLICATED_COLUMNS.format(columns=duplicated)))
+    report.warnings.extend(file_problem(message) for message in interpretation.repeated_columns(columns))
     if not table.rows:
         report.errors.append(file_problem(NO_DATA_ROWS))
         return report, []

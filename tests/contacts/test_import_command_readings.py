@@ -84,3 +84,24 @@ def test_a_column_the_saved_profile_names_is_said_to_be_read_by_the_profile(tmp_
 
     readings = {reading["header"]: reading["read_by"] for reading in json.loads(out)["columns"]}
     assert (status, readings) == (0, {"Mail": "profile", "Telephonne": "profile"})
+
+
+def test_a_mapping_names_one_of_two_columns_with_one_header_by_its_letter(tmp_path, org):
+    customer = CustomerFactory(organization=org)
+    headers = [*MANDATORY_HEADERS, "Occupation", "Contact's Email"]
+    path = tmp_path / "twice.csv"
+    path.write_bytes(
+        csv_bytes([[customer.name, customer.external_id, "K1", "old@b.fr", "", "new@b.fr"]], headers)
+    )
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"columns": {"column:D": None, "column:F": "Contact's Email"}}))
+
+    status, _out, _err = run(
+        path, "--organization", org.slug, "--commit", "--mapping", mapping, "--save-profile"
+    )
+    written = Contact.objects.get().email
+    Contact.objects.all().delete()
+    again, out, _err = run(path, "--organization", org.slug, "--json")
+
+    assert (status, written, again) == (0, "new@b.fr", 0)
+    assert json.loads(out)["warnings"] == []  # the profile's letters fit the file: no repeated column
