@@ -34,7 +34,7 @@ from contacts.importing.columns import (
 from contacts.importing.mapping import VALUE_FIELDS, Mapping, meaning_text
 from contacts.importing.reading import HEADER_SEARCH_ROWS, Table, quoted_list
 from contacts.services.rows import RowInput, comparable_name, row_list
-from contacts.services.values import occupation_value, parse_main_contact
+from contacts.services.values import EXCEL_ERRORS, occupation_value, parse_main_contact
 
 MISSING_COLUMNS = _("The header row (row {row}) lacks the mandatory column(s) {columns}.")
 MISSING_COLUMNS_IN_SHEET = _(
@@ -213,6 +213,7 @@ def _scan_values(reading: Reading, table: Table, given: Mapping) -> None:
             elif (
                 value
                 and len(value) <= MAX_MAPPED_LENGTH
+                and value not in EXCEL_ERRORS  # an error of its own, not a value to give a meaning
                 and not _known_value(name, value)
                 and len(unknown) < MAX_UNKNOWN_VALUES
             ):
@@ -317,6 +318,20 @@ def _meaning_shown(name: str, meaning: str | bool) -> str:
     return str(YES if meaning else NO)
 
 
+def _mark_excel_errors(rows: list[RowInput], held: list, positions: list[tuple[str, int]]) -> None:
+    """Mark the cells showing an Excel error (#N/A); a column without one costs one pass in C."""
+    erring = [
+        (name, index)
+        for name, index in positions
+        if not EXCEL_ERRORS.isdisjoint(map(itemgetter(index), map(itemgetter(1), held)))
+    ]
+    if erring:
+        for row in rows:
+            marked = [name for name, _index in erring if row.values[name] in EXCEL_ERRORS]
+            if marked:
+                row.excel_errors = frozenset(marked)
+
+
 def row_inputs(table: Table, reading: Reading) -> list[RowInput]:
     """The rows for the bulk rules: each field's cell, with the mapped values' meanings and the date marks."""
     positions = list(reading.columns.positions.items())
@@ -325,6 +340,7 @@ def row_inputs(table: Table, reading: Reading) -> list[RowInput]:
         RowInput(row=number, values={name: cells[index] for name, index in positions}, trimmed=True)
         for number, cells in held
     ]
+    _mark_excel_errors(rows, held, positions)
     for name, texts in reading.value_texts.items():
         for row in rows:
             value = row.values[name]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from contacts.fields import CONTACT_FIELDS
+from contacts.fields import CONTACT_FIELDS, SPREADSHEET_FIELDS
 from contacts.models import Contact
 from contacts.normalization import (
     PhoneReader,
@@ -41,6 +41,7 @@ from contacts.services.rows import (
     row_phrase,
 )
 from contacts.services.values import (
+    EXCEL_ERROR,
     OCCUPATIONS,
     cell_text,
     occupation_value,
@@ -153,6 +154,9 @@ class RowChecks:
         """What this row would do: its values after the write, or its errors."""
         errors: list[Problem] = []
         dated = self.excel_dates(row, errors) if row.dates else NO_DATES
+        if row.excel_errors:
+            # Refused as a date is: an error, and the cell is not read further.
+            dated = dated | self.excel_errors(row, errors)
         customer_id = self.customer(row.row, t, errors, dated)
         stored = self.identifier(row.row, t, customer_id, errors, dated)
         if stored is not None:
@@ -173,8 +177,10 @@ class RowChecks:
             self.phone(row.row, t["phone"], values, errors)
         if "occupation" in t:
             self.occupation(row.row, t["occupation"], values, errors)
-        claims_main = "is_main" in row.values and self.main_contact(
-            row.row, row.values["is_main"], values, errors
+        claims_main = (
+            "is_main" in row.values
+            and "is_main" not in dated
+            and self.main_contact(row.row, row.values["is_main"], values, errors)
         )
         outcome = RowOutcome(
             row=row.row,
@@ -207,6 +213,12 @@ class RowChecks:
             errors.append(Problem(row.row, name, excel_date_problem(cell_text(row.values.get(name)))))
         return dated
 
+    def excel_errors(self, row: RowInput, errors: list[Problem]) -> frozenset[str]:
+        """The cells showing an Excel error (#N/A): each is an error, and is not read further."""
+        for name in sorted(row.excel_errors, key=SPREADSHEET_FIELDS.index):
+            errors.append(Problem(row.row, name, EXCEL_ERROR.format(error=row.values[name])))
+        return row.excel_errors
+
     # --- The customer ---------------------------------------------------------------------------
     def customer(
         self, row: int, t: dict[str, str], errors: list[Problem], dated: frozenset[str]
@@ -222,7 +234,7 @@ class RowChecks:
             errors.append(Problem(row, "customer_external_id", self.unknown_customer(code)))
         else:
             customer_id, stored_name = self.customers[code]
-        if "customer_name" in t:
+        if "customer_name" in t and "customer_name" not in dated:
             name = t["customer_name"]
             if not name:
                 errors.append(Problem(row, "customer_name", CUSTOMER_NAME_REQUIRED))

@@ -39,6 +39,8 @@ class RowInput:
     # The fields whose cell Excel typed as a date (the file said "03-12", Excel stored 3 December):
     # the checks refuse a date where text was meant (identifier codes, phone, email).
     dates: frozenset[str] = frozenset()
+    # The fields whose cell shows an Excel error (#N/A, #REF!…): each is an error, and not read further.
+    excel_errors: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

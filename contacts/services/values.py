@@ -6,6 +6,8 @@ value through these, so "Comptabilité" is ACCOUNTING and "oui" is yes wherever 
 
 import functools
 
+from django.utils.translation import gettext_lazy as _
+
 from contacts.models import Contact
 from contacts.services.rows import comparable_name
 
@@ -32,6 +34,15 @@ OCCUPATION_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "PAYER": ("payer", "payment", "payments", "payeur", "paiement", "paiements", "reglement", "reglements"),
 }
+# What Excel shows in a cell whose formula failed, in English and French Excel: calamine reads these cells
+# of an .xlsx as blank (the reader puts the text back), a CSV export writes the text.
+EXCEL_ERRORS = frozenset(
+    {
+        *("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"),
+        *("#VALEUR!", "#NOM?", "#NOMBRE!", "#NUL!", "#PROPAGATION!", "#CALCUL!"),
+    }
+)
+EXCEL_ERROR = _("Excel shows an error in this cell ({error}); fix the formula or type the value.")
 _OCCUPATION_OF_WORD = {word: name for name, words in OCCUPATION_WORDS.items() for word in words}
 
 

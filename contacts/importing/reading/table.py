@@ -151,6 +151,7 @@ class Table:
     unread_sheets: list[str] = field(default_factory=list)  # after the data sheet: not read
     dates: dict[int, tuple[int, ...]] = field(default_factory=dict)  # row -> columns Excel typed as dates
     footer: list[tuple[int, list[str]]] = field(default_factory=list)  # rows below the data: totals, counts
+    hidden_rows: list[int] = field(default_factory=list)  # data rows an .xlsx hides (they are read)
 
 
 Texts = Callable[[int, list], list[str]]  # (row number, raw cells) -> trimmed cell texts
