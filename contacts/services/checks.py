@@ -46,6 +46,7 @@ from contacts.services.values import (
     cell_text,
     occupation_value,
     parse_main_contact,
+    shortened_number,
 )
 from customers.models import Organization
 
@@ -231,7 +232,8 @@ class RowChecks:
         elif not code:
             errors.append(Problem(row, "customer_external_id", CUSTOMER_ID_REQUIRED))
         elif code not in self.customers:
-            errors.append(Problem(row, "customer_external_id", self.unknown_customer(code)))
+            message = shortened_number(code) or self.unknown_customer(code)
+            errors.append(Problem(row, "customer_external_id", message))
         else:
             customer_id, stored_name = self.customers[code]
         if "customer_name" in t and "customer_name" not in dated:
@@ -300,6 +302,9 @@ class RowChecks:
             message = CONTACT_ID_REPEATED.format(value=shown(external_id), rows=rows)
             errors.append(Problem(row, "external_id", message))
         stored = self.by_external_id.get(external_id)
+        if stored is None and (shortened := shortened_number(external_id)):
+            errors.append(Problem(row, "external_id", shortened))
+            return None
         if stored is not None and customer_id is not None and stored["customer_id"] != customer_id:
             other = stored["customer__external_id"]
             message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=shown(external_id), code=shown(other))
@@ -358,7 +363,10 @@ class RowChecks:
     def phone(self, row: int, raw: str, values: dict, errors: list[Problem]) -> None:
         phone = self.read_phone(raw)
         if isinstance(phone, ValidationError):
-            message = phone_date_problem(raw) if looks_like_a_date(raw) else phone.messages[0]
+            if looks_like_a_date(raw):
+                message = phone_date_problem(raw)
+            else:
+                message = shortened_number(raw) or phone.messages[0]
             errors.append(Problem(row, "phone", message))
         else:
             values["phone"] = phone

@@ -5,6 +5,7 @@ value through these, so "Comptabilité" is ACCOUNTING and "oui" is yes wherever 
 """
 
 import functools
+import re
 
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +44,12 @@ EXCEL_ERRORS = frozenset(
     }
 )
 EXCEL_ERROR = _("Excel shows an error in this cell ({error}); fix the formula or type the value.")
+# How Excel writes a long number in a General cell of a CSV: one digit, its decimals, E+ and two digits.
+_SCIENTIFIC = re.compile(r"[0-9](?:[.,][0-9]+)?[eE]\+[0-9]{2}")
+SHORTENED_NUMBER = _(
+    '"{value}" is a number Excel shortened to scientific notation, losing its digits; format the column '
+    "as Text in Excel and type the values again."
+)
 _OCCUPATION_OF_WORD = {word: name for name, words in OCCUPATION_WORDS.items() for word in words}
 
 
@@ -55,6 +62,13 @@ def cell_text(value: object) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value).strip()
+
+
+def shortened_number(text: str) -> str | None:
+    """The error for a code or phone Excel wrote in scientific notation ("1.23457E+11"), or None."""
+    if "+" in text and _SCIENTIFIC.fullmatch(text):
+        return str(SHORTENED_NUMBER.format(value=text))
+    return None
 
 
 def occupation_value(text: str) -> str | None:
