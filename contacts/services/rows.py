@@ -115,8 +115,13 @@ _CODE_NOISE = re.compile(r"[\s\-\u2010-\u2015]+")
 
 
 def comparable_code(value: str) -> str:
-    """An identifier code without case, spaces or dashes: the form a near miss is looked up in."""
-    return _CODE_NOISE.sub("", value).casefold()
+    """An identifier code without case, spaces or dashes, and a number without its leading zeros (Excel
+    drops them from a code typed in a General cell: 001234 becomes 1234): the form a near miss is looked up
+    in."""
+    key = _CODE_NOISE.sub("", value).casefold()
+    if key.isdigit():
+        return key.lstrip("0") or "0"
+    return key
 
 
 # A problem as a person reads it in a list: where it is, then what it is.
