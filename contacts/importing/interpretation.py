@@ -50,6 +50,10 @@ REPEATED_COLUMNS = _(
     'Columns {columns} each read as "{column}": only column {first} is imported, the others are ignored; '
     "choose the column to import in the mapping step (or with --mapping)."
 )
+BEYOND_HEADERS = _(
+    "This row has values beyond the last column header (column {column}); give that column a header, or "
+    "move the values into the columns of the import."
+)
 UNKNOWN_VALUES = _('"{column}" holds values the import does not know: {values}.')
 SHEETS_SKIPPED = _(
     "Sheets skipped, as none of their first {rows} rows names two columns of the import: {sheets}."
@@ -345,6 +349,10 @@ def row_inputs(table: Table, reading: Reading) -> list[RowInput]:
         for row in rows:
             value = row.values[name]
             row.values[name] = texts.get(value, value)
+    if table.beyond:
+        for row in rows:
+            if row.row in table.beyond:
+                row.problems = (str(BEYOND_HEADERS.format(column=column_letter(table.beyond[row.row]))),)
     if table.dates:
         for row in rows:
             dated = table.dates.get(row.row)

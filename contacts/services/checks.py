@@ -153,7 +153,7 @@ class RowChecks:
 
     def check(self, row: RowInput, t: dict[str, str]) -> RowOutcome:
         """What this row would do: its values after the write, or its errors."""
-        errors: list[Problem] = []
+        errors = [Problem(row.row, None, message) for message in row.problems] if row.problems else []
         dated = self.excel_dates(row, errors) if row.dates else NO_DATES
         if row.excel_errors:
             # Refused as a date is: an error, and the cell is not read further.

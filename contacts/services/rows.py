@@ -41,6 +41,8 @@ class RowInput:
     dates: frozenset[str] = frozenset()
     # The fields whose cell shows an Excel error (#N/A, #REF!…): each is an error, and not read further.
     excel_errors: frozenset[str] = frozenset()
+    # What the reader found wrong with the row as a whole (a value right of the last header): errors.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,7 @@ class Table:
     dates: dict[int, tuple[int, ...]] = field(default_factory=dict)  # row -> columns Excel typed as dates
     footer: list[tuple[int, list[str]]] = field(default_factory=list)  # rows below the data: totals, counts
     hidden_rows: list[int] = field(default_factory=list)  # data rows an .xlsx hides (they are read)
+    beyond: dict[int, int] = field(default_factory=dict)  # row -> first column with a value past the header
 
 
 Texts = Callable[[int, list], list[str]]  # (row number, raw cells) -> trimmed cell texts
@@ -212,13 +213,15 @@ def data_rows(
     texts: Texts,
     *,
     limit: int,
-) -> list[tuple[int, list[str]]]:
+) -> tuple[list[tuple[int, list[str]]], dict[int, int]]:
     """The non-blank rows after the header (those of `top` below it, then `records`), cut to its width and
-    padded to its last column giving a field; stops at `limit` + 1 rows."""
+    padded to its last column giving a field; stops at `limit` + 1 rows. And the rows holding a value to the
+    right of the header's last column: row -> the index of the first such cell."""
     width = len(header.headers)
     kept = columns.last_position + 1
     padding = [""] * kept
     rows: list[tuple[int, list[str]]] = []
+    beyond: dict[int, int] = {}
     with collector_paused():
         # The first rows below the header were read already: their texts are read again (trimming a text
         # gives it back), so that one loop, over C iterators, reads every row.
@@ -227,6 +230,8 @@ def data_rows(
             values = texts(number, cells[:width])
             if not any(values):
                 continue
+            if len(cells) > width and (index := _first_filled(cells, width)) is not None:
+                beyond[number] = index
             if len(values) < kept:
                 values.extend(padding[len(values) :])
             elif len(values) > kept and not values[-1]:
@@ -235,7 +240,16 @@ def data_rows(
             rows.append((number, values))
             if len(rows) > limit:
                 break
-    return rows
+    return rows, beyond
+
+
+def _first_filled(cells: list, start: int) -> int | None:
+    """The index of the first cell from `start` holding something (a cell of spaces holds nothing)."""
+    for index in range(start, len(cells)):
+        cell = cells[index]
+        if cell is not None and (cell.strip() if isinstance(cell, str) else cell != ""):
+            return index
+    return None
 
 
 def split_footer(

@@ -106,6 +106,7 @@ def read_workbook(data: bytes, format: str, request: Request) -> Table:
         unread_sheets=found["unread"],
         dates=found["dates"],
         hidden_rows=found["hidden"],
+        beyond=found["beyond"],
     )
 
 
@@ -204,7 +205,7 @@ def _workbook_table(data: bytes, format: str, request: Request) -> tuple:
             if header is not None and (sheet.complete or header.width > request.max_columns):
                 unread = [later for _index, later in sheets[position + 1 :]]
                 found = sheet.found(names, skipped=looked[:-1], unread=unread)
-                return ("table", _with_sheet_marks(found, data, format, sheet.start_column))
+                return ("table", _with_sheet_marks(found, data, format))
             if header is not None and (best is None or header.names > best[0]):
                 best = (header.names, index, name)
         if best is None:
@@ -213,10 +214,10 @@ def _workbook_table(data: bytes, format: str, request: Request) -> tuple:
         # Read again: rows are read only from a sheet once it is chosen.
         sheet = _SheetReader(workbook, index, name, request)
         found = sheet.found(names, skipped=[other for other in looked if other != name], unread=[])
-        return ("table", _with_sheet_marks(found, data, format, sheet.start_column))
+        return ("table", _with_sheet_marks(found, data, format))
 
 
-def _with_sheet_marks(found: dict, data: bytes, format: str, start_column: int) -> dict:
+def _with_sheet_marks(found: dict, data: bytes, format: str) -> dict:
     """The found sheet with its error cells' texts ("#N/A", which calamine reads as blank) and its hidden
     data rows, read from an .xlsx's XML (sheet_xml); other formats are left as calamine reads them."""
     found["hidden"] = []
@@ -226,9 +227,9 @@ def _with_sheet_marks(found: dict, data: bytes, format: str, start_column: int) 
     if marks.errors:
         held = {number: cells for number, cells in found["rows"]}
         for (number, column), text in marks.errors.items():
-            cells, index = held.get(number), column - start_column
-            if cells is not None and 0 <= index < len(cells):
-                cells[index] = text
+            cells = held.get(number)
+            if cells is not None and column < len(cells):
+                cells[column] = text
     if marks.hidden_rows:
         numbers = {number for number, _cells in found["rows"]}
         found["hidden"] = [number for number in marks.hidden_rows if number in numbers]
@@ -244,9 +245,13 @@ class _SheetReader:
         # iter_rows() starts at the sheet's first row (index 0 = row 1) even when the data starts
         # lower; its columns start at the first one used.
         calamine_sheet = workbook.get_sheet_by_index(index)
-        # The sheet's first used column, where iter_rows' columns start (None: an empty sheet).
-        self.start_column = (calamine_sheet.start or (0, 0))[1]
         self.records = enumerate(calamine_sheet.iter_rows(), start=1)
+        # iter_rows' columns start at the sheet's first used column: its rows are padded to start at A, so
+        # that an index is the column's (messages name columns by their letters).
+        start_column = (calamine_sheet.start or (0, 0))[1]
+        if start_column:
+            padding = [""] * start_column
+            self.records = ((number, [*padding, *cells]) for number, cells in self.records)
         self.top = scan_top(self.records, self.texts, request.max_columns)
         self.has_cells = any(row.width for row in self.top)
         self.header = choose_header(self.top, request.layout)
@@ -255,9 +260,9 @@ class _SheetReader:
 
     def found(self, names: list[str], *, skipped: list[str], unread: list[str]) -> dict:
         header = self.header
-        rows = []
+        rows, beyond = [], {}
         if header.width <= self.request.max_columns:
-            rows = data_rows(
+            rows, beyond = data_rows(
                 self.top, self.records, header, self.columns, self.texts, limit=self.request.max_rows
             )
         return {
@@ -267,6 +272,7 @@ class _SheetReader:
             "width": header.width,
             "names": header.names,
             "rows": rows,
+            "beyond": beyond,
             "top": [(row.number, row.values[: row.width]) for row in self.top if row.width],
             "dates": self.texts.dates,
             "sheets": names,
