@@ -16,13 +16,16 @@ OCCUPATION_MAX_LENGTH = Contact._meta.get_field("occupation").max_length
 
 # The words a Main Contact cell may hold, compared without case or accents (comparable_name): English,
 # French, French Excel's VRAI/FAUX, and 1.0 as a number exported to text.
-TRUE_WORDS = frozenset({"1", "1.0", "yes", "y", "true", "oui", "o", "vrai", "x"})
-FALSE_WORDS = frozenset({"0", "0.0", "no", "n", "false", "non", "faux"})
+TRUE_WORDS = frozenset({"1", "1.0", "1,0", "yes", "y", "true", "oui", "o", "vrai", "x"})
+FALSE_WORDS = frozenset({"0", "0.0", "0,0", "no", "n", "false", "non", "faux"})
 OCCUPATIONS = tuple(Contact.Occupation.values)
 # The words for each occupation, English and French, compared without case or accents (comparable_name).
 OCCUPATION_WORDS: dict[str, tuple[str, ...]] = {
-    "ACCOUNTING": ("accounting", "accountant", "accounts", "comptabilite", "comptable", "compta", "finance"),
-    "SALES": ("sales", "sale", "ventes", "vente", "commercial", "commerciale", "commerciaux"),
+    "ACCOUNTING": (
+        *("accounting", "accountant", "accounts", "comptabilite", "comptable", "compta", "finance"),
+        *("comptab", "cpta"),  # abbreviations (a trailing "." is left out: "Compta.")
+    ),
+    "SALES": ("sales", "sale", "ventes", "vente", "commercial", "commerciale", "commerciaux", "cial", "vte"),
     "PURCHASER": (
         "purchaser",
         "purchasing",
@@ -83,7 +86,7 @@ def occupation_value(text: str) -> str | None:
 def _occupation_value(text: str) -> str | None:
     if not text:
         return ""
-    key = comparable_name(text)
+    key = comparable_name(text).rstrip(".")
     return _OCCUPATION_OF_WORD.get(key) or (key.upper() if key.upper() in OCCUPATIONS else None)
 
 
