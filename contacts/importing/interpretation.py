@@ -33,6 +33,7 @@ from contacts.importing.columns import (
 )
 from contacts.importing.mapping import VALUE_FIELDS, Mapping, meaning_text
 from contacts.importing.reading import HEADER_SEARCH_ROWS, Table, quoted_list
+from contacts.importing.reports import TEMPLATE_EXAMPLE
 from contacts.services.rows import RowInput, comparable_name, row_list
 from contacts.services.values import EXCEL_ERRORS, occupation_value, parse_main_contact
 
@@ -53,6 +54,10 @@ REPEATED_COLUMNS = _(
 BEYOND_HEADERS = _(
     "This row has values beyond the last column header (column {column}); give that column a header, or "
     "move the values into the columns of the import."
+)
+TEMPLATE_EXAMPLE_SKIPPED = _(
+    'Not imported: {rows} is the import template\'s example (identifier code "{code}", {email}); delete it '
+    "from the file."
 )
 UNKNOWN_VALUES = _('"{column}" holds values the import does not know: {values}.')
 SHEETS_SKIPPED = _(
@@ -320,6 +325,22 @@ def _meaning_shown(name: str, meaning: str | bool) -> str:
     if name == "occupation":
         return str(meaning or NO_OCCUPATION)
     return str(YES if meaning else NO)
+
+
+def without_template_example(rows: list[RowInput]) -> tuple[list[RowInput], list[str]]:
+    """The rows without the template's example row (left in by a client who typed below it), and the
+    warning naming it; a row is the example when its identifier code and email are the example's."""
+    code, email = TEMPLATE_EXAMPLE["external_id"], TEMPLATE_EXAMPLE["email"]
+    examples = [
+        row.row
+        for row in rows
+        if row.values.get("external_id") == code and str(row.values.get("email", "")).lower() == email
+    ]
+    if not examples:
+        return rows, []
+    kept = [row for row in rows if row.row not in examples]
+    message = TEMPLATE_EXAMPLE_SKIPPED.format(rows=row_list(examples, "row"), code=code, email=email)
+    return kept, [str(message)]
 
 
 def _mark_excel_errors(rows: list[RowInput], held: list, positions: list[tuple[str, int]]) -> None:

@@ -92,7 +92,11 @@ def _read(
     if not table.rows:
         report.errors.append(file_problem(NO_DATA_ROWS))
         return report, []
-    rows = interpretation.row_inputs(table, reading)
+    rows, example = interpretation.without_template_example(interpretation.row_inputs(table, reading))
+    report.warnings.extend(file_problem(message) for message in example)
+    if not rows:
+        report.errors.append(file_problem(NO_DATA_ROWS))
+        return report, []
     if progress:
         progress(Stage.READING, len(rows), len(rows))
     return report, rows
