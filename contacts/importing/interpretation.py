@@ -59,6 +59,11 @@ TEMPLATE_EXAMPLE_SKIPPED = _(
     'Not imported: {rows} is the import template\'s example (identifier code "{code}", {email}); delete it '
     "from the file."
 )
+HIDDEN_ROWS = _(
+    "Rows hidden in Excel are imported like the others: {rows}; unhide them to check them, or delete them "
+    "if they are not meant to be imported."
+)
+HIDDEN_SHEETS = _("Hidden sheets are not read: {sheets}; unhide a sheet in Excel if it holds contacts.")
 UNKNOWN_VALUES = _('"{column}" holds values the import does not know: {values}.')
 SHEETS_SKIPPED = _(
     "Sheets skipped, as none of their first {rows} rows names two columns of the import: {sheets}."
@@ -277,6 +282,11 @@ def _sheet_and_footer_warnings(table: Table) -> list[str]:
         warnings.append(
             SHEETS_NOT_READ.format(sheet=table.sheet_name, sheets=quoted_list(table.unread_sheets))
         )
+    footer = {number for number, _cells in table.footer}
+    if hidden := [number for number in table.hidden_rows if number not in footer]:
+        warnings.append(HIDDEN_ROWS.format(rows=row_list(hidden, "row")))
+    if table.hidden_sheets:
+        warnings.append(HIDDEN_SHEETS.format(sheets=quoted_list(table.hidden_sheets)))
     if table.footer:
         rows = row_list([number for number, _cells in table.footer], "row")
         texts = ", ".join(f'"{" ".join(cell for cell in cells if cell)}"' for _number, cells in table.footer)

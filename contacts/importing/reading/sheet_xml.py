@@ -1,10 +1,10 @@
 """What calamine does not say about an .xlsx sheet, read from the sheet's XML: the cells showing an Excel
 error (#N/A, #REF!…), which calamine reads as blank (python-calamine issue #105), and the hidden rows.
 
-Cheap by design: the sheet's XML is searched for the two markers (`t="e"`, `hidden="1"`) at C speed, and
-only a sheet holding one is scanned by a regular expression; nothing is parsed as XML (no entity to
-expand), and the child process's memory cap holds as for calamine. 100,000 rows (52 MB of XML): two
-searches, 0.02 s, when the sheet has neither.
+Cheap by design: the sheet's XML is inflated in 1 MB chunks and searched for the two markers (`t="e"`,
+`hidden="`) at C speed; only a sheet holding one is read whole and scanned by a regular expression. Nothing
+is parsed as XML (no entity to expand), and the child process's memory cap holds as for calamine.
+100,000 rows without either (54 MB of XML): 0.15 s, against 2.2 s for calamine's parse of the sheet.
 """
 
 import html
@@ -39,8 +39,10 @@ def sheet_marks(data: bytes, sheet_name: str) -> SheetMarks:
             part = _sheet_part(archive, sheet_name)
             if part is None:
                 return marks
+            if not _has_markers(archive, part):
+                return marks
             xml = archive.read(part)
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError):
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError):
         return marks
     if b't="e"' in xml:
         for match in _ERROR_CELL.finditer(xml):
@@ -48,12 +50,28 @@ def sheet_marks(data: bytes, sheet_name: str) -> SheetMarks:
             if reference and value:
                 key = (int(reference[2]), _column_index(reference[1]))
                 marks.errors[key] = html.unescape(value[1].decode("utf-8", "replace")).strip()
-    if b"hidden=" in xml:
+    if b'hidden="' in xml:
         for match in _HIDDEN_ROW.finditer(xml):
             number = _ROW_NUMBER.search(match[0])
             if number:
                 marks.hidden_rows.append(int(number[1]))
     return marks
+
+
+_MARKERS = (b't="e"', b'hidden="')
+_CHUNK = 1024 * 1024
+
+
+def _has_markers(archive: zipfile.ZipFile, part: str) -> bool:
+    """Whether the part holds an error cell's or a hidden row's marker, read in chunks (a low peak)."""
+    tail = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(_CHUNK):
+            window = tail + chunk
+            if any(marker in window for marker in _MARKERS):
+                return True
+            tail = window[-16:]
+    return False
 
 
 def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:

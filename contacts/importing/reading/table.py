@@ -152,6 +152,7 @@ class Table:
     dates: dict[int, tuple[int, ...]] = field(default_factory=dict)  # row -> columns Excel typed as dates
     footer: list[tuple[int, list[str]]] = field(default_factory=list)  # rows below the data: totals, counts
     hidden_rows: list[int] = field(default_factory=list)  # data rows an .xlsx hides (they are read)
+    hidden_sheets: list[str] = field(default_factory=list)  # worksheets hidden in the workbook: not read
     beyond: dict[int, int] = field(default_factory=dict)  # row -> first column with a value past the header
 
 

@@ -106,6 +106,7 @@ def read_workbook(data: bytes, format: str, request: Request) -> Table:
         unread_sheets=found["unread"],
         dates=found["dates"],
         hidden_rows=found["hidden"],
+        hidden_sheets=found["hidden_sheets"],
         beyond=found["beyond"],
     )
 
@@ -190,6 +191,12 @@ def _workbook_table(data: bytes, format: str, request: Request) -> tuple:
             and info.visible == python_calamine.SheetVisibleEnum.Visible
         ]
         names = [name for _index, name in sheets]
+        hidden = [
+            info.name
+            for info in workbook.sheets_metadata
+            if info.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and info.visible != python_calamine.SheetVisibleEnum.Visible
+        ]
         if request.layout.sheet is not None:
             sheets = [(index, name) for index, name in sheets if name == request.layout.sheet]
             if not sheets:
@@ -205,7 +212,7 @@ def _workbook_table(data: bytes, format: str, request: Request) -> tuple:
             if header is not None and (sheet.complete or header.width > request.max_columns):
                 unread = [later for _index, later in sheets[position + 1 :]]
                 found = sheet.found(names, skipped=looked[:-1], unread=unread)
-                return ("table", _with_sheet_marks(found, data, format))
+                return ("table", {**_with_sheet_marks(found, data, format), "hidden_sheets": hidden})
             if header is not None and (best is None or header.names > best[0]):
                 best = (header.names, index, name)
         if best is None:
@@ -214,7 +221,7 @@ def _workbook_table(data: bytes, format: str, request: Request) -> tuple:
         # Read again: rows are read only from a sheet once it is chosen.
         sheet = _SheetReader(workbook, index, name, request)
         found = sheet.found(names, skipped=[other for other in looked if other != name], unread=[])
-        return ("table", _with_sheet_marks(found, data, format))
+        return ("table", {**_with_sheet_marks(found, data, format), "hidden_sheets": hidden})
 
 
 def _with_sheet_marks(found: dict, data: bytes, format: str) -> dict:
