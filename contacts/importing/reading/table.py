@@ -43,8 +43,15 @@ HEADER_SEARCH_ROWS = 20
 MIN_HEADER_NAMES = 2
 # Trailing rows looked at as a possible footer ("TOTAL : 14 contacts", a count formula's result).
 FOOTER_MAX_ROWS = 5
-# A footer's label starts with one of these words (compared without case or accents).
-_FOOTER_LABEL = re.compile(r"(?:sous[ -]?|sub[ -]?)?tota(?:l|ux)\b|(?:nb|nbre|nombre|count|sum|somme)\b")
+# A footer's label starts with one of these words (compared without case or accents, after any stars or
+# dashes): a total, a count ("Nombre de contacts : 14", "14 contacts"), or the end ("Fin du fichier").
+_FOOTER_LABEL = re.compile(
+    r"[^0-9a-z]*(?:"
+    r"(?:sous[ -]?|sub[ -]?)?tota(?:l|ux)\b|(?:nb|nbre|nombre|count|sum|somme)\b"
+    r"|[0-9][0-9 ]*(?:contacts?|lignes?|rows?|lines?|enregistrements?|records?)\b"
+    r"|fin\b|end(?: of (?:file|list|data))?\b|eof\b"
+    r")"
+)
 # A formula's result: a plain number (no leading zero: "06 12 34 56 78" is a phone), thousands grouped.
 _FOOTER_NUMBER = re.compile(r"(?:0|[1-9]\d{0,2}(?:[ \u00a0\u202f]?\d{3}){0,2})(?:[.,]\d+)?")
 
