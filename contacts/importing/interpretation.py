@@ -33,7 +33,7 @@ from contacts.importing.columns import (
 )
 from contacts.importing.mapping import VALUE_FIELDS, Mapping, meaning_text
 from contacts.importing.reading import HEADER_SEARCH_ROWS, Table, quoted_list
-from contacts.importing.reports import TEMPLATE_EXAMPLE
+from contacts.importing.row_marks import mark_beyond_headers, mark_excel_errors
 from contacts.services.rows import RowInput, comparable_name, row_list
 from contacts.services.values import EXCEL_ERRORS, occupation_value, parse_main_contact
 
@@ -50,14 +50,6 @@ GUESSED_COLUMNS = _(
 REPEATED_COLUMNS = _(
     'Columns {columns} each read as "{column}": only column {first} is imported, the others are ignored; '
     "choose the column to import in the mapping step (or with --mapping)."
-)
-BEYOND_HEADERS = _(
-    "This row has values beyond the last column header (column {column}); give that column a header, or "
-    "move the values into the columns of the import."
-)
-TEMPLATE_EXAMPLE_SKIPPED = _(
-    'Not imported: {rows} is the import template\'s example (identifier code "{code}", {email}); delete it '
-    "from the file."
 )
 HIDDEN_ROWS = _(
     "Rows hidden in Excel are imported like the others: {rows}; unhide them to check them, or delete them "
@@ -337,36 +329,6 @@ def _meaning_shown(name: str, meaning: str | bool) -> str:
     return str(YES if meaning else NO)
 
 
-def without_template_example(rows: list[RowInput]) -> tuple[list[RowInput], list[str]]:
-    """The rows without the template's example row (left in by a client who typed below it), and the
-    warning naming it; a row is the example when its identifier code and email are the example's."""
-    code, email = TEMPLATE_EXAMPLE["external_id"], TEMPLATE_EXAMPLE["email"]
-    examples = [
-        row.row
-        for row in rows
-        if row.values.get("external_id") == code and str(row.values.get("email", "")).lower() == email
-    ]
-    if not examples:
-        return rows, []
-    kept = [row for row in rows if row.row not in examples]
-    message = TEMPLATE_EXAMPLE_SKIPPED.format(rows=row_list(examples, "row"), code=code, email=email)
-    return kept, [str(message)]
-
-
-def _mark_excel_errors(rows: list[RowInput], held: list, positions: list[tuple[str, int]]) -> None:
-    """Mark the cells showing an Excel error (#N/A); a column without one costs one pass in C."""
-    erring = [
-        (name, index)
-        for name, index in positions
-        if not EXCEL_ERRORS.isdisjoint(map(itemgetter(index), map(itemgetter(1), held)))
-    ]
-    if erring:
-        for row in rows:
-            marked = [name for name, _index in erring if row.values[name] in EXCEL_ERRORS]
-            if marked:
-                row.excel_errors = frozenset(marked)
-
-
 def row_inputs(table: Table, reading: Reading) -> list[RowInput]:
     """The rows for the bulk rules: each field's cell, with the mapped values' meanings and the date marks."""
     positions = list(reading.columns.positions.items())
@@ -375,15 +337,13 @@ def row_inputs(table: Table, reading: Reading) -> list[RowInput]:
         RowInput(row=number, values={name: cells[index] for name, index in positions}, trimmed=True)
         for number, cells in held
     ]
-    _mark_excel_errors(rows, held, positions)
+    mark_excel_errors(rows, held, positions)
     for name, texts in reading.value_texts.items():
         for row in rows:
             value = row.values[name]
             row.values[name] = texts.get(value, value)
     if table.beyond:
-        for row in rows:
-            if row.row in table.beyond:
-                row.problems = (str(BEYOND_HEADERS.format(column=column_letter(table.beyond[row.row]))),)
+        mark_beyond_headers(rows, table.beyond)
     if table.dates:
         for row in rows:
             dated = table.dates.get(row.row)

@@ -36,6 +36,7 @@ from contacts.importing.report import (
     refused,
     take_plan,
 )
+from contacts.importing.row_marks import without_template_example
 from contacts.importing.stored_files import store_import_file
 from contacts.models import ImportBatch
 from contacts.services.contacts import ensure_contacts_managed
@@ -92,7 +93,7 @@ def _read(
     if not table.rows:
         report.errors.append(file_problem(NO_DATA_ROWS))
         return report, []
-    rows, example = interpretation.without_template_example(interpretation.row_inputs(table, reading))
+    rows, example = without_template_example(interpretation.row_inputs(table, reading))
     report.warnings.extend(file_problem(message) for message in example)
     if not rows:
         report.errors.append(file_problem(NO_DATA_ROWS))

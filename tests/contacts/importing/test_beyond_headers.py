@@ -4,8 +4,8 @@ column, never silently cut."""
 import pytest
 
 from contacts.importing import reports
-from contacts.importing.interpretation import BEYOND_HEADERS
 from contacts.importing.pipeline import preview_import
+from contacts.importing.row_marks import BEYOND_HEADERS
 from tests.factories import CustomerFactory
 from tests.helpers import HEADERS, contact_row, csv_bytes, workbook_bytes
 

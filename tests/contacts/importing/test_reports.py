@@ -12,10 +12,10 @@ from contacts.admin.history import stored_problem_label
 from contacts.fields import FRENCH_HEADERS
 from contacts.importing import reports
 from contacts.importing.columns import ENGLISH_HEADERS, FIELDS
-from contacts.importing.interpretation import TEMPLATE_EXAMPLE_SKIPPED
 from contacts.importing.pipeline import NO_DATA_ROWS, preview_import
 from contacts.importing.reading import Table
 from contacts.importing.resources import ContactSpreadsheetResource
+from contacts.importing.row_marks import TEMPLATE_EXAMPLE_SKIPPED
 from contacts.services import rows as rows_module
 from contacts.services.rows import Problem
 from tests.factories import CustomerFactory
