@@ -122,6 +122,9 @@ def normalize_email(value: str) -> str:
 # --- An email cell as people fill it: pasted from a mail program, or with two addresses ---------------
 
 EMAIL_UNWRAPPED = _('"{value}" is read as the address "{email}"; the rest of the cell is left out.')
+EMAIL_SEPARATOR_LEFT_OUT = _(
+    '"{value}" ends with "{separator}", which is left out: the address read is "{email}".'
+)
 SEVERAL_EMAILS = _(
     '"{value}" holds more than one email address; one address per contact: put the second on its own '
     "row with its own identifier code."
@@ -153,12 +156,20 @@ def email_of_cell(value: str) -> tuple[str, tuple[str, ...]]:
     if text.count("@") > 1 and _BETWEEN_ADDRESSES.search(text):
         raise ValidationError(SEVERAL_EMAILS.format(value=shown(text)), code="several_emails")
     warnings = []
+    # A list separator after a single address (copied from a mail program's To: line): left out.
+    trimmed = text.rstrip(";, \t")
+    separator = text[len(trimmed) :].strip()[:1] if trimmed != text else ""
+    text = trimmed or text
     unwrapped = _unwrapped_address(text)
     if unwrapped:
         email = normalize_email(unwrapped)
         warnings.append(EMAIL_UNWRAPPED.format(value=shown(text), email=email))
     else:
         email = normalize_email(text)
+    if separator:
+        warnings.append(
+            EMAIL_SEPARATOR_LEFT_OUT.format(value=shown(value.strip()), separator=separator, email=email)
+        )
     if refused := provider_refused_character(email):
         warnings.append(EMAIL_REFUSED_BY_PROVIDER.format(email=email, character=refused))
     return email, tuple(str(warning) for warning in warnings)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.forms import PreviewKeyForm
 from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS, SPREADSHEET_FIELDS
+from contacts.importing.columns import column_key, column_list
 from contacts.importing.interpretation import MAX_MAPPED_LENGTH, describe
 from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import read_import
@@ -33,7 +34,7 @@ from contacts.services.values import OCCUPATIONS
 
 FIRST_VALUES = 3  # values shown under each column
 
-MAPPED_TWICE = _('"{column}" is chosen for several columns ({headers}); choose it for one of them.')
+MAPPED_TWICE = _('"{column}" is chosen for columns {columns} ({headers}); choose it for one of them.')
 MANDATORY_UNMAPPED = _("Choose a column for {columns}: the import needs them.")
 TITLE = _("How to read {filename}")
 IGNORE = _("Ignore this column")
@@ -132,14 +133,16 @@ class MappingForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        chosen: dict[str, list[str]] = {}
+        chosen: dict[str, list[tuple[int, str]]] = {}
         for bound, _values in self.columns:
             if cleaned.get(bound.name):
-                chosen.setdefault(cleaned[bound.name], []).append(bound.label)
-        for name, headers in chosen.items():
-            if len(headers) > 1:
-                quoted = ", ".join(f'"{header}"' for header in headers)
-                self.add_error(None, MAPPED_TWICE.format(column=ENGLISH_HEADERS[name], headers=quoted))
+                chosen.setdefault(cleaned[bound.name], []).append((_index(bound), bound.label))
+        for name, columns in chosen.items():
+            if len(columns) > 1:
+                quoted = ", ".join(f'"{header}"' for _index, header in columns)
+                letters = column_list([index for index, _header in columns])
+                message = MAPPED_TWICE.format(column=ENGLISH_HEADERS[name], columns=letters, headers=quoted)
+                self.add_error(None, message)
         missing = [f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS if name not in chosen]
         if missing:
             self.add_error(None, MANDATORY_UNMAPPED.format(columns=", ".join(missing)))
@@ -147,8 +150,9 @@ class MappingForm(forms.Form):
 
     def mapping(self) -> Mapping:
         cleaned = self.cleaned_data
+        # Two columns with one header are told apart by their letters ("column:F").
         columns = {
-            bound.label: cleaned[bound.name] or None
+            column_key(self.table.headers, _index(bound)): cleaned[bound.name] or None
             for bound, _values in self.columns
             if cleaned[bound.name] or len(bound.label) <= MAX_MAPPED_LENGTH  # no pasted note in the session
         }
@@ -158,6 +162,11 @@ class MappingForm(forms.Form):
         return Mapping(
             sheet=self.table.sheet_name, header_row=self.table.header_row, columns=columns, values=values
         )
+
+
+def _index(bound) -> int:
+    """The file column a bound field of the form chooses for ("column_5" → 5)."""
+    return int(bound.name.removeprefix("column_"))
 
 
 def first_values(table: Table, index: int) -> list[str]:

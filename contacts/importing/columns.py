@@ -164,6 +164,10 @@ class ColumnMap:
     duplicated: list[str]  # every column after the first that gives an already-given field, as written
     how: dict[str, str] = field(default_factory=dict)  # field -> BY_MAPPING, BY_HEADER, BY_ALIAS or BY_GUESS
     ignored: list[str] = field(default_factory=list)  # headers the mapping says to ignore, as written
+    # field -> every column giving it, when more than one does (the first is read, the others ignored)
+    repeats: dict[str, list[int]] = field(default_factory=dict)
+    ignored_at: list[int] = field(default_factory=list)  # the columns of `ignored`
+    row: tuple[str, ...] = ()  # the header row as written, for the keys of a mapping (column_key)
 
     @property
     def missing_fields(self) -> list[str]:
@@ -175,6 +179,54 @@ class ColumnMap:
         return max(self.positions.values(), default=-1)
 
 
+def column_letter(index: int) -> str:
+    """A 0-based column index as Excel names the column: 0 → "A", 26 → "AA"."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+COLUMN_LIST = _("{letters} and {last}")
+# A mapping names a column by its header, or, where two columns share a header, by its letter so.
+_POSITION_KEY = re.compile(r"column:([a-z]{1,3})")
+
+
+def column_list(indexes: list[int]) -> str:
+    """ "C and F": columns by their letters, in the active language."""
+    letters = [column_letter(index) for index in indexes]
+    if len(letters) == 1:
+        return letters[0]
+    return str(COLUMN_LIST.format(letters=", ".join(letters[:-1]), last=letters[-1]))
+
+
+def position_key(index: int) -> str:
+    """How a mapping names the column at `index` regardless of its header: "column:F"."""
+    return f"column:{column_letter(index)}"
+
+
+def column_key(headers: list[str] | tuple[str, ...], index: int) -> str:
+    """How a mapping names the column at `index`: its header as written, or its position_key when another
+    column of the row has the same header (so that the two can be told apart)."""
+    key = normalize_header(headers[index])
+    if sum(1 for header in headers if normalize_header(header) == key) > 1:
+        return position_key(index)
+    return headers[index].strip()
+
+
+def key_position(key: str) -> int | None:
+    """The column index a mapping's key names by its position ("column:F" → 5), else None."""
+    match = _POSITION_KEY.fullmatch(normalize_header(key))
+    if match is None:
+        return None
+    index = 0
+    for letter in match[1]:
+        index = index * 26 + ord(letter) - ord("a") + 1
+    return index - 1
+
+
 def mapping_keys(columns: dict[str, str | None] | None) -> dict[str, str | None]:
     """A mapping's columns ({header as written: field or None}) keyed as headers are compared."""
     return {normalize_header(header): name for header, name in (columns or {}).items()}
@@ -183,34 +235,43 @@ def mapping_keys(columns: dict[str, str | None] | None) -> dict[str, str | None]
 def map_columns(
     headers: list[str], mapped: dict[str, str | None] | None = None, *, guess: bool = True
 ) -> ColumnMap:
-    """Which column gives which field. `mapped`: a mapping's columns, keyed by `mapping_keys`."""
+    """Which column gives which field. `mapped`: a mapping's columns, keyed by `mapping_keys`; a key naming
+    a column by its position comes before one naming its header."""
     mapped = mapped or {}
+    by_position = {key_position(key): name for key, name in mapped.items() if key.startswith("column:")}
     positions: dict[str, int] = {}
     written: dict[str, str] = {}
     how: dict[str, str] = {}
     unknown: list[str] = []
     duplicated: list[str] = []
     ignored: list[str] = []
+    ignored_at: list[int] = []
+    repeats: dict[str, list[int]] = {}
     for index, header in enumerate(headers):
         key = normalize_header(header)
         if not key:
             continue
-        if key in mapped:
-            name, found = mapped[key], BY_MAPPING
+        chosen = index in by_position or key in mapped
+        if chosen:
+            name, found = by_position[index] if index in by_position else mapped[key], BY_MAPPING
         else:
             name, found = known_field(header) or (None, "")
             if name is None and guess:
                 name, found = guessed_field(header), BY_GUESS
-        if key in mapped and name is None:
+        if chosen and name is None:
             ignored.append(header.strip())
+            ignored_at.append(index)
         elif name is None:
             unknown.append(header.strip())
         elif name in positions:
             duplicated.append(header.strip())
+            repeats.setdefault(name, [positions[name]]).append(index)
         else:
             positions[name], written[name], how[name] = index, header.strip(), found
     missing = [ENGLISH_HEADERS[name] for name in MANDATORY_FIELDS if name not in positions]
-    return ColumnMap(positions, written, unknown, missing, duplicated, how, ignored)
+    return ColumnMap(
+        positions, written, unknown, missing, duplicated, how, ignored, repeats, ignored_at, tuple(headers)
+    )
 
 
 def recognised_count(texts: list[str], mapped: dict[str, str | None]) -> int:

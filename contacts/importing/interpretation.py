@@ -15,19 +15,27 @@ from operator import itemgetter
 
 from django.utils.translation import gettext_lazy as _
 
+from contacts.fields import ENGLISH_HEADERS
 from contacts.importing.columns import (
+    BY_ALIAS,
     BY_GUESS,
     BY_HEADER,
+    BY_MAPPING,
     FIELD_LABELS,
     MAX_HEADER_LENGTH,
     ColumnMap,
+    column_key,
+    column_letter,
+    column_list,
+    key_position,
     known_field,
     normalize_header,
 )
 from contacts.importing.mapping import VALUE_FIELDS, Mapping, meaning_text
 from contacts.importing.reading import HEADER_SEARCH_ROWS, Table, quoted_list
+from contacts.importing.row_marks import mark_beyond_headers, mark_excel_errors
 from contacts.services.rows import RowInput, comparable_name, row_list
-from contacts.services.values import occupation_value, parse_main_contact
+from contacts.services.values import EXCEL_ERRORS, occupation_value, parse_main_contact
 
 MISSING_COLUMNS = _("The header row (row {row}) lacks the mandatory column(s) {columns}.")
 MISSING_COLUMNS_IN_SHEET = _(
@@ -39,6 +47,15 @@ PROFILE_HEADER_MOVED = _("the header row is {found}, not {expected}")
 GUESSED_COLUMNS = _(
     "Some columns are read by a name close to theirs: {columns}; check that this is what they mean."
 )
+REPEATED_COLUMNS = _(
+    'Columns {columns} each read as "{column}": only column {first} is imported, the others are ignored; '
+    "choose the column to import in the mapping step (or with --mapping)."
+)
+HIDDEN_ROWS = _(
+    "Rows hidden in Excel are imported like the others: {rows}; unhide them to check them, or delete them "
+    "if they are not meant to be imported."
+)
+HIDDEN_SHEETS = _("Hidden sheets are not read: {sheets}; unhide a sheet in Excel if it holds contacts.")
 UNKNOWN_VALUES = _('"{column}" holds values the import does not know: {values}.')
 SHEETS_SKIPPED = _(
     "Sheets skipped, as none of their first {rows} rows names two columns of the import: {sheets}."
@@ -54,6 +71,14 @@ ON_SHEET = _("sheet {sheet}")
 IGNORED = _("ignored")
 NO_OCCUPATION = _("no occupation")
 YES, NO = _("yes"), _("no")
+# How a column not named by the article's header was read, as the command line says it.
+READ_BY = {
+    BY_ALIAS: _("a usual name of the column"),
+    BY_GUESS: _("a guess: a close spelling of a usual name"),
+    "profile": _("the organization's saved profile"),
+    BY_MAPPING: _("the mapping given"),
+}
+COLUMN_READ = _("Column {letter}, '{header}' → {column} (read by {how})")
 
 FOUND, PROFILE, MAPPING = "found", "profile", "mapping"
 # Unknown values offered per column in the mapping step; a column with more holds something else.
@@ -81,12 +106,41 @@ class Reading:
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
 
+    @property
+    def guessed(self) -> list[str]:
+        """The fields whose column is read by a close spelling of its name, which a person must confirm."""
+        return [name for name in self.columns.positions if self.columns.how.get(name) == BY_GUESS]
+
+    def column_readings(self) -> list[dict]:
+        """The columns not named by the article's header, each with how it was read: "alias", "guess",
+        "profile" (the saved profile's) or "mapping" (the one given)."""
+        readings = []
+        for name, index in sorted(self.columns.positions.items(), key=lambda item: item[1]):
+            header, how = self.columns.headers[name], self.columns.how.get(name, BY_HEADER)
+            if how == BY_MAPPING:
+                if known_field(header) == (name, BY_HEADER):
+                    continue
+                how = "profile" if self.source == PROFILE else BY_MAPPING
+            if how != BY_HEADER:
+                column = ENGLISH_HEADERS[name]
+                readings.append(
+                    {"column": column_letter(index), "header": header, "field": column, "read_by": how}
+                )
+        return readings
+
     def mapping(self) -> Mapping:
         """This reading as a mapping: what a saved profile keeps."""
-        columns = {self.columns.headers[name]: name for name in self.columns.positions}
-        columns.update(dict.fromkeys(self.columns.ignored))
+        found = self.columns
+        columns = {self._key(index, found.headers[name]): name for name, index in found.positions.items()}
+        columns.update(dict.fromkeys(map(self._key, found.ignored_at, found.ignored)))
+        # The columns repeating a field are ignored, as they were: read again, they would repeat it again.
+        repeated = [index for indexes in found.repeats.values() for index in indexes[1:]]
+        columns.update(dict.fromkeys(self._key(index, found.row[index]) for index in repeated))
         columns = {header: name for header, name in columns.items() if len(header) <= MAX_MAPPED_LENGTH}
         return Mapping(sheet=self.sheet, header_row=self.header_row, columns=columns, values=self.values)
+
+    def _key(self, index: int, header: str) -> str:
+        return column_key(self.columns.row, index) if self.columns.row else header
 
 
 def reading_of(table: Table, *, given: Mapping | None, source: str, organization: str) -> Reading:
@@ -112,9 +166,7 @@ def reading_of(table: Table, *, given: Mapping | None, source: str, organization
 def _misfit(profile: Mapping, table: Table) -> str:
     """Why the file does not fit the profile, or "": a column it names is gone, or the header moved."""
     found = {normalize_header(header) for header in table.headers}
-    absent = [
-        header for header, name in profile.columns.items() if name and normalize_header(header) not in found
-    ]
+    absent = [header for header, name in profile.columns.items() if name and not _fits(header, found, table)]
     if absent:
         return PROFILE_COLUMNS_ABSENT.format(columns=", ".join(f'"{header}"' for header in absent))
     moved_sheet = (
@@ -126,6 +178,26 @@ def _misfit(profile: Mapping, table: Table) -> str:
             found=_header_place(table.header_row, table.sheet_name), expected=expected
         )
     return ""
+
+
+def _fits(key: str, found: set[str], table: Table) -> bool:
+    """Whether the column a mapping's key names is in the header row (by its header, or its position)."""
+    index = key_position(key)
+    if index is None:
+        return normalize_header(key) in found
+    return index < len(table.headers) and bool(table.headers[index].strip())
+
+
+def repeated_columns(columns: ColumnMap) -> list[str]:
+    """ "Columns C and F each read as "Contact's Email": only column C is imported…", per field repeated."""
+    return [
+        str(
+            REPEATED_COLUMNS.format(
+                columns=column_list(indexes), column=ENGLISH_HEADERS[name], first=column_letter(indexes[0])
+            )
+        )
+        for name, indexes in columns.repeats.items()
+    ]
 
 
 def _scan_values(reading: Reading, table: Table, given: Mapping) -> None:
@@ -147,6 +219,7 @@ def _scan_values(reading: Reading, table: Table, given: Mapping) -> None:
             elif (
                 value
                 and len(value) <= MAX_MAPPED_LENGTH
+                and value not in EXCEL_ERRORS  # an error of its own, not a value to give a meaning
                 and not _known_value(name, value)
                 and len(unknown) < MAX_UNKNOWN_VALUES
             ):
@@ -160,6 +233,16 @@ def _scan_values(reading: Reading, table: Table, given: Mapping) -> None:
             column = reading.columns.headers[name]
             values = ", ".join(f'"{value}"' for value in unknown)
             reading.reasons.append(UNKNOWN_VALUES.format(column=column, values=values))
+
+
+def column_read(reading: dict) -> str:
+    """ "Column G, 'Telephonne' → Contact's Telephone Number (read by a guess: …)": one of column_readings."""
+    how = READ_BY[reading["read_by"]]
+    return str(
+        COLUMN_READ.format(
+            letter=reading["column"], header=reading["header"], column=reading["field"], how=how
+        )
+    )
 
 
 def _known_value(name: str, value: str) -> bool:
@@ -191,6 +274,11 @@ def _sheet_and_footer_warnings(table: Table) -> list[str]:
         warnings.append(
             SHEETS_NOT_READ.format(sheet=table.sheet_name, sheets=quoted_list(table.unread_sheets))
         )
+    footer = {number for number, _cells in table.footer}
+    if hidden := [number for number in table.hidden_rows if number not in footer]:
+        warnings.append(HIDDEN_ROWS.format(rows=row_list(hidden, "row")))
+    if table.hidden_sheets:
+        warnings.append(HIDDEN_SHEETS.format(sheets=quoted_list(table.hidden_sheets)))
     if table.footer:
         rows = row_list([number for number, _cells in table.footer], "row")
         texts = ", ".join(f'"{" ".join(cell for cell in cells if cell)}"' for _number, cells in table.footer)
@@ -249,10 +337,13 @@ def row_inputs(table: Table, reading: Reading) -> list[RowInput]:
         RowInput(row=number, values={name: cells[index] for name, index in positions}, trimmed=True)
         for number, cells in held
     ]
+    mark_excel_errors(rows, held, positions)
     for name, texts in reading.value_texts.items():
         for row in rows:
             value = row.values[name]
             row.values[name] = texts.get(value, value)
+    if table.beyond:
+        mark_beyond_headers(rows, table.beyond)
     if table.dates:
         for row in rows:
             dated = table.dates.get(row.row)

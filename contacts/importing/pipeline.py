@@ -36,6 +36,7 @@ from contacts.importing.report import (
     refused,
     take_plan,
 )
+from contacts.importing.row_marks import without_template_example
 from contacts.importing.stored_files import store_import_file
 from contacts.models import ImportBatch
 from contacts.services.contacts import ensure_contacts_managed
@@ -45,7 +46,10 @@ from customers.models import Organization
 
 NO_DATA_ROWS = _("The file has no data rows.")
 UNKNOWN_COLUMNS = _("These columns are not part of the import and are ignored: {columns}.")
-DUPLICATED_COLUMNS = _("These columns repeat an earlier column and are ignored: {columns}.")
+GUESSES_UNCONFIRMED = _(
+    "Not imported: the columns {columns} are read by a name close to theirs, a guess nobody confirmed; "
+    "check that this is what they mean, then confirm them."
+)
 
 
 def _read(
@@ -85,13 +89,15 @@ def _read(
     if columns.unknown:
         unknown = ", ".join(f'"{header}"' for header in columns.unknown)
         report.warnings.append(file_problem(UNKNOWN_COLUMNS.format(columns=unknown)))
-    if columns.duplicated:
-        duplicated = ", ".join(f'"{header}"' for header in columns.duplicated)
-        report.warnings.append(file_problem(DUPLICATED_COLUMNS.format(columns=duplicated)))
+    report.warnings.extend(file_problem(message) for message in interpretation.repeated_columns(columns))
     if not table.rows:
         report.errors.append(file_problem(NO_DATA_ROWS))
         return report, []
-    rows = interpretation.row_inputs(table, reading)
+    rows, example = without_template_example(interpretation.row_inputs(table, reading))
+    report.warnings.extend(file_problem(message) for message in example)
+    if not rows:
+        report.errors.append(file_problem(NO_DATA_ROWS))
+        return report, []
     if progress:
         progress(Stage.READING, len(rows), len(rows))
     return report, rows
@@ -153,6 +159,7 @@ def commit_import(
     save_as_profile: bool = False,
     batch: ImportBatch | None = None,
     blank_clears: bool = False,
+    accept_guesses: bool = False,
 ) -> ImportReport:
     """Import the file in one transaction and record it as an ImportBatch.
 
@@ -161,12 +168,16 @@ def commit_import(
     writes (rolled back, recorded as a failed batch). `user` None is the command line. `mapping` as for
     `preview_import`; `save_as_profile` stores how the file was read as the organization's profile, in
     the same transaction. `batch` is the running batch of a background commit, which the commit fills in
-    instead of creating one. `blank_clears` as for preview_import, and recorded on the batch.
+    instead of creating one. `blank_clears` as for preview_import, and recorded on the batch. A column
+    read by a guess (a close spelling of its name) refuses the commit unless `accept_guesses`: the admin's
+    mapping step, or the command line's --accept-guesses, is a person confirming it.
     """
     with collector_paused():
         report, rows = _read(organization, data, filename, progress, mapping, blank_clears)
         if report.errors:
             raise ImportRefused(report.errors[0].message, report)
+        if not accept_guesses and report.reading.guessed:
+            raise ImportRefused(str(GUESSES_UNCONFIRMED.format(columns=_guessed(report))), report)
         # Nothing shows a commit's table (the history reads the stored file): its 200,000 row lists
         # would stay in memory through the writes.
         report.table = None
@@ -184,3 +195,12 @@ def commit_import(
         report = commit.run(rows)
     store_import_file(report.batch, data)
     return report
+
+
+def _guessed(report: ImportReport) -> str:
+    """ "'Telephonne' (column G) → Contact's Telephone Number": the columns read by a guess."""
+    return ", ".join(
+        f"'{reading['header']}' ({reading['column']}) → {reading['field']}"
+        for reading in report.reading.column_readings()
+        if reading["read_by"] == "guess"
+    )

@@ -81,6 +81,8 @@ class ImportReport:
             "committed": self.committed,
             "batch": self.batch.pk if self.committed and self.batch is not None else None,
             "totals": dict(self.totals),
+            # The columns not named by the article's headers, and how each was read (alias, guess…).
+            "columns": self.reading.column_readings() if self.reading is not None else [],
             "errors": [
                 {"row": problem.row, "column": self.column(problem), "message": problem.message}
                 for problem in self.errors

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from contacts.fields import CONTACT_FIELDS
+from contacts.fields import CONTACT_FIELDS, SPREADSHEET_FIELDS
 from contacts.models import Contact
 from contacts.normalization import (
     PhoneReader,
@@ -41,10 +41,12 @@ from contacts.services.rows import (
     row_phrase,
 )
 from contacts.services.values import (
+    EXCEL_ERROR,
     OCCUPATIONS,
     cell_text,
     occupation_value,
     parse_main_contact,
+    shortened_number,
 )
 from customers.models import Organization
 
@@ -152,8 +154,11 @@ class RowChecks:
 
     def check(self, row: RowInput, t: dict[str, str]) -> RowOutcome:
         """What this row would do: its values after the write, or its errors."""
-        errors: list[Problem] = []
+        errors = [Problem(row.row, None, message) for message in row.problems] if row.problems else []
         dated = self.excel_dates(row, errors) if row.dates else NO_DATES
+        if row.excel_errors:
+            # Refused as a date is: an error, and the cell is not read further.
+            dated = dated | self.excel_errors(row, errors)
         customer_id = self.customer(row.row, t, errors, dated)
         stored = self.identifier(row.row, t, customer_id, errors, dated)
         if stored is not None:
@@ -174,8 +179,10 @@ class RowChecks:
             self.phone(row.row, t["phone"], values, errors)
         if "occupation" in t:
             self.occupation(row.row, t["occupation"], values, errors)
-        claims_main = "is_main" in row.values and self.main_contact(
-            row.row, row.values["is_main"], values, errors
+        claims_main = (
+            "is_main" in row.values
+            and "is_main" not in dated
+            and self.main_contact(row.row, row.values["is_main"], values, errors)
         )
         outcome = RowOutcome(
             row=row.row,
@@ -208,6 +215,12 @@ class RowChecks:
             errors.append(Problem(row.row, name, excel_date_problem(cell_text(row.values.get(name)))))
         return dated
 
+    def excel_errors(self, row: RowInput, errors: list[Problem]) -> frozenset[str]:
+        """The cells showing an Excel error (#N/A): each is an error, and is not read further."""
+        for name in sorted(row.excel_errors, key=SPREADSHEET_FIELDS.index):
+            errors.append(Problem(row.row, name, EXCEL_ERROR.format(error=row.values[name])))
+        return row.excel_errors
+
     # --- The customer ---------------------------------------------------------------------------
     def customer(
         self, row: int, t: dict[str, str], errors: list[Problem], dated: frozenset[str]
@@ -220,10 +233,11 @@ class RowChecks:
         elif not code:
             errors.append(Problem(row, "customer_external_id", CUSTOMER_ID_REQUIRED))
         elif code not in self.customers:
-            errors.append(Problem(row, "customer_external_id", self.unknown_customer(code)))
+            message = shortened_number(code) or self.unknown_customer(code)
+            errors.append(Problem(row, "customer_external_id", message))
         else:
             customer_id, stored_name = self.customers[code]
-        if "customer_name" in t:
+        if "customer_name" in t and "customer_name" not in dated:
             name = t["customer_name"]
             if not name:
                 errors.append(Problem(row, "customer_name", CUSTOMER_NAME_REQUIRED))
@@ -289,6 +303,9 @@ class RowChecks:
             message = CONTACT_ID_REPEATED.format(value=shown(external_id), rows=rows)
             errors.append(Problem(row, "external_id", message))
         stored = self.by_external_id.get(external_id)
+        if stored is None and (shortened := shortened_number(external_id)):
+            errors.append(Problem(row, "external_id", shortened))
+            return None
         if stored is not None and customer_id is not None and stored["customer_id"] != customer_id:
             other = stored["customer__external_id"]
             message = CONTACT_OF_ANOTHER_CUSTOMER.format(value=shown(external_id), code=shown(other))
@@ -347,7 +364,10 @@ class RowChecks:
     def phone(self, row: int, raw: str, values: dict, errors: list[Problem]) -> None:
         phone = self.read_phone(raw)
         if isinstance(phone, ValidationError):
-            message = phone_date_problem(raw) if looks_like_a_date(raw) else phone.messages[0]
+            if looks_like_a_date(raw):
+                message = phone_date_problem(raw)
+            else:
+                message = shortened_number(raw) or phone.messages[0]
             errors.append(Problem(row, "phone", message))
         else:
             values["phone"] = phone

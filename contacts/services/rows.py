@@ -39,6 +39,10 @@ class RowInput:
     # The fields whose cell Excel typed as a date (the file said "03-12", Excel stored 3 December):
     # the checks refuse a date where text was meant (identifier codes, phone, email).
     dates: frozenset[str] = frozenset()
+    # The fields whose cell shows an Excel error (#N/A, #REF!…): each is an error, and not read further.
+    excel_errors: frozenset[str] = frozenset()
+    # What the reader found wrong with the row as a whole (a value right of the last header): errors.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,13 @@ _CODE_NOISE = re.compile(r"[\s\-\u2010-\u2015]+")
 
 
 def comparable_code(value: str) -> str:
-    """An identifier code without case, spaces or dashes: the form a near miss is looked up in."""
-    return _CODE_NOISE.sub("", value).casefold()
+    """An identifier code without case, spaces or dashes, and a number without its leading zeros (Excel
+    drops them from a code typed in a General cell: 001234 becomes 1234): the form a near miss is looked up
+    in."""
+    key = _CODE_NOISE.sub("", value).casefold()
+    if key.isdigit():
+        return key.lstrip("0") or "0"
+    return key
 
 
 # A problem as a person reads it in a list: where it is, then what it is.

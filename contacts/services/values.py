@@ -5,6 +5,9 @@ value through these, so "Comptabilité" is ACCOUNTING and "oui" is yes wherever 
 """
 
 import functools
+import re
+
+from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact
 from contacts.services.rows import comparable_name
@@ -13,13 +16,16 @@ OCCUPATION_MAX_LENGTH = Contact._meta.get_field("occupation").max_length
 
 # The words a Main Contact cell may hold, compared without case or accents (comparable_name): English,
 # French, French Excel's VRAI/FAUX, and 1.0 as a number exported to text.
-TRUE_WORDS = frozenset({"1", "1.0", "yes", "y", "true", "oui", "o", "vrai", "x"})
-FALSE_WORDS = frozenset({"0", "0.0", "no", "n", "false", "non", "faux"})
+TRUE_WORDS = frozenset({"1", "1.0", "1,0", "yes", "y", "true", "oui", "o", "vrai", "x"})
+FALSE_WORDS = frozenset({"0", "0.0", "0,0", "no", "n", "false", "non", "faux"})
 OCCUPATIONS = tuple(Contact.Occupation.values)
 # The words for each occupation, English and French, compared without case or accents (comparable_name).
 OCCUPATION_WORDS: dict[str, tuple[str, ...]] = {
-    "ACCOUNTING": ("accounting", "accountant", "accounts", "comptabilite", "comptable", "compta", "finance"),
-    "SALES": ("sales", "sale", "ventes", "vente", "commercial", "commerciale", "commerciaux"),
+    "ACCOUNTING": (
+        *("accounting", "accountant", "accounts", "comptabilite", "comptable", "compta", "finance"),
+        *("comptab", "cpta"),  # abbreviations (a trailing "." is left out: "Compta.")
+    ),
+    "SALES": ("sales", "sale", "ventes", "vente", "commercial", "commerciale", "commerciaux", "cial", "vte"),
     "PURCHASER": (
         "purchaser",
         "purchasing",
@@ -32,6 +38,21 @@ OCCUPATION_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "PAYER": ("payer", "payment", "payments", "payeur", "paiement", "paiements", "reglement", "reglements"),
 }
+# What Excel shows in a cell whose formula failed, in English and French Excel: calamine reads these cells
+# of an .xlsx as blank (the reader puts the text back), a CSV export writes the text.
+EXCEL_ERRORS = frozenset(
+    {
+        *("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!"),
+        *("#VALEUR!", "#NOM?", "#NOMBRE!", "#NUL!", "#PROPAGATION!", "#CALCUL!"),
+    }
+)
+EXCEL_ERROR = _("Excel shows an error in this cell ({error}); fix the formula or type the value.")
+# How Excel writes a long number in a General cell of a CSV: one digit, its decimals, E+ and two digits.
+_SCIENTIFIC = re.compile(r"[0-9](?:[.,][0-9]+)?[eE]\+[0-9]{2}")
+SHORTENED_NUMBER = _(
+    '"{value}" is a number Excel shortened to scientific notation, losing its digits; format the column '
+    "as Text in Excel and type the values again."
+)
 _OCCUPATION_OF_WORD = {word: name for name, words in OCCUPATION_WORDS.items() for word in words}
 
 
@@ -46,6 +67,13 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
+def shortened_number(text: str) -> str | None:
+    """The error for a code or phone Excel wrote in scientific notation ("1.23457E+11"), or None."""
+    if "+" in text and _SCIENTIFIC.fullmatch(text):
+        return str(SHORTENED_NUMBER.format(value=text))
+    return None
+
+
 def occupation_value(text: str) -> str | None:
     """The occupation a trimmed text names ("Comptabilité" → ACCOUNTING), "" when blank, None when none."""
     if len(text) > OCCUPATION_MAX_LENGTH * 2:
@@ -58,7 +86,7 @@ def occupation_value(text: str) -> str | None:
 def _occupation_value(text: str) -> str | None:
     if not text:
         return ""
-    key = comparable_name(text)
+    key = comparable_name(text).rstrip(".")
     return _OCCUPATION_OF_WORD.get(key) or (key.upper() if key.upper() in OCCUPATIONS else None)
 
 

@@ -58,6 +58,7 @@ def test_dry_run_prints_the_json_object_and_writes_nothing(tmp_path, org):
         "committed": False,
         "batch": None,
         "totals": {"rows": 1, "new": 1, "updated": 0, "unchanged": 0, "invalid": 0},
+        "columns": [],
         "errors": [],
         "warnings": [],
     }

@@ -43,8 +43,15 @@ HEADER_SEARCH_ROWS = 20
 MIN_HEADER_NAMES = 2
 # Trailing rows looked at as a possible footer ("TOTAL : 14 contacts", a count formula's result).
 FOOTER_MAX_ROWS = 5
-# A footer's label starts with one of these words (compared without case or accents).
-_FOOTER_LABEL = re.compile(r"(?:sous[ -]?|sub[ -]?)?tota(?:l|ux)\b|(?:nb|nbre|nombre|count|sum|somme)\b")
+# A footer's label starts with one of these words (compared without case or accents, after any stars or
+# dashes): a total, a count ("Nombre de contacts : 14", "14 contacts"), or the end ("Fin du fichier").
+_FOOTER_LABEL = re.compile(
+    r"[^0-9a-z]*(?:"
+    r"(?:sous[ -]?|sub[ -]?)?tota(?:l|ux)\b|(?:nb|nbre|nombre|count|sum|somme)\b"
+    r"|[0-9][0-9 ]*(?:contacts?|lignes?|rows?|lines?|enregistrements?|records?)\b"
+    r"|fin\b|end(?: of (?:file|list|data))?\b|eof\b"
+    r")"
+)
 # A formula's result: a plain number (no leading zero: "06 12 34 56 78" is a phone), thousands grouped.
 _FOOTER_NUMBER = re.compile(r"(?:0|[1-9]\d{0,2}(?:[ \u00a0\u202f]?\d{3}){0,2})(?:[.,]\d+)?")
 
@@ -151,6 +158,9 @@ class Table:
     unread_sheets: list[str] = field(default_factory=list)  # after the data sheet: not read
     dates: dict[int, tuple[int, ...]] = field(default_factory=dict)  # row -> columns Excel typed as dates
     footer: list[tuple[int, list[str]]] = field(default_factory=list)  # rows below the data: totals, counts
+    hidden_rows: list[int] = field(default_factory=list)  # data rows an .xlsx hides (they are read)
+    hidden_sheets: list[str] = field(default_factory=list)  # worksheets hidden in the workbook: not read
+    beyond: dict[int, int] = field(default_factory=dict)  # row -> first column with a value past the header
 
 
 Texts = Callable[[int, list], list[str]]  # (row number, raw cells) -> trimmed cell texts
@@ -211,13 +221,15 @@ def data_rows(
     texts: Texts,
     *,
     limit: int,
-) -> list[tuple[int, list[str]]]:
+) -> tuple[list[tuple[int, list[str]]], dict[int, int]]:
     """The non-blank rows after the header (those of `top` below it, then `records`), cut to its width and
-    padded to its last column giving a field; stops at `limit` + 1 rows."""
+    padded to its last column giving a field; stops at `limit` + 1 rows. And the rows holding a value to the
+    right of the header's last column: row -> the index of the first such cell."""
     width = len(header.headers)
     kept = columns.last_position + 1
     padding = [""] * kept
     rows: list[tuple[int, list[str]]] = []
+    beyond: dict[int, int] = {}
     with collector_paused():
         # The first rows below the header were read already: their texts are read again (trimming a text
         # gives it back), so that one loop, over C iterators, reads every row.
@@ -226,6 +238,8 @@ def data_rows(
             values = texts(number, cells[:width])
             if not any(values):
                 continue
+            if len(cells) > width and (index := _first_filled(cells, width)) is not None:
+                beyond[number] = index
             if len(values) < kept:
                 values.extend(padding[len(values) :])
             elif len(values) > kept and not values[-1]:
@@ -234,7 +248,16 @@ def data_rows(
             rows.append((number, values))
             if len(rows) > limit:
                 break
-    return rows
+    return rows, beyond
+
+
+def _first_filled(cells: list, start: int) -> int | None:
+    """The index of the first cell from `start` holding something (a cell of spaces holds nothing)."""
+    for index in range(start, len(cells)):
+        cell = cells[index]
+        if cell is not None and (cell.strip() if isinstance(cell, str) else cell != ""):
+            return index
+    return None
 
 
 def split_footer(

@@ -57,7 +57,7 @@ def read_csv(data: bytes, request: Request) -> Table:
             raise FileRejected(NO_HEADER_ROW.format(rows=HEADER_SEARCH_ROWS))
         check_width(header, request.max_columns)
         columns = header.columns(request.layout)
-        rows = data_rows(top, records, header, columns, _trimmed, limit=request.max_rows)
+        rows, beyond = data_rows(top, records, header, columns, _trimmed, limit=request.max_rows)
     except csv.Error:
         raise FileRejected(NOT_SPREADSHEET.format(name=request.name)) from None
     request.check_row_count(rows)
@@ -69,6 +69,7 @@ def read_csv(data: bytes, request: Request) -> Table:
         header_row=header.row,
         columns=columns,
         top_rows=[(row.number, row.values[: row.width]) for row in top if row.width],
+        beyond=beyond,
     )
 
 

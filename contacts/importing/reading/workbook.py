@@ -23,6 +23,7 @@ import python_calamine
 from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.reading.detect import DAMAGED, PASSWORD_PROTECTED
+from contacts.importing.reading.sheet_xml import sheet_marks
 from contacts.importing.reading.table import (
     EMPTY,
     HEADER_SEARCH_ROWS,
@@ -104,6 +105,9 @@ def read_workbook(data: bytes, format: str, request: Request) -> Table:
         skipped_sheets=found["skipped"],
         unread_sheets=found["unread"],
         dates=found["dates"],
+        hidden_rows=found["hidden"],
+        hidden_sheets=found["hidden_sheets"],
+        beyond=found["beyond"],
     )
 
 
@@ -126,6 +130,7 @@ def _parse_workbook(data: bytes, format: str, request: Request) -> tuple:
         request.max_rows,
         request.max_columns,
         request.layout.marshalled(),
+        format,
     )
     try:
         done = subprocess.run(
@@ -162,12 +167,12 @@ def _memory_budget(data: bytes, format: str) -> int:
 
 def _workbook_child() -> None:
     """Entry point of the child process of `_parse_workbook`: marshal in on stdin, marshal out on stdout."""
-    budget, max_rows, max_columns, layout, data = marshal.loads(sys.stdin.buffer.read())
+    budget, max_rows, max_columns, layout, format, data = marshal.loads(sys.stdin.buffer.read())
     if resource is not None:
         resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
     request = Request(name="", layout=Layout(*layout), max_rows=max_rows, max_columns=max_columns)
     try:
-        outcome = _workbook_table(data, request)
+        outcome = _workbook_table(data, format, request)
     except python_calamine.PasswordError:
         outcome = ("password",)
     except MemoryError:
@@ -177,7 +182,7 @@ def _workbook_child() -> None:
     sys.stdout.buffer.write(marshal.dumps(outcome))
 
 
-def _workbook_table(data: bytes, request: Request) -> tuple:
+def _workbook_table(data: bytes, format: str, request: Request) -> tuple:
     with python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
         sheets = [
             (index, info.name)
@@ -186,6 +191,12 @@ def _workbook_table(data: bytes, request: Request) -> tuple:
             and info.visible == python_calamine.SheetVisibleEnum.Visible
         ]
         names = [name for _index, name in sheets]
+        hidden = [
+            info.name
+            for info in workbook.sheets_metadata
+            if info.typ == python_calamine.SheetTypeEnum.WorkSheet
+            and info.visible != python_calamine.SheetVisibleEnum.Visible
+        ]
         if request.layout.sheet is not None:
             sheets = [(index, name) for index, name in sheets if name == request.layout.sheet]
             if not sheets:
@@ -200,7 +211,8 @@ def _workbook_table(data: bytes, request: Request) -> tuple:
             header = sheet.header
             if header is not None and (sheet.complete or header.width > request.max_columns):
                 unread = [later for _index, later in sheets[position + 1 :]]
-                return ("table", sheet.found(names, skipped=looked[:-1], unread=unread))
+                found = sheet.found(names, skipped=looked[:-1], unread=unread)
+                return ("table", {**_with_sheet_marks(found, data, format), "hidden_sheets": hidden})
             if header is not None and (best is None or header.names > best[0]):
                 best = (header.names, index, name)
         if best is None:
@@ -208,7 +220,27 @@ def _workbook_table(data: bytes, request: Request) -> tuple:
         _names, index, name = best
         # Read again: rows are read only from a sheet once it is chosen.
         sheet = _SheetReader(workbook, index, name, request)
-        return ("table", sheet.found(names, skipped=[other for other in looked if other != name], unread=[]))
+        found = sheet.found(names, skipped=[other for other in looked if other != name], unread=[])
+        return ("table", {**_with_sheet_marks(found, data, format), "hidden_sheets": hidden})
+
+
+def _with_sheet_marks(found: dict, data: bytes, format: str) -> dict:
+    """The found sheet with its error cells' texts ("#N/A", which calamine reads as blank) and its hidden
+    data rows, read from an .xlsx's XML (sheet_xml); other formats are left as calamine reads them."""
+    found["hidden"] = []
+    if format != "xlsx":
+        return found
+    marks = sheet_marks(data, found["sheet"])
+    if marks.errors:
+        held = {number: cells for number, cells in found["rows"]}
+        for (number, column), text in marks.errors.items():
+            cells = held.get(number)
+            if cells is not None and column < len(cells):
+                cells[column] = text
+    if marks.hidden_rows:
+        numbers = {number for number, _cells in found["rows"]}
+        found["hidden"] = [number for number in marks.hidden_rows if number in numbers]
+    return found
 
 
 class _SheetReader:
@@ -219,7 +251,14 @@ class _SheetReader:
         self.texts = _CellTexts()
         # iter_rows() starts at the sheet's first row (index 0 = row 1) even when the data starts
         # lower; its columns start at the first one used.
-        self.records = enumerate(workbook.get_sheet_by_index(index).iter_rows(), start=1)
+        calamine_sheet = workbook.get_sheet_by_index(index)
+        self.records = enumerate(calamine_sheet.iter_rows(), start=1)
+        # iter_rows' columns start at the sheet's first used column: its rows are padded to start at A, so
+        # that an index is the column's (messages name columns by their letters).
+        start_column = (calamine_sheet.start or (0, 0))[1]
+        if start_column:
+            padding = [""] * start_column
+            self.records = ((number, [*padding, *cells]) for number, cells in self.records)
         self.top = scan_top(self.records, self.texts, request.max_columns)
         self.has_cells = any(row.width for row in self.top)
         self.header = choose_header(self.top, request.layout)
@@ -228,9 +267,9 @@ class _SheetReader:
 
     def found(self, names: list[str], *, skipped: list[str], unread: list[str]) -> dict:
         header = self.header
-        rows = []
+        rows, beyond = [], {}
         if header.width <= self.request.max_columns:
-            rows = data_rows(
+            rows, beyond = data_rows(
                 self.top, self.records, header, self.columns, self.texts, limit=self.request.max_rows
             )
         return {
@@ -240,6 +279,7 @@ class _SheetReader:
             "width": header.width,
             "names": header.names,
             "rows": rows,
+            "beyond": beyond,
             "top": [(row.number, row.values[: row.width]) for row in self.top if row.width],
             "dates": self.texts.dates,
             "sheets": names,

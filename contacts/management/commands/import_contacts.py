@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
 from contacts.importing import reimport, reports
+from contacts.importing.interpretation import column_read
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import Stage
@@ -26,6 +27,11 @@ MAPPING_UNREADABLE = _("Cannot read the mapping {path}: {reason}.")
 MAPPING_NOT_JSON = _("The mapping {path} is not JSON: {reason}.")
 MAPPING_INVALID = _("The mapping {path} cannot be used: {reason}")
 MAPPING_HINT = _("Say how to read the file with --mapping FILE.json (see --help).")
+GUESSES_HINT = _(
+    "If the guessed columns mean what they say, run again with --accept-guesses; otherwise name them "
+    "with --mapping FILE.json."
+)
+COLUMNS_READ = _("Columns not named by the template's headers:")
 PROFILE_SAVED = _("Saved as the import profile of {organization}, applied to its next files.")
 PROFILE_NOT_SAVED = _("Dry run: the import profile is saved only with --commit.")
 REPORT_FORMAT = _("--error-report must name a .csv or .xlsx file (the report's format follows it): {path}.")
@@ -82,6 +88,12 @@ class Command(BaseCommand):
             '{"Occupation": {"Direction financière": "ACCOUNTING"}}}, every key optional',
         )
         parser.add_argument(
+            "--accept-guesses",
+            action="store_true",
+            help="with --commit: write even when a column is read by a close spelling of its name (a "
+            "guess, listed in the output) rather than by its header, a usual name or a mapping",
+        )
+        parser.add_argument(
             "--save-profile",
             action="store_true",
             help="with --commit: keep how the file was read as the organization's profile for its next files",
@@ -124,6 +136,7 @@ class Command(BaseCommand):
                 refusal=refusal,
                 skip=options["skip_invalid"],
                 save_profile=options["save_profile"],
+                guesses_accepted=options["accept_guesses"],
             )
             if report_path:
                 self.stdout.write(str(REPORT_WRITTEN.format(path=written) if written else NO_REPORT))
@@ -131,6 +144,8 @@ class Command(BaseCommand):
         if report.reading is not None and report.reading.errors:
             # Refused for how it reads (a column missing, a profile that no longer fits): what to do.
             self.stderr.write(str(MAPPING_HINT))
+        elif report.reading is not None and report.reading.guessed and not options["accept_guesses"]:
+            self.stderr.write(str(GUESSES_HINT))
         if refusal:
             raise CommandError(refusal, returncode=1)
         if report.file_errors:
@@ -152,6 +167,7 @@ class Command(BaseCommand):
                 progress=progress,
                 save_as_profile=options["save_profile"],
                 blank_clears=options["blank_clears"],
+                accept_guesses=options["accept_guesses"],
             )
         except ImportRefused as refused:
             empty = ImportReport(
@@ -231,7 +247,14 @@ class Command(BaseCommand):
         return show
 
     def _summary(
-        self, report: ImportReport, *, commit: bool, refusal: str, skip: bool, save_profile: bool
+        self,
+        report: ImportReport,
+        *,
+        commit: bool,
+        refusal: str,
+        skip: bool,
+        save_profile: bool,
+        guesses_accepted: bool,
     ) -> None:
         if report.file_errors:
             return  # the one-line reason is the whole story
@@ -243,6 +266,11 @@ class Command(BaseCommand):
         write(f"{'Import' if commit else 'Dry run'} ({what})")
         if report.reading is not None and report.reading.summary:
             write(f"  {report.reading.summary}")
+        readings = report.reading.column_readings() if report.reading is not None else []
+        if readings:
+            write(f"  {COLUMNS_READ}")
+            for reading in readings:
+                write(f"    {column_read(reading)}")
         if report.earlier_import is not None:
             earlier = report.earlier_import
             write(f"  {reimport.already_imported(earlier)} (import batch #{earlier.pk})")
@@ -265,4 +293,6 @@ class Command(BaseCommand):
             write(str(PROFILE_NOT_SAVED))
         elif not commit and not refusal:
             again = "--commit --skip-invalid" if skip else "--commit"
+            if report.reading is not None and report.reading.guessed and not guesses_accepted:
+                again += " --accept-guesses"
             write(f"Dry run: nothing was written. Run again with {again} to write these changes.")

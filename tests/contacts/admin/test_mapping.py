@@ -144,7 +144,7 @@ def test_a_field_chosen_for_two_columns_is_refused(importer, acme, bakery):
     refused = importer.post(MAPPING, form_data(page, **{column_field(page, "Nom"): "email"}))
 
     assert refused.context["form"].non_field_errors() == [
-        MAPPED_TWICE.format(column="Contact's Email", headers='"Mail", "Nom"')
+        MAPPED_TWICE.format(column="Contact's Email", columns="D and F", headers='"Mail", "Nom"')
     ]
 
 

@@ -11,6 +11,7 @@ from contacts.importing.columns import (
     FIELDS,
     FRENCH_HEADERS,
     MANDATORY_FIELDS,
+    column_key,
     has_mandatory_columns,
     map_columns,
     mapping_keys,
@@ -238,3 +239,22 @@ def test_a_row_of_data_names_no_column():
 
 def test_every_field_has_a_short_label():
     assert set(FIELD_LABELS) == set(FIELDS)
+
+
+def test_a_mapping_names_a_column_by_its_letter_before_its_header():
+    headers = ["Contact's Email", "Nom", "Contact's Email"]
+
+    columns = map_columns(headers, {"column:a": None, "column:c": "email"})
+
+    assert (columns.positions, columns.ignored, columns.repeats) == (
+        {"email": 2, "last_name": 1},
+        headers[:1],
+        {},
+    )
+
+
+def test_two_columns_giving_one_field_are_named_by_letter_in_a_mapping_of_them():
+    headers = ["Contact's Email", "Nom", "CONTACT\u2019S EMAIL"]
+
+    assert [column_key(headers, index) for index in range(3)] == ["column:A", "Nom", "column:C"]
+    assert map_columns(headers).repeats == {"email": [0, 2]}

@@ -37,7 +37,8 @@ from openpyxl.xml import functions as openpyxl_xml
 
 from contacts.importing.columns import ENGLISH_HEADERS
 from contacts.importing.commit import COMMIT_FAILED
-from contacts.importing.pipeline import DUPLICATED_COLUMNS, NO_DATA_ROWS, UNKNOWN_COLUMNS
+from contacts.importing.interpretation import REPEATED_COLUMNS
+from contacts.importing.pipeline import NO_DATA_ROWS, UNKNOWN_COLUMNS
 from contacts.importing.reading import (
     ABNORMAL_COMPRESSION,
     DAMAGED,
@@ -424,7 +425,13 @@ CASES = [
         Read(
             totals(1, 1),
             written={"D-1": {"email": "first@client.example"}},
-            warnings=[(None, None, DUPLICATED_COLUMNS.format(columns='"Email du contact"'))],
+            warnings=[
+                (
+                    None,
+                    None,
+                    REPEATED_COLUMNS.format(columns="D and J", column="Contact's Email", first="D"),
+                )
+            ],
         ),
     ),
     Case(

@@ -276,6 +276,7 @@ def test_to_json_has_the_command_shape(org):
         "committed": False,
         "batch": None,
         "totals": {"rows": 2, "new": 1, "updated": 0, "unchanged": 0, "invalid": 1},
+        "columns": [],
         "errors": [
             {"row": 3, "column": "Contact's Email", "message": INVALID_EMAIL.format(value="bob@acme")}
         ],

@@ -12,9 +12,10 @@ from contacts.admin.history import stored_problem_label
 from contacts.fields import FRENCH_HEADERS
 from contacts.importing import reports
 from contacts.importing.columns import ENGLISH_HEADERS, FIELDS
-from contacts.importing.pipeline import preview_import
+from contacts.importing.pipeline import NO_DATA_ROWS, preview_import
 from contacts.importing.reading import Table
 from contacts.importing.resources import ContactSpreadsheetResource
+from contacts.importing.row_marks import TEMPLATE_EXAMPLE_SKIPPED
 from contacts.services import rows as rows_module
 from contacts.services.rows import Problem
 from tests.factories import CustomerFactory
@@ -284,7 +285,7 @@ def test_xlsx_template_has_the_headers_the_example_and_two_drop_down_lists():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("template", [reports.template_csv, reports.template_xlsx])
-def test_the_template_example_imports_as_one_new_contact(org, template):
+def test_the_template_example_row_is_skipped_with_a_warning_not_imported(org, template):
     example = reports.TEMPLATE_EXAMPLE
     CustomerFactory(
         organization=org, external_id=example["customer_external_id"], name=example["customer_name"]
@@ -293,9 +294,27 @@ def test_the_template_example_imports_as_one_new_contact(org, template):
 
     report = preview_import(organization=org, data=template(), filename=name)
 
-    assert report.errors == []
-    assert report.warnings == []
+    skipped = TEMPLATE_EXAMPLE_SKIPPED.format(
+        rows="row 2", code=example["external_id"], email=example["email"]
+    )
+    assert [problem.message for problem in report.warnings] == [skipped]
+    assert [problem.message for problem in report.errors] == [NO_DATA_ROWS]
+
+
+@pytest.mark.django_db
+def test_the_template_examples_values_pass_the_rules_and_rows_below_it_are_imported(org):
+    example = reports.TEMPLATE_EXAMPLE
+    CustomerFactory(
+        organization=org, external_id=example["customer_external_id"], name=example["customer_name"]
+    )
+    own = {**example, "external_id": "CONTACT-1001-2", "email": "ann.martin@example.com"}
+    data = csv_bytes([reports.template_example(), [own[name] for name in FIELDS]], reports.template_headers())
+
+    report = preview_import(organization=org, data=data, filename="template.csv")
+
+    assert (report.errors, len(report.warnings)) == ([], 1)
     assert report.totals == {"rows": 1, "new": 1, "updated": 0, "unchanged": 0, "invalid": 0}
+    assert report.plan.outcomes[0].row == 3
 
 
 @pytest.mark.django_db

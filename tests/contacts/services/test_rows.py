@@ -28,3 +28,12 @@ def test_one_row_is_named_alone():
 @pytest.mark.parametrize("code", ["ac-1016", "AC 1016", "Ac\u20131016", "ac1016", "AC - 1016"])
 def test_codes_compare_without_case_spaces_or_dashes(code):
     assert comparable_code(code) == comparable_code("AC-1016") == "ac1016"
+
+
+@pytest.mark.parametrize("code", ["1234", "001234", "0001234", "00 1234"])
+def test_numeric_codes_compare_without_their_leading_zeros(code):
+    assert comparable_code(code) == comparable_code("001234") == "1234"
+
+
+def test_leading_zeros_of_a_code_with_letters_are_kept():
+    assert (comparable_code("AC-001"), comparable_code("0000")) == ("ac001", "0")

@@ -29,6 +29,19 @@ def test_an_unknown_customer_code_suggests_the_stored_one_it_nearly_is(org, writ
     assert plan.outcomes[0].status == "invalid"
 
 
+def test_a_customer_code_that_lost_its_leading_zeros_suggests_the_stored_one(org):
+    CustomerFactory(organization=org, external_id="001234", name="Optique Morel")
+    typed = CustomerFactory.build(external_id="1234", name="Optique Morel")
+
+    plan = plan_rows(organization=org, rows=[row(2, typed, "C-1", "a@b.example")])
+
+    message = checks.CUSTOMER_UNKNOWN_NEAR.format(
+        organization=org.name, value="1234", code="001234", name="Optique Morel"
+    )
+    assert [p.message for p in plan.errors] == [message]
+    assert message.endswith('did you mean "001234" (Optique Morel)?')
+
+
 def test_no_suggestion_when_two_stored_codes_are_equally_near_or_none_is(org):
     CustomerFactory(organization=org, external_id="AC-1016")
     CustomerFactory(organization=org, external_id="ac 1016")

@@ -244,6 +244,14 @@ def test_rows_are_held_padded_only_to_the_last_column_read_and_shown_padded_to_t
         [["", "", "", "2"]],
         [[], ["Total", "1 234,5"], ["Sous-total"]],
         [["Nombre de contacts : 2"]],
+        [["Total"]],
+        [["Total général", "", "2"]],
+        [["Fin du fichier"]],
+        [["*** Fin du fichier ***"]],
+        [["End of file"]],
+        [["2 contacts"]],
+        [["2"]],
+        [["Total général"], ["Fin"]],
     ],
 )
 def test_total_and_count_rows_below_the_data_are_a_footer(footer):
@@ -265,6 +273,8 @@ def test_total_and_count_rows_below_the_data_are_a_footer(footer):
         ["", "", "", "0612345678"],
         ["Total Energies", "", "", "b@b.fr"],  # a customer named Total
         ["Total", "C2", "K2", "b@b.fr"],
+        ["Finance", "", "", ""],  # "fin" is a footer only as a word of its own
+        ["Endives SA", "", "", ""],
     ],
 )
 def test_a_row_that_may_be_data_is_never_a_footer(last):

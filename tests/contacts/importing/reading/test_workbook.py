@@ -101,15 +101,17 @@ def test_xlsx_first_visible_sheet_with_the_mandatory_columns_is_chosen():
     assert (table.sheet_name, table.rows) == ("Contacts", [(2, MANDATORY_ROW)])
 
 
-def test_xlsx_data_placed_lower_and_to_the_right_keeps_the_sheet_row_numbers():
+def test_xlsx_data_placed_lower_and_to_the_right_keeps_the_sheet_row_and_column_numbers():
     data = workbook_bytes(
         {"Contacts": [MANDATORY_HEADERS, MANDATORY_ROW, [], ["Bolt", "C2", "K2", "b@b.fr"]]}, start="C3"
     )
 
     table = read_table(data)
 
-    assert table.headers == MANDATORY_HEADERS
-    assert table.rows == [(4, MANDATORY_ROW), (6, ["Bolt", "C2", "K2", "b@b.fr"])]
+    # Columns A and B are blank: a column's index is its letter's (messages name columns by letter).
+    assert table.headers == ["", "", *MANDATORY_HEADERS]
+    assert table.rows == [(4, ["", "", *MANDATORY_ROW]), (6, ["", "", "Bolt", "C2", "K2", "b@b.fr"])]
+    assert table.columns.positions["customer_name"] == 2
 
 
 def test_the_layout_names_the_sheet_and_its_header_row():
