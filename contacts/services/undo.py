@@ -17,17 +17,22 @@ ids follow their commits; the import history's rows migrated from before the log
 - Main contacts come back as they were, one per customer: restoring a main contact demotes the
   customer's current main. When that current main became main after the import through another
   channel, restoring is a conflict of the restored contact too.
+- A customer that had a main contact before the import, and keeps contacts, is never left without
+  one: when its previous main does not come back (changed or deleted since), the contact that is main
+  now (created or made main by the import) is left as it is, a conflict that forcing does not undo.
 - An undone import gives the month's import back: the monthly limit counts committed imports, and an
   undone one has status "undone". A client who sent the wrong file can send the right one the same month.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -71,6 +76,10 @@ class Target:
     later: list[ContactChange] = field(default_factory=list)  # changes by other channels since
     # Restoring it as main would demote these contacts, made main since the import by someone else.
     displaced: list[dict] = field(default_factory=list)
+    # Left as it is even when forced: undoing it would leave its customer, which had a main contact
+    # before the import (`previous_main`, the identifier codes), without one.
+    keeps_main: bool = False
+    previous_main: str = ""
 
     def logged(self) -> dict:
         """Its logged fields now, as a deletion records them."""
@@ -87,13 +96,19 @@ class UndoPlan:
     demote: list[dict] = field(default_factory=list)  # current mains displaced by a restored main
 
     @property
+    def forced(self) -> list[Target]:
+        """The conflicts undone anyway: all of them with `include_conflicts`, but those keeping a main."""
+        if not self.include_conflicts:
+            return []
+        return [t for t in self.conflicts if not t.keeps_main]
+
+    @property
     def totals(self) -> dict[str, int]:
-        forced = self.include_conflicts
         return {
             "deleted": len(self.delete),
             "restored": len(self.restore),
             "conflicts": len(self.conflicts),
-            "left": 0 if forced else len(self.conflicts),
+            "left": len(self.conflicts) - len(self.forced),
             "demoted": len(self.demote),
         }
 
@@ -152,6 +167,7 @@ def _plan(batch: ImportBatch, include_conflicts: bool) -> UndoPlan:
         else:
             plan.restore.append(target)
     _settle_main_contacts(plan)
+    _keep_main_contacts(plan, targets.values())
     return plan
 
 
@@ -215,6 +231,52 @@ def _settle_main_contacts(plan: UndoPlan) -> None:
             plan.conflicts.append(target)
 
 
+def _keep_main_contacts(plan: UndoPlan, targets: Iterable[Target]) -> None:
+    """A customer that had a main contact before the import and keeps contacts keeps a main: the
+    target that would unset its current main, when its previous main does not come back (changed or
+    deleted since), is left as it is, as a conflict that forcing does not undo."""
+    previous: dict[int, list[str]] = defaultdict(list)
+    for target in targets:
+        if (target.before or {}).get("is_main") is True:
+            previous[target.customer_id].append(target.external_id)
+    acting = [t for t in (*plan.delete, *plan.restore, *plan.forced) if t.current is not None]
+    gaining = {
+        t.customer_id for t in acting if t.before and t.before.get("is_main") and not t.current["is_main"]
+    }
+    losing = {
+        t.customer_id: t
+        for t in acting
+        if t.current["is_main"]
+        and (t.action == Action.CREATED or t.before.get("is_main") is False)
+        and t.customer_id in previous
+        and t.customer_id not in gaining
+    }
+    deleted = Counter(t.customer_id for t in acting if t.action == Action.CREATED)
+    remaining = _contact_counts(set(losing))
+    for customer_id, target in losing.items():
+        if remaining.get(customer_id, 0) <= deleted[customer_id]:
+            continue  # no contact left: no main to keep
+        target.keeps_main, target.previous_main = True, ", ".join(previous[customer_id])
+        for section in (plan.delete, plan.restore):
+            if target in section:
+                section.remove(target)
+                plan.conflicts.append(target)
+
+
+def _contact_counts(customer_ids: set[int]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    ordered = sorted(customer_ids)
+    for start in range(0, len(ordered), CHUNK):
+        rows = (
+            Contact.objects.filter(customer_id__in=ordered[start : start + CHUNK])
+            .values("customer_id")
+            .annotate(count=Count("pk"))
+            .values_list("customer_id", "count")
+        )
+        counts.update(rows)
+    return counts
+
+
 def _current_mains(customer_ids: set[int]) -> dict[int, list[dict]]:
     mains: dict[int, list[dict]] = defaultdict(list)
     ordered = sorted(i for i in customer_ids if i is not None)
@@ -249,7 +311,7 @@ def import_undo(
 
 def _apply(plan: UndoPlan, actor: Actor) -> None:
     now = timezone.now()
-    forced = plan.conflicts if plan.include_conflicts else []
+    forced = plan.forced
     delete = [t for t in (*plan.delete, *forced) if t.current is not None and t.action == Action.CREATED]
     restore = [t for t in (*plan.restore, *forced) if t.current is not None and t.action != Action.CREATED]
     entries: list[changelog.Entry] = []
@@ -276,7 +338,7 @@ def _apply(plan: UndoPlan, actor: Actor) -> None:
     batch.status = ImportBatch.Status.UNDONE
     batch.undone_at, batch.undone_by = now, actor.user
     batch.undone_deleted, batch.undone_restored = len(delete), len(restore)
-    batch.undone_left = 0 if plan.include_conflicts else len(plan.conflicts)
+    batch.undone_left = plan.totals["left"]
     batch.save(
         update_fields=["status", "undone_at", "undone_by", "undone_deleted", "undone_restored", "undone_left"]
     )
