@@ -38,7 +38,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
-from contacts.locks import lock_customers, lock_organization
+from contacts.locks import lock_customers, lock_import_batch, lock_organization
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services import changelog
 from contacts.services.changelog import LOGGED_FIELDS, Action, Actor, Channel
@@ -53,6 +53,10 @@ FAILED_IMPORT = _("Import #%(batch)s failed and wrote nothing, so there is nothi
 ALREADY_UNDONE = _("Import #%(batch)s was already undone on %(when)s by %(who)s.")
 LATER_IMPORT = _(
     "Import #%(later)s (%(file)s, %(when)s) changed some of the same contacts after this one; undo it first."
+)
+NOT_COMMITTED = _(
+    "Import #%(batch)s is not committed (its status is “%(status)s”): only a committed import can be "
+    "undone. Wait until it is committed, then undo it."
 )
 DATABASE_REFUSED = _("The undo was refused and nothing was changed: %(reason)s")
 NOBODY = _("the command line")
@@ -134,6 +138,9 @@ def _checked_batch(organization: Organization, batch_id: int) -> ImportBatch:
         who = batch.undone_by.get_username() if batch.undone_by else str(NOBODY)
         when = date_format(timezone.localtime(batch.undone_at), "SHORT_DATETIME_FORMAT")
         raise _refuse(ALREADY_UNDONE, "already_undone", batch=batch_id, when=when, who=who)
+    if batch.status != ImportBatch.Status.COMMITTED:
+        status = batch.get_status_display()
+        raise _refuse(NOT_COMMITTED, "not_committed", batch=batch_id, status=status)
     return batch
 
 
@@ -296,6 +303,8 @@ def import_undo(
         with transaction.atomic():
             locked = lock_organization(organization.pk)
             ensure_contacts_managed(locked)
+            # A second undo of the batch (a double click) waits here, then finds it undone.
+            lock_import_batch(organization_id=locked.pk, batch_id=batch_id)
             batch = _checked_batch(locked, batch_id)
             customer_ids = ContactChange.objects.filter(batch=batch, customer_id__isnull=False).values_list(
                 "customer_id", flat=True

@@ -13,6 +13,7 @@ from contacts.services.undo import (
     IMPORT_OF_ANOTHER_ORGANIZATION,
     LATER_IMPORT,
     NOBODY,
+    NOT_COMMITTED,
     UndoRefused,
     import_undo,
     plan_undo,
@@ -162,6 +163,25 @@ def test_a_failed_import_cannot_be_undone(org):
         undo(org, batch)
 
     assert refused.value.messages == [FAILED_IMPORT % {"batch": batch.pk}]
+
+
+@pytest.mark.parametrize("status", ["queued", "running"])
+def test_an_import_not_committed_yet_cannot_be_undone(org, status):
+    customer = CustomerFactory(organization=org)
+    batch = imported(org, [contact_row(customer, "C-1", "a@b.example")])
+    ImportBatch.objects.filter(pk=batch.pk).update(status=status)
+    entries = ContactChange.objects.count()
+
+    with pytest.raises(UndoRefused) as refused:
+        undo(org, batch)
+    with pytest.raises(UndoRefused) as previewed:
+        plan_undo(organization=org, batch_id=batch.pk)
+
+    shown = ImportBatch.Status(status).label
+    assert refused.value.messages == [NOT_COMMITTED % {"batch": batch.pk, "status": shown}]
+    assert previewed.value.code == refused.value.code == "not_committed"
+    assert (Contact.objects.count(), ContactChange.objects.count()) == (1, entries)
+    assert ImportBatch.objects.get(pk=batch.pk).status == status
 
 
 def test_another_organizations_import_is_refused_and_nothing_changes(org):
