@@ -192,24 +192,29 @@ def _current_values(organization_id: int, ids: set[int]) -> dict[int, dict]:
 
 def _attach_later_changes(batch: ImportBatch, targets: dict[int, Target], last_pk: int) -> None:
     """The changes made to the targets after the import, but those of later imports that were undone
-    (and of their undo); refuses when a later import still stands."""
-    later = (
-        ContactChange.objects.filter(organization_id=batch.organization_id, pk__gt=last_pk)
-        .exclude(batch__status=ImportBatch.Status.UNDONE)
-        .select_related("batch")
-        .order_by("pk")
-    )
-    for change in later.iterator(chunk_size=2000):
-        target = targets.get(change.contact_id)
-        if target is None:
-            continue
+    (and of their undo); refuses when a later import still stands. Read by the targets' ids (the
+    entries' contact index), after the import's last entry: never the organization's whole log."""
+    ids = sorted(targets)
+    later: list[ContactChange] = []
+    for start in range(0, len(ids), CHUNK):
+        later.extend(
+            ContactChange.objects.filter(
+                organization_id=batch.organization_id,
+                contact_id__in=ids[start : start + CHUNK],
+                pk__gt=last_pk,
+            )
+            .exclude(batch__status=ImportBatch.Status.UNDONE)
+            .select_related("batch")
+        )
+    later.sort(key=lambda change: change.pk)
+    for change in later:
         if change.channel == Channel.IMPORT and change.batch is not None:
             later_batch = change.batch
             when = date_format(timezone.localtime(later_batch.created_at), "SHORT_DATETIME_FORMAT")
             raise _refuse(
                 LATER_IMPORT, "later_import", later=later_batch.pk, file=later_batch.file_name, when=when
             )
-        target.later.append(change)
+        targets[change.contact_id].later.append(change)
 
 
 def _settle_main_contacts(plan: UndoPlan) -> None:

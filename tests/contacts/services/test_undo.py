@@ -310,3 +310,26 @@ def test_a_synced_organization_cannot_undo(synced_org):
 
     assert refused.value.code == "contacts_synced"
     assert ContactChange.objects.count() == 0
+
+
+def test_the_scan_for_later_changes_reads_only_the_imported_contacts_entries(org, monkeypatch):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(customer=customer, external_id="C-1", email="a@b.example", last_name="Old")
+    batch = imported(org, [contact_row(customer, "C-1", "a@b.example", last_name="Imported")])
+    for other in ContactFactory.create_batch(5, customer=customer):
+        contact_update(contact=other, actor=actor(), first_name="Busy")
+    contact_update(contact=Contact.objects.get(external_id="C-1"), actor=actor(), first_name="Edited")
+    loaded = []
+    from_db = ContactChange.from_db.__func__
+
+    def counted(cls, db, field_names, values):
+        entry = from_db(cls, db, field_names, values)
+        loaded.append(entry.external_id)
+        return entry
+
+    monkeypatch.setattr(ContactChange, "from_db", classmethod(counted))
+
+    plan = plan_undo(organization=org, batch_id=batch.pk)
+
+    assert [t.external_id for t in plan.conflicts] == ["C-1"]
+    assert loaded == ["C-1"]
