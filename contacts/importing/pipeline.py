@@ -38,6 +38,7 @@ from contacts.importing.report import (
 )
 from contacts.importing.stored_files import store_import_file
 from contacts.models import ImportBatch
+from contacts.services.changelog import Actor
 from contacts.services.contacts import ensure_contacts_managed
 from contacts.services.planning import plan_rows
 from contacts.services.rows import RowInput
@@ -145,6 +146,7 @@ def commit_import(
     data: bytes,
     filename: str,
     user=None,
+    actor: Actor | None = None,
     skip_invalid: bool = False,
     override_reason: str = "",
     now: datetime.datetime | None = None,
@@ -161,7 +163,8 @@ def commit_import(
     writes (rolled back, recorded as a failed batch). `user` None is the command line. `mapping` as for
     `preview_import`; `save_as_profile` stores how the file was read as the organization's profile, in
     the same transaction. `batch` is the running batch of a background commit, which the commit fills in
-    instead of creating one. `blank_clears` as for preview_import, and recorded on the batch.
+    instead of creating one. `blank_clears` as for preview_import, and recorded on the batch. `actor` is
+    who the change log names (default: `user`, as the admin's import).
     """
     with collector_paused():
         report, rows = _read(organization, data, filename, progress, mapping, blank_clears)
@@ -180,6 +183,7 @@ def commit_import(
             progress,
             batch,
             save_as_profile,
+            actor=actor,
         )
         report = commit.run(rows)
     store_import_file(report.batch, data)

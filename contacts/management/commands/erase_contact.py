@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import ContactChange
 from contacts.services.changelog import Actor
 from contacts.services.erasure import contact_erase
 from customers.models import Organization
@@ -62,9 +61,7 @@ class Command(BaseCommand):
                 answer = ""
             if answer.strip().lower() != "yes":
                 raise CommandError(NOT_ERASED, returncode=1)
-        actor = Actor.staff(user, channel=ContactChange.Channel.COMMAND)
-        if user is None:
-            actor = Actor(channel=ContactChange.Channel.COMMAND, name="erase_contact")
+        actor = Actor.command_line(user)
         try:
             erasure = contact_erase(organization=org, external_id=external_id, actor=actor)
         except ValidationError as refused:

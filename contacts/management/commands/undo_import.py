@@ -77,7 +77,7 @@ class Command(BaseCommand):
                 plan = import_undo(
                     organization=found.organization,
                     batch_id=batch,
-                    actor=Actor.staff(user, channel=ContactChange.Channel.UNDO),
+                    actor=Actor.command_line(user, channel=ContactChange.Channel.UNDO),
                     include_conflicts=include_conflicts,
                 )
         except ValidationError as refused:
