@@ -66,8 +66,9 @@ class Erasure:
 @transaction.atomic
 def contact_erase(*, organization: Organization, external_id: str, actor: Actor) -> Erasure:
     """Delete the organization's contact with this identifier code (if it still exists) and scrub its
-    personal data from the change log, the import history and the admin's log. Raises ValidationError
-    when neither the contact nor any log entry has this identifier code."""
+    personal data from the change log, the import history, the admin's log and the API's stored
+    responses; delete the kept uploads that may name it. Raises ValidationError when neither the contact
+    nor any log entry has this identifier code."""
     locked = lock_organization(organization.pk)
     contact = _locked_contact(locked, external_id)
     entries = ContactChange.objects.filter(organization=locked, external_id=external_id)
