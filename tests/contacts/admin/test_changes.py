@@ -176,3 +176,25 @@ def test_the_customer_pages_deleted_contacts_query_uses_the_customer_index(org):
             cursor.execute(f"EXPLAIN QUERY PLAN {listing}")
         plan = str(cursor.fetchall())
     assert "contact_change_deleted_idx" in plan
+
+
+def test_the_user_filter_lists_staff_users_without_scanning_the_log(org):
+    lea = UserFactory(username="lea")
+    UserFactory(username="customer-portal", is_staff=False)
+    contact_create(
+        organization=org,
+        customer=CustomerFactory(organization=org),
+        external_id="C-1",
+        email="a@b.example",
+        actor=actor(user=lea),
+    )
+    viewer = staff_client("view_contactchange")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = viewer.get(CHANGES)
+
+    [user_filter] = [f for f in response.context["cl"].filter_specs if f.field_path == "user"]
+    names = [name for _pk, name in user_filter.lookup_choices]
+    assert "lea" in names
+    assert "customer-portal" not in names
+    assert not [q for q in queries if "DISTINCT" in q["sql"] and "contacts_contactchange" in q["sql"]]
