@@ -1,9 +1,11 @@
-"""Row locks, all taken here, in one order: the organization, then its customers by ascending id,
-then contacts.
+"""Row locks, all taken here, in one order: the organization, then an import batch (undo), then its
+customers by ascending id, then contacts.
 
 Who takes what:
 - writers of many contacts (a file import, a bulk API call, an undo) lock the organization, then every
   customer they will write to, before they read the contacts they plan from;
+- an undo locks the organization, then the import batch it undoes (its status decides whether it
+  may run: whatever changes the status waits), then the customers;
 - writers of one contact (admin form and inline, API PUT/PATCH/DELETE) lock its customer only, then
   read the contact again under that lock;
 - disconnecting an organization from the invoicing sync locks the organization (lock_organization).
@@ -24,6 +26,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from contacts.models import ImportBatch
 from customers.models import Customer, Organization
 
 # Ids per locking statement: within SQLite's 999 parameters; PostgreSQL takes them chunk after chunk,
@@ -34,6 +37,12 @@ IDS_PER_STATEMENT = 900
 def lock_organization(organization_id: int) -> Organization:
     """Serialize the writers of many contacts of one organization (imports, bulk calls, undo)."""
     return Organization.objects.select_for_update(no_key=True).get(pk=organization_id)
+
+
+def lock_import_batch(*, organization_id: int, batch_id: int) -> None:
+    """Lock the organization's import batch, if it has one by that id (after lock_organization)."""
+    batches = ImportBatch.objects.filter(pk=batch_id, organization_id=organization_id)
+    list(batches.select_for_update(no_key=True).values_list("pk", flat=True))
 
 
 def lock_customers(*, organization_id: int, customer_ids: Iterable[int]) -> None:

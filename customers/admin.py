@@ -21,8 +21,8 @@ from contacts.admin.mapping import ImportProfileInline
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.selectors import with_main_contact, without_contacts, without_main_contact
+from contacts.services.bulk import contacts_delete
 from contacts.services.changelog import Actor
-from contacts.services.contacts import contact_delete
 from customers.models import Customer, Organization, OrganizationAPIKey
 from customers.services import customer_delete, organization_disconnect_contacts
 
@@ -250,8 +250,9 @@ class CustomerAdmin(ContactsWriteGuardMixin, admin.ModelAdmin):
         if formset.model is not Contact:
             return super().save_formset(request, form, formset, change)
         contacts = formset.save(commit=False)
-        for contact in formset.deleted_objects:
-            contact_delete(contact=contact, actor=Actor.staff(request.user))
+        if formset.deleted_objects:
+            ids = [contact.pk for contact in formset.deleted_objects]
+            contacts_delete(contact_ids=ids, actor=Actor.staff(request.user))
         # Main contacts last, so that a newly ticked main demotes the previous one rather than the reverse.
         forms_by_instance = {id(f.instance): f for f in formset.forms}
         for contact in sorted(contacts, key=lambda c: c.is_main):

@@ -19,6 +19,7 @@ from contacts.admin.imports import ContactImportViews
 from contacts.admin.mapping import ImportMappingViews
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact, ContactChange
+from contacts.services.bulk import contacts_delete
 from contacts.services.changelog import Actor
 from contacts.services.contacts import (
     CONTACTS_SYNCED,
@@ -248,6 +249,6 @@ class ContactAdmin(ContactsWriteGuardMixin, ContactExportMixin, admin.ModelAdmin
         contact_delete(contact=obj, actor=Actor.staff(request.user))
 
     def delete_queryset(self, request, queryset):
-        actor = Actor.staff(request.user)
-        for contact in queryset.select_related("organization"):
-            contact_delete(contact=contact, actor=actor)
+        contacts_delete(
+            contact_ids=list(queryset.values_list("pk", flat=True)), actor=Actor.staff(request.user)
+        )

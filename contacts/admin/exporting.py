@@ -120,15 +120,22 @@ class ContactExportMixin(ExportActionMixin):
         if len(names) > 1:
             self.message_user(request, several_organizations(names), messages.ERROR)
             return None
-        pks = list(queryset.values_list("pk", flat=True))
-        form = self.get_export_form_class()(
-            formats=self.get_export_formats(),
-            resources=self.get_export_resource_classes(request),
-            initial={"export_items": pks},
-        )
-        form.fields["export_items"] = MultipleChoiceField(
-            widget=MultipleHiddenInput, required=False, choices=[(pk, pk) for pk in pks]
-        )
+        form_class = self.get_export_form_class()
+        options = {
+            "formats": self.get_export_formats(),
+            "resources": self.get_export_resource_classes(request),
+        }
+        if request.POST.get("select_across") == "1":
+            # "Select all N contacts": the export runs on the list's filter (in the form's URL). Their ids
+            # would be a field each, past DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000) and the database's limit
+            # on query parameters.
+            form = form_class(**options)
+        else:
+            pks = list(queryset.values_list("pk", flat=True))
+            form = form_class(**options, initial={"export_items": pks})
+            form.fields["export_items"] = MultipleChoiceField(
+                widget=MultipleHiddenInput, required=False, choices=[(pk, pk) for pk in pks]
+            )
         context = self.init_request_context_data(request, form)
         context["export_url"] = reverse("admin:contacts_contact_export")
         if request.GET:

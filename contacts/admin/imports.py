@@ -350,15 +350,22 @@ class ContactImportViews:
 
     @method_decorator(require_GET)
     def template(self, request, format: str):
+        """The import template, with English headers, or French ones with `?language=fr`."""
         self._check(request)
+        language = request.GET.get("language", "en")
+        if language not in reports.REPORT_LANGUAGES:
+            raise Http404
         if format == "csv":
-            content = reports.template_csv()
+            content = reports.template_csv(language)
         elif format == "xlsx":
-            content = reports.template_xlsx()
+            content = reports.template_xlsx(language)
         else:
             raise Http404
+        suffix = "-fr" if language == "fr" else ""
         return download(
-            content, content_type=reports.FORMATS[format], filename=f"contacts-import-template.{format}"
+            content,
+            content_type=reports.FORMATS[format],
+            filename=f"contacts-import-template{suffix}.{format}",
         )
 
 

@@ -30,6 +30,11 @@ UNDONE = _(
 UNDO_TITLE = _("Undo import #%(batch)s (%(file)s, %(organization)s)?")
 DELETED_SINCE = _("Deleted since the import.")
 MAIN_SINCE = _("Since the import, %(codes)s became the main contact of this customer.")
+KEEPS_MAIN = _(
+    "Left as it is, even with the box ticked: it is its customer's main contact, and undoing it would "
+    "leave the customer without one (the main contact before the import, %(previous)s, was changed or "
+    "deleted since)."
+)
 SHOWN = 100  # contacts listed per section; the totals count them all
 
 
@@ -130,6 +135,8 @@ def _conflict(target: Target) -> dict:
         notes.append(DELETED_SINCE)
     if target.displaced:
         notes.append(MAIN_SINCE % {"codes": ", ".join(d["external_id"] for d in target.displaced)})
+    if target.keeps_main:
+        notes.append(KEEPS_MAIN % {"previous": target.previous_main})
     return {
         "url": changes.history_url(target.contact_id),
         "code": target.external_id,

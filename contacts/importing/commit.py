@@ -51,6 +51,7 @@ class ImportCommit(BulkHooks):
     progress: Progress | None
     batch: ImportBatch | None = None  # a background commit's running batch
     save_as_profile: bool = False
+    actor: Actor | None = None  # who the change log names; None: `user`, as the admin's import
     reason: str = ""  # the override reason the limit needed ("" when none)
     row_count: int = 0
 
@@ -61,7 +62,7 @@ class ImportCommit(BulkHooks):
             contacts_bulk_upsert(
                 organization=report.organization,
                 rows=rows,
-                actor=Actor.staff(self.user, channel=ContactChange.Channel.IMPORT),
+                actor=self.actor or Actor.staff(self.user, channel=ContactChange.Channel.IMPORT),
                 skip_invalid=self.skip_invalid,
                 hooks=self,
                 policy=report.policy,

@@ -39,6 +39,7 @@ from contacts.importing.report import (
 from contacts.importing.row_marks import without_template_example
 from contacts.importing.stored_files import store_import_file
 from contacts.models import ImportBatch
+from contacts.services.changelog import Actor
 from contacts.services.contacts import ensure_contacts_managed
 from contacts.services.planning import plan_rows
 from contacts.services.rows import RowInput
@@ -151,6 +152,7 @@ def commit_import(
     data: bytes,
     filename: str,
     user=None,
+    actor: Actor | None = None,
     skip_invalid: bool = False,
     override_reason: str = "",
     now: datetime.datetime | None = None,
@@ -170,7 +172,8 @@ def commit_import(
     the same transaction. `batch` is the running batch of a background commit, which the commit fills in
     instead of creating one. `blank_clears` as for preview_import, and recorded on the batch. A column
     read by a guess (a close spelling of its name) refuses the commit unless `accept_guesses`: the admin's
-    mapping step, or the command line's --accept-guesses, is a person confirming it.
+    mapping step, or the command line's --accept-guesses, is a person confirming it. `actor` is who the
+    change log names (default: `user`, as the admin's import).
     """
     with collector_paused():
         report, rows = _read(organization, data, filename, progress, mapping, blank_clears)
@@ -191,6 +194,7 @@ def commit_import(
             progress,
             batch,
             save_as_profile,
+            actor=actor,
         )
         report = commit.run(rows)
     store_import_file(report.batch, data)

@@ -147,28 +147,33 @@ def _delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def template_columns() -> list[tuple[str, str]]:
-    """(field, English header) in the spreadsheet resource's order, which the templates follow."""
+def template_columns(language: str = "en") -> list[tuple[str, str]]:
+    """(field, header) in the spreadsheet resource's order, which the templates follow; the headers in
+    English or French ("fr"), both of which the import reads."""
     resource = ContactSpreadsheetResource()
-    return [(name, resource.fields[name].column_name) for name in resource.get_export_order()]
+    headers = FRENCH_HEADERS if language == "fr" else None
+    return [
+        (name, headers[name] if headers else resource.fields[name].column_name)
+        for name in resource.get_export_order()
+    ]
 
 
-def template_headers() -> list[str]:
-    return [header for _name, header in template_columns()]
+def template_headers(language: str = "en") -> list[str]:
+    return [header for _name, header in template_columns(language)]
 
 
 def template_example() -> list[str]:
     return [TEMPLATE_EXAMPLE[name] for name, _header in template_columns()]
 
 
-def template_csv() -> bytes:
-    """The import template as CSV: the English headers and one example row, UTF-8 with a BOM for Excel."""
-    return _csv([template_headers(), template_example()])
+def template_csv(language: str = "en") -> bytes:
+    """The import template as CSV: the headers and one example row, UTF-8 with a BOM for Excel."""
+    return _csv([template_headers(language), template_example()])
 
 
-def template_xlsx() -> bytes:
+def template_xlsx(language: str = "en") -> bytes:
     """The import template as XLSX, with drop-down lists for Occupation and Main Contact."""
-    return contacts_xlsx(template_columns(), [template_example()])
+    return contacts_xlsx(template_columns(language), [template_example()])
 
 
 def contacts_csv(headers: list[str], rows: Iterable[list[str]]) -> bytes:

@@ -31,6 +31,7 @@ MAX_NAME_BYTES = 100
 MAX_EXTENSION_CHARS = 10
 # A file younger than this is never an orphan: its batch may be about to record it.
 ORPHAN_GRACE = datetime.timedelta(hours=1)
+UNFINISHED = (ImportBatch.Status.QUEUED, ImportBatch.Status.RUNNING)
 
 
 def stored_name(filename: str) -> str:
@@ -57,13 +58,16 @@ def store_import_file(batch: ImportBatch, data: bytes) -> None:
 
 
 def delete_expired_files(now: datetime.datetime | None = None) -> int:
-    """Delete the files of imports older than CONTACT_IMPORT_FILE_RETENTION_DAYS; the batches stay."""
+    """Delete the files of imports older than CONTACT_IMPORT_FILE_RETENTION_DAYS; the batches stay.
+
+    Every finished import's file expires: committed, failed and undone ones alike (an undone import's
+    file is personal data like any other). Only a queued or running import's file is spared: its worker
+    may still need it."""
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=settings.CONTACT_IMPORT_FILE_RETENTION_DAYS)
     expired = (
-        ImportBatch.objects.filter(
-            status__in=[ImportBatch.Status.COMMITTED, ImportBatch.Status.FAILED], created_at__lt=cutoff
-        )
+        ImportBatch.objects.filter(created_at__lt=cutoff)
+        .exclude(status__in=UNFINISHED)
         .exclude(file="")
         .values_list("pk", "file")
     )

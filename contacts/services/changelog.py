@@ -53,6 +53,8 @@ CHANNEL_SOURCES = {
     Channel.INVOICING: Contact.Source.INVOICING,
     Channel.COMMAND: Contact.Source.MANUAL,
 }
+# Who, in the log, for a write from a management command (stored text, as the other actors' names).
+COMMAND_LINE = "command line"
 # The columns that differ from entry to entry; the others are the write's (db_bulk's `constants`).
 ENTRY_COLUMNS = ["seq", "contact_id", "external_id", "customer_id", "action", "before", "after"]
 
@@ -69,6 +71,12 @@ class Actor:
     def staff(cls, user: AbstractBaseUser | None, channel: str = Channel.ADMIN) -> Actor:
         """A staff user (the admin), or the command line's --by user (None: nobody named)."""
         return cls(channel=channel, user=user, name=user.get_username() if user is not None else "")
+
+    @classmethod
+    def command_line(cls, user: AbstractBaseUser | None = None, channel: str = Channel.COMMAND) -> Actor:
+        """A management command: "command line", or "support (command line)" for its --by user."""
+        name = f"{user.get_username()} ({COMMAND_LINE})" if user is not None else COMMAND_LINE
+        return cls(channel=channel, user=user, name=name)
 
     @classmethod
     def api_key(cls, api_key) -> Actor:

@@ -1,18 +1,26 @@
 """Erase a person (`manage.py erase_contact`): delete the contact, then scrub its email, names and phone
 from everything that kept them: the change log's values, the import history's error and warning lists
-(of its organization), and the admin's own log entries (LogEntry: the contact's, and its customer's that
-quote it). What stays: the counts of every import, the log entries themselves (who, when, which fields,
-with the values nulled) and a tombstone entry ("erased"). The stored import files are left to the
-retention setting of the hardening issue.
+(of its organization), the admin's own log entries (LogEntry: the contact's, and its customer's that
+quote it), the API's stored responses to idempotent requests (IdempotentRequest.body) and the kept
+uploads waiting for their confirmation (ImportUpload: deleted when their file or preview may name the
+person; whoever sent one uploads it again). What stays: the counts of every import, the log entries
+themselves (who, when, which fields, with the values nulled) and a tombstone entry ("erased"). The
+stored files of finished imports are left to the retention setting of the hardening issue.
 
-One transaction under the organization's lock (contacts.locks): an import or an undo of the same
-organization waits, so none of them writes the person's values back while they are scrubbed.
+Erasure is owed to the person whatever system the contacts come from: it runs for an organization still
+synced with the invoicing system too (the sync may send the contact again; that is its owner's record).
+
+One transaction, locked in the house order (contacts.locks) before anything is read: the organization
+(an import or an undo of it waits), then the contact's customer (a single write of the contact waits),
+so nobody writes the person's values back while they are scrubbed, and no value written meanwhile is
+missed.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass
 
 import phonenumbers
@@ -24,14 +32,15 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
+from contacts.importing.reading.mentions import may_mention
 from contacts.locks import lock_customer, lock_organization
-from contacts.models import Contact, ContactChange, ImportBatch
+from contacts.models import Contact, ContactChange, ImportBatch, ImportUpload
 from contacts.services import changelog
 from contacts.services.changelog import Action, Actor
-from contacts.services.contacts import ensure_contacts_managed
-from customers.models import Customer, Organization
+from customers.models import Customer, IdempotentRequest, Organization
 
 PERSONAL_FIELDS = ("email", "first_name", "last_name", "phone")
+API_PERSONAL_FIELDS = ("email", "firstName", "lastName", "phone")  # the API's names of PERSONAL_FIELDS
 ERASED_TEXT = "(erased)"  # what a personal value becomes inside a message or an admin log entry
 ERASED_REPR = "Erased contact #%(id)s"
 NOTHING_TO_ERASE = _(
@@ -50,16 +59,18 @@ class Erasure:
     log_entries: int
     imports: int
     admin_entries: int
+    api_responses: int = 0
+    uploads: int = 0
 
 
 @transaction.atomic
 def contact_erase(*, organization: Organization, external_id: str, actor: Actor) -> Erasure:
     """Delete the organization's contact with this identifier code (if it still exists) and scrub its
-    personal data from the change log, the import history and the admin's log. Raises ValidationError
-    when neither the contact nor any log entry has this identifier code."""
+    personal data from the change log, the import history, the admin's log and the API's stored
+    responses; delete the kept uploads that may name it. Raises ValidationError when neither the contact
+    nor any log entry has this identifier code."""
     locked = lock_organization(organization.pk)
-    ensure_contacts_managed(locked)
-    contact = Contact.objects.filter(organization=locked, external_id=external_id).first()
+    contact = _locked_contact(locked, external_id)
     entries = ContactChange.objects.filter(organization=locked, external_id=external_id)
     ids = set(entries.exclude(contact_id=None).values_list("contact_id", flat=True))
     if contact is not None:
@@ -73,7 +84,6 @@ def contact_erase(*, organization: Organization, external_id: str, actor: Actor)
     values = _personal_values(contact, logged)
     if contact is not None:
         contact_id, customer_id = contact.pk, contact.customer_id
-        lock_customer(customer_id)
         contact.delete()
     else:
         contact_id, customer_id = logged.order_by("-pk").values_list("contact_id", "customer_id").first()
@@ -83,10 +93,24 @@ def contact_erase(*, organization: Organization, external_id: str, actor: Actor)
         log_entries=_scrub_log(logged),
         imports=_scrub_imports(locked, values),
         admin_entries=_scrub_admin_log(ids, customer_id, values),
+        api_responses=_scrub_api_responses(locked, ids, external_id, values),
+        uploads=_drop_uploads(locked, external_id, values),
     )
     tombstone = changelog.Entry(contact_id, external_id, customer_id, Action.ERASED, None, None)
     changelog.record([tombstone], organization_id=locked.pk, actor=actor)
     return erasure
+
+
+def _locked_contact(organization: Organization, external_id: str) -> Contact | None:
+    """The contact, read again once its customer is locked (after the organization: the house order)."""
+    contacts = Contact.objects.filter(organization=organization, external_id=external_id)
+    locked: set[int] = set()
+    while True:
+        contact = contacts.first()
+        if contact is None or contact.customer_id in locked:
+            return contact
+        lock_customer(contact.customer_id)
+        locked.add(contact.customer_id)
 
 
 def _personal_values(contact: Contact | None, logged) -> set[str]:
@@ -206,3 +230,58 @@ def _scrubbed_json_text(text: str, patterns: list[re.Pattern]) -> str:
         return value
 
     return json.dumps(walk(data))
+
+
+def _scrub_api_responses(
+    organization: Organization, ids: set[int], external_id: str, values: set[str]
+) -> int:
+    """The responses the API keeps for retried requests (its keys' IdempotentRequest.body): the person's
+    contact objects lose their personal fields, and texts quoting a personal value are scrubbed."""
+    patterns = _patterns(values)
+    records = IdempotentRequest.objects.filter(api_key__organization=organization).exclude(body=None)
+    scrubbed = {}
+    for pk, body in records.values_list("pk", "body").iterator(chunk_size=500):
+        clean = _scrubbed_body(body, ids, external_id, patterns)
+        if clean != body:
+            scrubbed[pk] = clean
+    for pk, body in scrubbed.items():
+        IdempotentRequest.objects.filter(pk=pk).update(body=body)
+    return len(scrubbed)
+
+
+def _scrubbed_body(value, ids: set[int], external_id: str, patterns: list[re.Pattern]):
+    if isinstance(value, str):
+        return _scrubbed(value, patterns)
+    if isinstance(value, list):
+        return [_scrubbed_body(item, ids, external_id, patterns) for item in value]
+    if not isinstance(value, dict):
+        return value
+    clean = {key: _scrubbed_body(item, ids, external_id, patterns) for key, item in value.items()}
+    if value.get("externalId") == external_id or value.get("id") in ids:
+        clean.update({key: None for key in API_PERSONAL_FIELDS if key in clean})
+    return clean
+
+
+def _drop_uploads(organization: Organization, external_id: str, values: set[str]) -> int:
+    """Delete the organization's kept uploads whose file or preview may name the person (its identifier
+    code or a personal value): a client's file cannot be scrubbed, and is re-sent in a minute."""
+    patterns = _patterns({*values, external_id})
+    uploads = ImportUpload.objects.filter(organization=organization)
+    dropped = []
+    for pk in uploads.values_list("pk", flat=True):
+        data, preview = uploads.filter(pk=pk).values_list("data", "preview").get()
+        if may_mention(bytes(data), patterns) or _preview_mentions(preview, patterns):
+            dropped.append(pk)
+    ImportUpload.objects.filter(pk__in=dropped).delete()
+    return len(dropped)
+
+
+def _preview_mentions(preview: bytes | None, patterns: list[re.Pattern]) -> bool:
+    """Whether a background preview's kept report (contacts.importing.uploads.pack_report) quotes a value."""
+    if preview is None:
+        return False
+    for line in zlib.decompress(bytes(preview)).decode().split("\n"):
+        text = json.dumps(json.loads(line), ensure_ascii=False)
+        if any(pattern.search(text) for pattern in patterns):
+            return True
+    return False

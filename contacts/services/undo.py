@@ -17,23 +17,28 @@ ids follow their commits; the import history's rows migrated from before the log
 - Main contacts come back as they were, one per customer: restoring a main contact demotes the
   customer's current main. When that current main became main after the import through another
   channel, restoring is a conflict of the restored contact too.
+- A customer that had a main contact before the import, and keeps contacts, is never left without
+  one: when its previous main does not come back (changed or deleted since), the contact that is main
+  now (created or made main by the import) is left as it is, a conflict that forcing does not undo.
 - An undone import gives the month's import back: the monthly limit counts committed imports, and an
   undone one has status "undone". A client who sent the wrong file can send the right one the same month.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
-from contacts.locks import lock_customers, lock_organization
+from contacts.locks import lock_customers, lock_import_batch, lock_organization
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services import changelog
 from contacts.services.changelog import LOGGED_FIELDS, Action, Actor, Channel
@@ -48,6 +53,10 @@ FAILED_IMPORT = _("Import #%(batch)s failed and wrote nothing, so there is nothi
 ALREADY_UNDONE = _("Import #%(batch)s was already undone on %(when)s by %(who)s.")
 LATER_IMPORT = _(
     "Import #%(later)s (%(file)s, %(when)s) changed some of the same contacts after this one; undo it first."
+)
+NOT_COMMITTED = _(
+    "Import #%(batch)s is not committed (its status is “%(status)s”): only a committed import can be "
+    "undone. Wait until it is committed, then undo it."
 )
 DATABASE_REFUSED = _("The undo was refused and nothing was changed: %(reason)s")
 NOBODY = _("the command line")
@@ -71,6 +80,10 @@ class Target:
     later: list[ContactChange] = field(default_factory=list)  # changes by other channels since
     # Restoring it as main would demote these contacts, made main since the import by someone else.
     displaced: list[dict] = field(default_factory=list)
+    # Left as it is even when forced: undoing it would leave its customer, which had a main contact
+    # before the import (`previous_main`, the identifier codes), without one.
+    keeps_main: bool = False
+    previous_main: str = ""
 
     def logged(self) -> dict:
         """Its logged fields now, as a deletion records them."""
@@ -87,13 +100,19 @@ class UndoPlan:
     demote: list[dict] = field(default_factory=list)  # current mains displaced by a restored main
 
     @property
+    def forced(self) -> list[Target]:
+        """The conflicts undone anyway: all of them with `include_conflicts`, but those keeping a main."""
+        if not self.include_conflicts:
+            return []
+        return [t for t in self.conflicts if not t.keeps_main]
+
+    @property
     def totals(self) -> dict[str, int]:
-        forced = self.include_conflicts
         return {
             "deleted": len(self.delete),
             "restored": len(self.restore),
             "conflicts": len(self.conflicts),
-            "left": 0 if forced else len(self.conflicts),
+            "left": len(self.conflicts) - len(self.forced),
             "demoted": len(self.demote),
         }
 
@@ -119,6 +138,9 @@ def _checked_batch(organization: Organization, batch_id: int) -> ImportBatch:
         who = batch.undone_by.get_username() if batch.undone_by else str(NOBODY)
         when = date_format(timezone.localtime(batch.undone_at), "SHORT_DATETIME_FORMAT")
         raise _refuse(ALREADY_UNDONE, "already_undone", batch=batch_id, when=when, who=who)
+    if batch.status != ImportBatch.Status.COMMITTED:
+        status = batch.get_status_display()
+        raise _refuse(NOT_COMMITTED, "not_committed", batch=batch_id, status=status)
     return batch
 
 
@@ -152,6 +174,7 @@ def _plan(batch: ImportBatch, include_conflicts: bool) -> UndoPlan:
         else:
             plan.restore.append(target)
     _settle_main_contacts(plan)
+    _keep_main_contacts(plan, targets.values())
     return plan
 
 
@@ -169,24 +192,29 @@ def _current_values(organization_id: int, ids: set[int]) -> dict[int, dict]:
 
 def _attach_later_changes(batch: ImportBatch, targets: dict[int, Target], last_pk: int) -> None:
     """The changes made to the targets after the import, but those of later imports that were undone
-    (and of their undo); refuses when a later import still stands."""
-    later = (
-        ContactChange.objects.filter(organization_id=batch.organization_id, pk__gt=last_pk)
-        .exclude(batch__status=ImportBatch.Status.UNDONE)
-        .select_related("batch")
-        .order_by("pk")
-    )
-    for change in later.iterator(chunk_size=2000):
-        target = targets.get(change.contact_id)
-        if target is None:
-            continue
+    (and of their undo); refuses when a later import still stands. Read by the targets' ids (the
+    entries' contact index), after the import's last entry: never the organization's whole log."""
+    ids = sorted(targets)
+    later: list[ContactChange] = []
+    for start in range(0, len(ids), CHUNK):
+        later.extend(
+            ContactChange.objects.filter(
+                organization_id=batch.organization_id,
+                contact_id__in=ids[start : start + CHUNK],
+                pk__gt=last_pk,
+            )
+            .exclude(batch__status=ImportBatch.Status.UNDONE)
+            .select_related("batch")
+        )
+    later.sort(key=lambda change: change.pk)
+    for change in later:
         if change.channel == Channel.IMPORT and change.batch is not None:
             later_batch = change.batch
             when = date_format(timezone.localtime(later_batch.created_at), "SHORT_DATETIME_FORMAT")
             raise _refuse(
                 LATER_IMPORT, "later_import", later=later_batch.pk, file=later_batch.file_name, when=when
             )
-        target.later.append(change)
+        targets[change.contact_id].later.append(change)
 
 
 def _settle_main_contacts(plan: UndoPlan) -> None:
@@ -215,6 +243,52 @@ def _settle_main_contacts(plan: UndoPlan) -> None:
             plan.conflicts.append(target)
 
 
+def _keep_main_contacts(plan: UndoPlan, targets: Iterable[Target]) -> None:
+    """A customer that had a main contact before the import and keeps contacts keeps a main: the
+    target that would unset its current main, when its previous main does not come back (changed or
+    deleted since), is left as it is, as a conflict that forcing does not undo."""
+    previous: dict[int, list[str]] = defaultdict(list)
+    for target in targets:
+        if (target.before or {}).get("is_main") is True:
+            previous[target.customer_id].append(target.external_id)
+    acting = [t for t in (*plan.delete, *plan.restore, *plan.forced) if t.current is not None]
+    gaining = {
+        t.customer_id for t in acting if t.before and t.before.get("is_main") and not t.current["is_main"]
+    }
+    losing = {
+        t.customer_id: t
+        for t in acting
+        if t.current["is_main"]
+        and (t.action == Action.CREATED or t.before.get("is_main") is False)
+        and t.customer_id in previous
+        and t.customer_id not in gaining
+    }
+    deleted = Counter(t.customer_id for t in acting if t.action == Action.CREATED)
+    remaining = _contact_counts(set(losing))
+    for customer_id, target in losing.items():
+        if remaining.get(customer_id, 0) <= deleted[customer_id]:
+            continue  # no contact left: no main to keep
+        target.keeps_main, target.previous_main = True, ", ".join(previous[customer_id])
+        for section in (plan.delete, plan.restore):
+            if target in section:
+                section.remove(target)
+                plan.conflicts.append(target)
+
+
+def _contact_counts(customer_ids: set[int]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    ordered = sorted(customer_ids)
+    for start in range(0, len(ordered), CHUNK):
+        rows = (
+            Contact.objects.filter(customer_id__in=ordered[start : start + CHUNK])
+            .values("customer_id")
+            .annotate(count=Count("pk"))
+            .values_list("customer_id", "count")
+        )
+        counts.update(rows)
+    return counts
+
+
 def _current_mains(customer_ids: set[int]) -> dict[int, list[dict]]:
     mains: dict[int, list[dict]] = defaultdict(list)
     ordered = sorted(i for i in customer_ids if i is not None)
@@ -234,6 +308,8 @@ def import_undo(
         with transaction.atomic():
             locked = lock_organization(organization.pk)
             ensure_contacts_managed(locked)
+            # A second undo of the batch (a double click) waits here, then finds it undone.
+            lock_import_batch(organization_id=locked.pk, batch_id=batch_id)
             batch = _checked_batch(locked, batch_id)
             customer_ids = ContactChange.objects.filter(batch=batch, customer_id__isnull=False).values_list(
                 "customer_id", flat=True
@@ -249,7 +325,7 @@ def import_undo(
 
 def _apply(plan: UndoPlan, actor: Actor) -> None:
     now = timezone.now()
-    forced = plan.conflicts if plan.include_conflicts else []
+    forced = plan.forced
     delete = [t for t in (*plan.delete, *forced) if t.current is not None and t.action == Action.CREATED]
     restore = [t for t in (*plan.restore, *forced) if t.current is not None and t.action != Action.CREATED]
     entries: list[changelog.Entry] = []
@@ -276,7 +352,7 @@ def _apply(plan: UndoPlan, actor: Actor) -> None:
     batch.status = ImportBatch.Status.UNDONE
     batch.undone_at, batch.undone_by = now, actor.user
     batch.undone_deleted, batch.undone_restored = len(delete), len(restore)
-    batch.undone_left = 0 if plan.include_conflicts else len(plan.conflicts)
+    batch.undone_left = plan.totals["left"]
     batch.save(
         update_fields=["status", "undone_at", "undone_by", "undone_deleted", "undone_restored", "undone_left"]
     )

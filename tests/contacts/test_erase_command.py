@@ -23,7 +23,7 @@ def test_erase_asks_for_confirmation_and_erases_on_yes(org):
     assert "cannot be undone" in out
     assert 'Erased "P-1"' in out
     assert not Contact.objects.exists()
-    assert ContactChange.objects.get().actor == "dpo"
+    assert ContactChange.objects.get().actor == "dpo (command line)"
 
 
 def test_without_yes_nothing_is_erased(org):

@@ -79,3 +79,64 @@ def test_import_changes_become_log_entries_and_support_staff_get_undo():
         }
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_control_characters_stored_before_are_cleaned_and_logged():
+    apps = migrate([("contacts", "0010_support_staff_change_log_permissions")])
+    try:
+        Organization = apps.get_model("customers", "Organization")
+        Customer = apps.get_model("customers", "Customer")
+        Contact = apps.get_model("contacts", "Contact")
+        org = Organization.objects.create(
+            name="Acme", slug="acme", contacts_source="managed", contacts_disconnected_at=timezone.now()
+        )
+        customer = Customer.objects.create(
+            organization=org, name="Cabinet\x07 Laurent", external_id="C-1\x01"
+        )
+        hostile = Contact.objects.create(
+            organization=org,
+            customer=customer,
+            external_id="K-1\x01",
+            email="a\x01@b.example",
+            first_name="Jeanne\x01",
+            last_name="Ro\x07ux\nMartin",
+        )
+        taken = Contact.objects.create(
+            organization=org, customer=customer, external_id="K-2\x07", email="k2@b.example"
+        )
+        Contact.objects.create(organization=org, customer=customer, external_id="K-2", email="x@b.example")
+        clean = Contact.objects.create(
+            organization=org, customer=customer, external_id="K-3", email="c@b.example", first_name="Léa"
+        )
+
+        apps = migrate([("contacts", "0011_clean_control_characters")])
+
+        Contact = apps.get_model("contacts", "Contact")
+        fields = ("external_id", "email", "first_name", "last_name")
+        assert Contact.objects.filter(pk=hostile.pk).values_list(*fields).get() == (
+            "K-1",
+            "a@b.example",
+            "Jeanne",
+            "Roux Martin",
+        )
+        # Cleaned, this code would name another contact: left for a person to fix.
+        assert Contact.objects.get(pk=taken.pk).external_id == "K-2\x07"
+        assert Contact.objects.get(pk=clean.pk).first_name == "Léa"
+        customer = apps.get_model("customers", "Customer").objects.get()
+        assert (customer.name, customer.external_id) == ("Cabinet Laurent", "C-1")
+        Entry = apps.get_model("contacts", "ContactChange")
+        [entry] = Entry.objects.all()
+        assert (entry.contact_id, entry.channel, entry.seq, entry.external_id) == (
+            hostile.pk,
+            "command",
+            1,
+            "K-1",
+        )
+        assert entry.after == {
+            "external_id": "K-1",
+            "email": "a@b.example",
+            "first_name": "Jeanne",
+            "last_name": "Roux Martin",
+        }
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

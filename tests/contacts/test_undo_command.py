@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from contacts.importing.pipeline import commit_import
-from contacts.management.commands.undo_import import NOT_ALLOWED, UNKNOWN_USER
+from contacts.management.commands.undo_import import KEEPS_MAIN, NOT_ALLOWED, UNKNOWN_USER
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services.contacts import contact_update
 from contacts.services.undo import ALREADY_UNDONE, NO_SUCH_IMPORT, NOBODY
@@ -79,6 +79,37 @@ def test_include_conflicts_restores_them_too(org):
 
     assert status == 0
     assert list(Contact.objects.values_list("external_id", "last_name")) == [("C-OLD", "Old")]
+
+
+def test_a_dry_run_reports_a_new_main_contact_kept_for_its_customer(org):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(customer=customer, external_id="MAIN", email="main@b.example", is_main=True)
+    ContactFactory(customer=customer, external_id="OTHER", email="other@b.example")
+    rows = [contact_row(customer, "NEW", "new@b.example", is_main="yes")]
+    batch = commit_import(organization=org, data=csv_bytes(rows), filename="c.csv").batch
+    contact_update(contact=Contact.objects.get(external_id="MAIN"), actor=actor(), first_name="Edited")
+
+    status, out, _err = command("undo_import", batch.pk, "--dry-run", "--json")
+
+    assert status == 0
+    result = json.loads(out)
+    assert {c["externalId"]: c["keepsMain"] for c in result["conflicts"]} == {"MAIN": False, "NEW": True}
+    assert Contact.objects.get(is_main=True).external_id == "NEW"
+
+
+def test_a_new_main_contact_whose_predecessor_is_gone_is_kept_and_said(org):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(customer=customer, external_id="MAIN", email="main@b.example", is_main=True)
+    ContactFactory(customer=customer, external_id="OTHER", email="other@b.example")
+    rows = [contact_row(customer, "NEW", "new@b.example", is_main="yes")]
+    batch = commit_import(organization=org, data=csv_bytes(rows), filename="c.csv").batch
+    Contact.objects.filter(external_id="MAIN").delete()
+
+    status, out, _err = command("undo_import", batch.pk, "--include-conflicts")
+
+    assert status == 0
+    assert f"conflict NEW: {KEEPS_MAIN % {'previous': 'MAIN'}}" in out
+    assert Contact.objects.get(is_main=True).external_id == "NEW"
 
 
 def test_by_records_the_user_who_needs_the_permission(org):

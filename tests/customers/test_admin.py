@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.admin.contacts import DEMOTED_NOTICE
-from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
+from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact, ContactChange
 from contacts.services.contacts import contact_delete
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import actor, messages_of
@@ -283,3 +283,29 @@ def test_who_disconnected_an_organization_links_to_the_user_only_for_staff_allow
     assert "camille.boss" in support_page
     assert user_page not in support_page
     assert f'<a href="{user_page}">camille.boss</a>' in superuser_page
+
+
+def test_inline_edits_on_the_customer_page_are_logged_with_the_staff_user(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    edited = ContactFactory(customer=customer, last_name="Before")
+    removed = ContactFactory(customer=customer)
+    rows = [
+        stored_row(edited, first_name=edited.first_name, last_name="After"),
+        stored_row(removed, DELETE="on"),
+        {"external_id": "C-NEW", "email": "new@client.example"},
+    ]
+
+    response = superuser_client.post(
+        reverse("admin:customers_customer_change", args=[customer.pk]), inline_data(customer, *rows)
+    )
+
+    assert response.status_code == 302
+    user = superuser_client.session["_auth_user_id"]
+    new = Contact.objects.get(external_id="C-NEW")
+    entries = ContactChange.objects.order_by("seq")
+    assert [(e.contact_id, e.action, e.channel, str(e.user_id)) for e in entries] == [
+        (removed.pk, "deleted", "admin", user),
+        (edited.pk, "updated", "admin", user),
+        (new.pk, "created", "admin", user),
+    ]
+    assert entries[1].after == {"last_name": "After"}

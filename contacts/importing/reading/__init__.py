@@ -55,7 +55,13 @@ from contacts.importing.reading.table import (
     split_footer,
 )
 from contacts.importing.reading.text import NUL_BYTES, read_csv
-from contacts.importing.reading.workbook import NO_SUCH_SHEET, NUL_IN_CELLS, TOO_DEMANDING, read_workbook
+from contacts.importing.reading.workbook import (
+    NO_SUCH_SHEET,
+    NUL_IN_CELLS,
+    TOO_DEMANDING,
+    TOO_WIDE,
+    read_workbook,
+)
 
 __all__ = [
     "ABNORMAL_COMPRESSION",
@@ -75,6 +81,7 @@ __all__ = [
     "TOO_DEMANDING",
     "TOO_MANY_COLUMNS",
     "TOO_MANY_ROWS",
+    "TOO_WIDE",
     "FileRejected",
     "Layout",
     "Table",

@@ -23,6 +23,7 @@ import python_calamine
 from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.reading.detect import DAMAGED, PASSWORD_PROTECTED
+from contacts.importing.reading.extent import column_beyond
 from contacts.importing.reading.sheet_xml import sheet_marks
 from contacts.importing.reading.table import (
     EMPTY,
@@ -55,6 +56,11 @@ NUL_IN_CELLS = _(
 TOO_DEMANDING = _(
     "{name} needs too much memory or time to read (a stray cell far below or right of the data, or a "
     "damaged file); delete the empty rows and columns after the data in Excel and send it again."
+)
+
+TOO_WIDE = _(
+    "{name} has cells as far right as column {column}, more than {limit} columns: an import reads at most "
+    "{limit} columns. Delete the columns to the right of the data in Excel and send the file again."
 )
 
 # Limits of the child process that parses Excel files: address space, and seconds.
@@ -149,6 +155,11 @@ def _parse_workbook(data: bytes, format: str, request: Request) -> tuple:
     if outcome[0] == "damaged":
         raise FileRejected(DAMAGED.format(name=request.name))
     if outcome[0] not in ("table", "no_header", "no_sheet"):
+        beyond = column_beyond(data, request.max_columns) if format == "xlsx" else ""
+        if beyond:
+            # What made it demanding, in the person's words: the column cap, and the column to delete.
+            limit = request.max_columns
+            raise FileRejected(TOO_WIDE.format(name=request.name, column=beyond, limit=limit))
         raise FileRejected(TOO_DEMANDING.format(name=request.name))
     return outcome
 

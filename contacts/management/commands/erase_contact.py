@@ -1,8 +1,9 @@
 """Erase a person: `erase_contact --organization SLUG --external-id ID [--by USERNAME] [--yes]`.
 
 Deletes the contact and scrubs its email, names and phone from the change log, the import history's
-messages and the admin's log entries (contacts.services.erasure). Exit status: 0 erased, 1 refused or
-nothing to erase, 2 usage error.
+messages, the admin's log entries and the API's stored responses, and deletes the pending uploads that
+name it (contacts.services.erasure); for an organization still synced with invoicing too.
+Exit status: 0 erased, 1 refused or nothing to erase, 2 usage error.
 """
 
 from django.contrib.auth import get_user_model
@@ -10,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
-from contacts.models import ContactChange
 from contacts.services.changelog import Actor
 from contacts.services.erasure import contact_erase
 from customers.models import Organization
@@ -19,13 +19,15 @@ UNKNOWN_ORGANIZATION = _('No organization has the slug "%(slug)s".')
 UNKNOWN_USER = _('No user is named "%(username)s".')
 WARNING = _(
     'Erasing the contact "%(code)s" of %(organization)s deletes it and removes its email, names and phone '
-    "from its history, the import history and the admin's log. This cannot be undone."
+    "from its history, the import history, the admin's log and the API's stored responses, and deletes "
+    "the uploads waiting for confirmation that name it. This cannot be undone."
 )
 PROMPT = _("Type 'yes' to erase: ")
 NOT_ERASED = _("Not erased.")
 ERASED = _(
     'Erased "%(code)s" of %(organization)s: %(deleted)s, %(log_entries)s change log entries, '
-    "%(imports)s import(s) and %(admin_entries)s admin log entries scrubbed."
+    "%(imports)s import(s), %(admin_entries)s admin log entries and %(api_responses)s stored API "
+    "response(s) scrubbed, %(uploads)s pending upload(s) deleted."
 )
 CONTACT_DELETED = _("contact deleted")
 ALREADY_DELETED = _("the contact was already deleted")
@@ -59,9 +61,7 @@ class Command(BaseCommand):
                 answer = ""
             if answer.strip().lower() != "yes":
                 raise CommandError(NOT_ERASED, returncode=1)
-        actor = Actor.staff(user, channel=ContactChange.Channel.COMMAND)
-        if user is None:
-            actor = Actor(channel=ContactChange.Channel.COMMAND, name="erase_contact")
+        actor = Actor.command_line(user)
         try:
             erasure = contact_erase(organization=org, external_id=external_id, actor=actor)
         except ValidationError as refused:
@@ -77,6 +77,8 @@ class Command(BaseCommand):
                     "log_entries": erasure.log_entries,
                     "imports": erasure.imports,
                     "admin_entries": erasure.admin_entries,
+                    "api_responses": erasure.api_responses,
+                    "uploads": erasure.uploads,
                 }
             )
         )

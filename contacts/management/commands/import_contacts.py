@@ -16,6 +16,8 @@ from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_jso
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import Stage
 from contacts.importing.report import ImportRefused, ImportReport
+from contacts.models import ContactChange
+from contacts.services.changelog import Actor
 from customers.models import Organization
 
 UNKNOWN_ORGANIZATION = 'No organization has the slug "{slug}".'
@@ -162,6 +164,7 @@ class Command(BaseCommand):
             report = commit_import(
                 **arguments,
                 user=user,
+                actor=Actor.command_line(user, channel=ContactChange.Channel.IMPORT),
                 skip_invalid=options["skip_invalid"],
                 override_reason=options["override_limit"],
                 progress=progress,

@@ -17,7 +17,7 @@ from customers.services import organization_disconnect_contacts
 
 SUPPORT_GROUP = "Support staff"
 # Who wrote the demo contacts, as their history shows it.
-SEED_ACTOR = Actor(channel=ContactChange.Channel.COMMAND, name="seed_demo")
+SEED_ACTOR = Actor.command_line()
 INVOICING_ACTOR = Actor(channel=ContactChange.Channel.INVOICING, name="seed_demo")
 SUPPORT_PERMISSIONS = [
     ("contacts", "view_contact"),

@@ -27,6 +27,9 @@ CONFLICTS_LEFT = _("left as they are")
 CONFLICT = _("  conflict %(code)s: %(changes)s")
 MAIN_CHANGED = _("another contact became main since")
 DELETED_SINCE = _("deleted since")
+KEEPS_MAIN = _(
+    "kept, even with --include-conflicts: its customer would lose its main contact (%(previous)s before)"
+)
 DRY_RUN = _("Dry run: nothing was changed. Run again without --dry-run%(again)s to undo.")
 
 
@@ -74,7 +77,7 @@ class Command(BaseCommand):
                 plan = import_undo(
                     organization=found.organization,
                     batch_id=batch,
-                    actor=Actor.staff(user, channel=ContactChange.Channel.UNDO),
+                    actor=Actor.command_line(user, channel=ContactChange.Channel.UNDO),
                     include_conflicts=include_conflicts,
                 )
         except ValidationError as refused:
@@ -101,6 +104,8 @@ class Command(BaseCommand):
                 changes.append(str(DELETED_SINCE))
             if target.displaced:
                 changes.append(str(MAIN_CHANGED))
+            if target.keeps_main:
+                changes.append(KEEPS_MAIN % {"previous": target.previous_main})
             self.stdout.write(CONFLICT % {"code": target.external_id, "changes": "; ".join(changes)})
         if dry_run:
             self.stdout.write(DRY_RUN % {"again": " --include-conflicts" if plan.include_conflicts else ""})
@@ -121,6 +126,7 @@ def _json(plan: UndoPlan, *, dry_run: bool) -> str:
                     "contactId": target.contact_id,
                     "externalId": target.external_id,
                     "deleted": target.current is None,
+                    "keepsMain": target.keeps_main,
                     "changes": [
                         {
                             "at": entry.at.isoformat(),

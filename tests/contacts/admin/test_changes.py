@@ -3,6 +3,8 @@
 import datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -130,3 +132,69 @@ def test_the_changes_list_is_read_only(org):
         admin_client.post(reverse("admin:contacts_contactchange_delete", args=[entry.pk])).status_code == 403
     )
     assert ContactChange.objects.count() == 1
+
+
+def test_searching_an_email_finds_every_change_of_the_contacts_that_had_it(org):
+    customer = CustomerFactory(organization=org)
+    kept = contact_create(
+        organization=org, customer=customer, external_id="K-1", email="ann@x.example", actor=actor()
+    )
+    contact_update(contact=kept, actor=actor(), last_name="Lee")
+    gone = contact_create(
+        organization=org, customer=customer, external_id="K-2", email="bob@x.example", actor=actor()
+    )
+    contact_update(contact=gone, actor=actor(), first_name="Bob")
+    contact_delete(contact=Contact.objects.get(pk=gone.pk), actor=actor())
+    contact_create(
+        organization=org, customer=customer, external_id="K-3", email="eve@x.example", actor=actor()
+    )
+    viewer = staff_client("view_contactchange")
+
+    def found(term: str) -> list[tuple[str, str]]:
+        response = viewer.get(CHANGES, {"q": term})
+        return [(e.external_id, e.action) for e in response.context["cl"].result_list]
+
+    assert found("ANN@x.example") == [("K-1", "updated"), ("K-1", "created")]
+    assert found("bob@") == [("K-2", "deleted"), ("K-2", "updated"), ("K-2", "created")]
+    assert found("K-3") == [("K-3", "created")]
+
+
+def test_the_customer_pages_deleted_contacts_query_uses_the_customer_index(org):
+    customer = CustomerFactory(organization=org)
+    contact_delete(contact=ContactFactory(customer=customer), actor=actor())
+    viewer = staff_client("view_contactchange")
+
+    with CaptureQueriesContext(connection) as queries:
+        viewer.get(f"{CHANGES}?customer__id__exact={customer.pk}&action__in=deleted,erased")
+
+    [listing] = [q["sql"] for q in queries if q["sql"].startswith('SELECT "contacts_contactchange"."id"')]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {listing}")
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {listing}")
+        plan = str(cursor.fetchall())
+    assert "contact_change_deleted_idx" in plan
+
+
+def test_the_user_filter_lists_staff_users_without_scanning_the_log(org):
+    lea = UserFactory(username="lea")
+    UserFactory(username="customer-portal", is_staff=False)
+    contact_create(
+        organization=org,
+        customer=CustomerFactory(organization=org),
+        external_id="C-1",
+        email="a@b.example",
+        actor=actor(user=lea),
+    )
+    viewer = staff_client("view_contactchange")
+
+    with CaptureQueriesContext(connection) as queries:
+        response = viewer.get(CHANGES)
+
+    [user_filter] = [f for f in response.context["cl"].filter_specs if f.field_path == "user"]
+    names = [name for _pk, name in user_filter.lookup_choices]
+    assert "lea" in names
+    assert "customer-portal" not in names
+    assert not [q for q in queries if "DISTINCT" in q["sql"] and "contacts_contactchange" in q["sql"]]

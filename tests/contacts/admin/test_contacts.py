@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -139,6 +140,25 @@ def test_admin_writes_are_logged_with_the_staff_user(superuser_client, org):
     assert [(e.action, e.channel, str(e.user_id), e.contact_id) for e in entries] == [
         ("created", "admin", user, contact.pk),
         ("deleted", "admin", user, contact.pk),
+    ]
+
+
+def test_deleting_selected_contacts_logs_one_entry_each_with_the_staff_user(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    doomed = ContactFactory.create_batch(3, customer=customer)
+    kept = ContactFactory(customer=customer)
+
+    response = superuser_client.post(
+        reverse("admin:contacts_contact_changelist"),
+        {"action": "delete_selected", "post": "yes", ACTION_CHECKBOX_NAME: [c.pk for c in doomed]},
+    )
+
+    assert response.status_code == 302
+    assert list(Contact.objects.values_list("pk", flat=True)) == [kept.pk]
+    user = superuser_client.session["_auth_user_id"]
+    entries = ContactChange.objects.order_by("seq")
+    assert [(e.action, e.channel, str(e.user_id), e.contact_id) for e in entries] == [
+        ("deleted", "admin", user, c.pk) for c in doomed
     ]
 
 

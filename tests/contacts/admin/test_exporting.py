@@ -247,3 +247,28 @@ def test_the_contact_list_and_the_organization_page_link_to_the_export():
     link = f"{EXPORT}?organization__id__exact={org.pk}"
     assert link in listing.content.decode()
     assert link in organization_page.content.decode()
+
+
+def test_select_all_over_a_thousand_contacts_exports_by_the_filter_not_by_ids():
+    org = OrganizationFactory()
+    customer = CustomerFactory(organization=org)
+    Contact.objects.bulk_create(
+        Contact(organization=org, customer=customer, external_id=f"K-{n}", email=f"p{n}@b.example")
+        for n in range(1001)
+    )
+    ContactFactory(customer__organization=OrganizationFactory())  # outside the filter
+    client = exporter()
+    on_page = list(org.contacts.values_list("pk", flat=True)[:100])
+    filtered = f"?organization__id__exact={org.pk}"
+
+    form = client.post(
+        CHANGELIST + filtered,
+        {"action": "export_admin_action", "select_across": "1", "index": "0", ACTION_CHECKBOX_NAME: on_page},
+    )
+    response = client.post(form.context["export_url"], {"format": CSV, "resource": ENGLISH})
+
+    assert form.status_code == 200
+    assert 'name="export_items"' not in form.content.decode()
+    assert form.context["export_url"] == EXPORT + filtered
+    assert f"1001 contacts of <strong>{org.name}</strong>" in form.content.decode()
+    assert len(csv_lines(response.content)) == 1 + 1001

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from contacts.admin.undo import NOT_ALLOWED, UNDONE
+from contacts.admin.undo import KEEPS_MAIN, NOT_ALLOWED, UNDONE
 from contacts.importing.pipeline import commit_import
 from contacts.models import Contact, ImportBatch
 from contacts.services.contacts import contact_update
@@ -141,3 +141,18 @@ def test_a_failed_import_cannot_be_undone_from_its_page(org, support):
     assert response["Location"] == page(batch)
     assert messages_of(response) == [FAILED_IMPORT % {"batch": batch.pk}]
     assert undo_url(batch) not in support.get(page(batch)).content.decode()
+
+
+def test_the_preview_says_why_a_new_main_contact_is_kept(org, support):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(customer=customer, external_id="MAIN", email="main@b.example", is_main=True)
+    ContactFactory(customer=customer, external_id="OTHER", email="other@b.example")
+    rows = [contact_row(customer, "NEW", "new@b.example", is_main="yes")]
+    batch = commit_import(organization=org, data=csv_bytes(rows), filename="c.csv").batch
+    contact_update(contact=Contact.objects.get(external_id="MAIN"), actor=actor(), first_name="Edited")
+
+    response = support.get(undo_url(batch))
+
+    kept = {c["code"]: c["notes"] for c in response.context["conflicts"]}
+    assert kept["NEW"] == [KEEPS_MAIN % {"previous": "MAIN"}]
+    assert str(KEEPS_MAIN % {"previous": "MAIN"}) in response.content.decode().replace("&#x27;", "'")

@@ -126,6 +126,22 @@ def test_files_past_the_retention_period_are_deleted_and_the_history_keeps_the_i
     assert report.status_code == 200
 
 
+@pytest.mark.parametrize(("status", "expires"), [("undone", True), ("queued", False), ("running", False)])
+def test_an_old_undone_imports_file_expires_and_an_unfinished_ones_does_not(
+    org, media_root, settings, status, expires
+):
+    settings.CONTACT_IMPORT_FILE_RETENTION_DAYS = 90
+    batch = committed_batch(org)
+    long_ago = timezone.now() - datetime.timedelta(days=91)
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=long_ago, status=status)
+
+    call_command("sweep_imports", stdout=io.StringIO())
+
+    assert (media_root / batch.file.name).exists() is not expires
+    batch.refresh_from_db()
+    assert (batch.file_deleted_at is not None) is expires
+
+
 def test_an_upload_keeps_no_file_on_disk_and_is_gone_once_committed(importer, org, media_root):
     key = uploaded(importer, org, one_row(org))
     assert files_under(media_root) == []

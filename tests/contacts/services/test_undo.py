@@ -13,6 +13,7 @@ from contacts.services.undo import (
     IMPORT_OF_ANOTHER_ORGANIZATION,
     LATER_IMPORT,
     NOBODY,
+    NOT_COMMITTED,
     UndoRefused,
     import_undo,
     plan_undo,
@@ -164,6 +165,25 @@ def test_a_failed_import_cannot_be_undone(org):
     assert refused.value.messages == [FAILED_IMPORT % {"batch": batch.pk}]
 
 
+@pytest.mark.parametrize("status", ["queued", "running"])
+def test_an_import_not_committed_yet_cannot_be_undone(org, status):
+    customer = CustomerFactory(organization=org)
+    batch = imported(org, [contact_row(customer, "C-1", "a@b.example")])
+    ImportBatch.objects.filter(pk=batch.pk).update(status=status)
+    entries = ContactChange.objects.count()
+
+    with pytest.raises(UndoRefused) as refused:
+        undo(org, batch)
+    with pytest.raises(UndoRefused) as previewed:
+        plan_undo(organization=org, batch_id=batch.pk)
+
+    shown = ImportBatch.Status(status).label
+    assert refused.value.messages == [NOT_COMMITTED % {"batch": batch.pk, "status": shown}]
+    assert previewed.value.code == refused.value.code == "not_committed"
+    assert (Contact.objects.count(), ContactChange.objects.count()) == (1, entries)
+    assert ImportBatch.objects.get(pk=batch.pk).status == status
+
+
 def test_another_organizations_import_is_refused_and_nothing_changes(org):
     other = OrganizationFactory(name="Other")
     batch = imported(other, [contact_row(CustomerFactory(organization=other), "C-1", "a@b.example")])
@@ -290,3 +310,26 @@ def test_a_synced_organization_cannot_undo(synced_org):
 
     assert refused.value.code == "contacts_synced"
     assert ContactChange.objects.count() == 0
+
+
+def test_the_scan_for_later_changes_reads_only_the_imported_contacts_entries(org, monkeypatch):
+    customer = CustomerFactory(organization=org)
+    ContactFactory(customer=customer, external_id="C-1", email="a@b.example", last_name="Old")
+    batch = imported(org, [contact_row(customer, "C-1", "a@b.example", last_name="Imported")])
+    for other in ContactFactory.create_batch(5, customer=customer):
+        contact_update(contact=other, actor=actor(), first_name="Busy")
+    contact_update(contact=Contact.objects.get(external_id="C-1"), actor=actor(), first_name="Edited")
+    loaded = []
+    from_db = ContactChange.from_db.__func__
+
+    def counted(cls, db, field_names, values):
+        entry = from_db(cls, db, field_names, values)
+        loaded.append(entry.external_id)
+        return entry
+
+    monkeypatch.setattr(ContactChange, "from_db", classmethod(counted))
+
+    plan = plan_undo(organization=org, batch_id=batch.pk)
+
+    assert [t.external_id for t in plan.conflicts] == ["C-1"]
+    assert loaded == ["C-1"]

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from contacts.importing.pipeline import commit_import
-from contacts.models import Contact, ImportBatch
+from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services import bulk, undo
 from contacts.services.undo import UndoRefused, import_undo
 from tests.conftest import postgresql_only
@@ -149,3 +149,31 @@ def test_api_writes_during_an_undo_wait_for_it_and_are_kept(monkeypatch, setting
         stored[0].pk,
         stored[2].pk,
     ]
+
+
+def test_a_double_clicked_undo_runs_once_and_the_second_is_refused(monkeypatch):
+    org = OrganizationFactory()
+    customers = CustomerFactory.create_batch(2, organization=org)
+    for customer in customers:
+        ContactFactory(customer=customer, is_main=True)
+    batch = an_import(org, customers)
+    reached = hold(monkeypatch, undo, "_apply")
+    results: dict = {}
+
+    first = in_thread(
+        lambda: import_undo(organization=org, batch_id=batch.pk, actor=actor("undo")), results, "1"
+    )
+    assert reached.wait(30)
+    second = in_thread(
+        lambda: import_undo(organization=org, batch_id=batch.pk, actor=actor("undo")), results, "2"
+    )
+    for thread in (first, second):
+        thread.join(60)
+
+    done, _at = results["1"]
+    refused, _at = results["2"]
+    assert not isinstance(done, BaseException), done
+    assert isinstance(refused, UndoRefused)
+    assert refused.code == "already_undone"
+    assert ContactChange.objects.filter(channel="undo", action="deleted").count() == 2
+    assert mains(customers) == [1, 1]

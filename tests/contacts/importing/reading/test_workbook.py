@@ -18,9 +18,11 @@ from contacts.importing.reading import (
     NO_SUCH_SHEET,
     TOO_DEMANDING,
     TOO_MANY_COLUMNS,
+    TOO_WIDE,
     Layout,
     read_table,
 )
+from contacts.importing.reading.extent import column_beyond, column_number
 from tests.helpers import (
     FIXTURES,
     MANDATORY_HEADERS,
@@ -196,7 +198,7 @@ def test_excel_dates_are_marked_by_row_and_column():
     assert 4 not in table.dates
 
 
-def test_a_header_far_right_in_a_small_workbook_is_refused_without_building_the_range():
+def test_a_header_far_right_in_a_small_workbook_is_refused_naming_the_column_cap():
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("S")
     sheet.append([*MANDATORY_HEADERS, *[None] * (16384 - 5), "Z"])
@@ -206,7 +208,10 @@ def test_a_header_far_right_in_a_small_workbook_is_refused_without_building_the_
     workbook.save(buffer)
     assert len(buffer.getvalue()) < 100_000
 
-    assert refusal(buffer.getvalue(), filename="wide.xlsx") == TOO_DEMANDING.format(name='"wide.xlsx"')
+    message = refusal(buffer.getvalue(), filename="wide.xlsx")
+
+    assert message == TOO_WIDE.format(name='"wide.xlsx"', column="XFD", limit=200)
+    assert "more than 200 columns" in message
 
 
 def test_a_header_wider_than_the_cap_but_cheap_to_read_is_refused_with_the_cap(settings):
@@ -279,7 +284,7 @@ def test_an_xml_entity_bomb_is_refused_without_expanding():
     assert refusal(bomb, filename="bomb.xlsx") == DAMAGED.format(name='"bomb.xlsx"')
 
 
-def test_a_stray_cell_in_the_last_excel_cell_is_refused_without_harm():
+def test_a_stray_cell_in_the_last_excel_cell_is_refused_naming_its_column():
     # calamine would allocate a dense range of 17 billion cells and abort the process reading it.
     workbook = openpyxl.Workbook()
     workbook.active.append(MANDATORY_HEADERS)
@@ -289,7 +294,9 @@ def test_a_stray_cell_in_the_last_excel_cell_is_refused_without_harm():
     workbook.save(buffer)
     assert len(buffer.getvalue()) < 10_000
 
-    assert refusal(buffer.getvalue(), filename="big.xlsx") == TOO_DEMANDING.format(name='"big.xlsx"')
+    assert refusal(buffer.getvalue(), filename="big.xlsx") == TOO_WIDE.format(
+        name='"big.xlsx"', column="XFD", limit=200
+    )
     assert read_table(workbook_bytes({"S": [MANDATORY_HEADERS, MANDATORY_ROW]})).rows == [(2, MANDATORY_ROW)]
 
 
@@ -350,3 +357,19 @@ def test_a_merged_title_and_hidden_columns_are_read_and_excel_errors_read_as_bla
     table = read_table(buffer.getvalue())
 
     assert (table.header_row, table.rows) == (2, [(3, [*MANDATORY_ROW, ""])])
+
+
+def test_the_column_beyond_the_cap_is_found_in_any_sheet_and_only_beyond_it():
+    wide = openpyxl.Workbook()
+    wide.active["A1"] = "x"
+    wide.create_sheet("Second")["GS7"] = "stray"  # column 201
+    narrow = openpyxl.Workbook()
+    narrow.active["GR1"] = "last column read"  # column 200
+    buffers = {name: io.BytesIO() for name in ("wide", "narrow")}
+    wide.save(buffers["wide"])
+    narrow.save(buffers["narrow"])
+
+    assert (column_number("A"), column_number("GR"), column_number("XFD")) == (1, 200, 16384)
+    assert column_beyond(buffers["wide"].getvalue(), 200) == "GS"
+    assert column_beyond(buffers["narrow"].getvalue(), 200) == ""
+    assert column_beyond(b"not a zip", 200) == ""
