@@ -165,8 +165,8 @@ def _add_headers(operation: dict, method: str) -> None:
         operation["parameters"].append(IF_MATCH_PARAMETER)
     for code, response in operation["responses"].items():
         names = list(RESPONSE_HEADERS)
-        if code == "429":
-            names.append("Retry-After")
+        if code == "429" or (code == "409" and method == "post"):
+            names.append("Retry-After")  # a 409 to a POST: its Idempotency-Key is still in use
         if code == "201":
             names.append("Location")
         if _returns_a_contact(response):
