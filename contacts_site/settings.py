@@ -271,7 +271,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Contacts API",
     "DESCRIPTION": (
         "Create and update your customers' contacts from your own systems. Authenticate with the "
-        "`X-Api-Key: KEY` header (or `Authorization: Api-Key KEY`)."
+        "`X-Api-Key: KEY` header (or `Authorization: Api-Key KEY`).\n\n"
+        "The API is for server-to-server use: it sends no CORS headers, so a web page on another site "
+        "cannot call it from a browser (the page would hand your API key to every visitor). "
+        "`OPTIONS` answers on every URL without a key: 204 and the methods it takes in `Allow`."
     ),
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",

@@ -3,12 +3,12 @@ versions (ETag / If-Match) and OPTIONS."""
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from contacts.api.authentication import MISSING_KEY, failure_window_headers, request_organization
+from contacts.api.docs import allowed
 from contacts.api.lookups import customer_for
 from contacts.api.names import query_problems
 from contacts.api.pagination import OffsetLimitPagination, PageParameters
@@ -51,6 +51,13 @@ class OrganizationAPIView(GenericAPIView):
         # for the query) counts and carries the rate-limit headers.
         self.format_kwarg = self.get_format_suffix(**kwargs)
         request.version, request.versioning_scheme = self.determine_version(request, *args, **kwargs)
+        if request.method == "OPTIONS":
+            # What a URL allows needs no key and no parameter: a CORS preflight sends neither, and
+            # a wrong key or a query is no reason not to say it.
+            request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+                request, force=True
+            )
+            return
         self.perform_authentication(request)
         self.check_throttles(request)
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
@@ -76,7 +83,7 @@ class OrganizationAPIView(GenericAPIView):
 
     def options(self, request, *args, **kwargs):
         """What the URL allows, in `Allow`; the schema at /api/schema/ describes the rest."""
-        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": ", ".join(self.allowed_methods)})
+        return allowed(self)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -20,6 +20,7 @@ ERROR_DESCRIPTIONS = {
         "Contacts are still synced from invoicing (only `position` may change), a concurrent request "
         "changed the customer's main contact, or a request with the same Idempotency-Key is running."
     ),
+    411: "The body came without Content-Length (chunked): send its length.",
     412: "`If-Match` names a version the contact no longer has: read it again.",
     413: "The request body is too large.",
     414: "The URL is too long.",
@@ -29,7 +30,7 @@ ERROR_DESCRIPTIONS = {
     431: "The request's headers are too large.",
     500: "Something went wrong on our side; it was logged. Retrying is safe with an Idempotency-Key.",
 }
-ALWAYS = (401, 405, 406, 414, 429, 431, 500)
+ALWAYS = (401, 405, 406, 411, 414, 429, 431, 500)
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:

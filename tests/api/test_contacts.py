@@ -574,3 +574,42 @@ def test_a_method_the_url_does_not_take_is_a_405_in_json_with_allow(api, org):
     assert response.status_code == 405
     assert set(response.json()) == {"message", "errors"}
     assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+
+
+@pytest.mark.parametrize(
+    "route",
+    ["/api/v1/customers", "/api/v1/customers/1/contacts/2", "/api/v1/contacts", "/api/schema/", "/api/docs/"],
+)
+def test_options_answers_on_every_url_even_with_a_wrong_key_or_a_query(client, route):
+    plain = client.options(route)
+    wrong_key = client.options(route, HTTP_X_API_KEY="nope.wrong")
+    with_query = client.options(f"{route}?email=a@b.example")
+
+    for response in (plain, wrong_key, with_query):
+        assert response.status_code == 204, (route, response.content[:200])
+        assert "OPTIONS" in response.headers["Allow"].split(", ")
+        assert response.content == b""
+
+
+def test_a_cors_preflight_is_answered_without_a_key_and_allows_no_other_site(client):
+    response = client.options(
+        "/api/v1/customers/1/contacts/2",
+        HTTP_ORIGIN="https://erp.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-api-key, content-type",
+    )
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    assert response.status_code == 204
+    assert not any(name.lower().startswith("access-control-") for name in response.headers)
+    assert "CORS" in schema["info"]["description"]
+
+
+@pytest.mark.parametrize("route", ["/api/schema/", "/api/docs/"])
+def test_a_method_the_schema_or_docs_do_not_take_is_a_405_in_json_with_allow(client, route):
+    response = client.generic("TRACE", route)
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"message", "errors"}
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
