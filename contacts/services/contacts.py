@@ -159,18 +159,15 @@ def contact_create(
         raise ValidationError({"customer": CUSTOMER_OF_ANOTHER_ORGANIZATION}, code="wrong_organization")
     ensure_contacts_managed(organization)
     lock_customer(customer.pk)
-    contact = Contact(
-        organization=organization,
-        customer=customer,
-        external_id=external_id,
-        email=email,
-        first_name=first_name,
-        last_name=last_name,
-        phone=phone,
-        occupation=occupation,
-        is_main=is_main,
-        source=actor.source,
-    )
+    values = {"first_name": first_name, "last_name": last_name, "phone": phone, "occupation": occupation}
+    values |= {"external_id": external_id, "email": email, "is_main": is_main}
+    return _create_locked(organization=organization, customer=customer, values=values, actor=actor)
+
+
+def _create_locked(*, organization: Organization, customer: Customer, values: dict, actor: Actor) -> Contact:
+    """contact_create's work, once the guard is checked and the customer locked (contacts.locks'
+    order: the customer, then its contacts) by the one caller that owns the transaction."""
+    contact = Contact(organization=organization, customer=customer, source=actor.source, **values)
     contact.full_clean()
     demoted = _write(contact, promoted=contact.is_main, actor=actor)
     return _record(contact, [*demoted, changelog.created(contact)], actor)
@@ -324,8 +321,12 @@ def contact_upsert(
     ensure_contacts_managed(organization)
     if "email" not in values:
         raise ValidationError({"email": EMAIL_REQUIRED_TO_CREATE}, code="required")
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     values = {"external_id": external_id, **values}
-    return contact_create(organization=organization, customer=customer, actor=actor, **values), True
+    # Under the lock taken above: contact_create would take it (and check the guard) a second time.
+    return _create_locked(organization=organization, customer=customer, values=values, actor=actor), True
 
 
 @transaction.atomic
