@@ -9,7 +9,13 @@ from rest_framework import serializers
 from contacts.api.names import UNKNOWN_FIELD, unknown_names
 from contacts.fields import API_NAMES as FIELD_API_NAMES
 from contacts.models import Contact
-from contacts.normalization import check_identifier, normalize_email, normalize_phone, one_line_text, shown
+from contacts.normalization import (
+    check_identifier,
+    normalize_phone,
+    normalize_provider_email,
+    one_line_text,
+    shown,
+)
 from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID
 from contacts.services.values import parse_main_contact
 from customers.models import Customer
@@ -207,7 +213,8 @@ class ContactWriteSerializer(StrictSerializer):
         return one_line_text(value) if value else value
 
     def validate_email(self, value: str) -> str:
-        return _django_checked(normalize_email, value)
+        # Refused, not stored with the import's warning: this answer has no place for a warning.
+        return _django_checked(normalize_provider_email, value)
 
     def validate_phone(self, value: str | None) -> str | None:
         region = self.context["organization"].default_phone_region
