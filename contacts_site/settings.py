@@ -277,6 +277,11 @@ SPECTACULAR_SETTINGS = {
         "`OPTIONS` answers on every URL without a key: 204 and the methods it takes in `Allow`."
     ),
     "VERSION": "1.0.0",
+    "TAGS": [
+        {"name": "customers", "description": "Your customers, as the invoicing system has them (read-only)."},
+        {"name": "contacts", "description": "Your customers' contacts: read, create, change, delete."},
+        {"name": "changes", "description": "Every change to your contacts, to keep a copy of them exact."},
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],

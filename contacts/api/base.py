@@ -60,6 +60,9 @@ class OrganizationAPIView(GenericAPIView):
             return
         self.perform_authentication(request)
         self.check_throttles(request)
+        if getattr(self, request.method.lower(), None) is None:
+            # 405 before anything about the body or the query: they mean nothing to a method not taken.
+            self.http_method_not_allowed(request)
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
         self.check_permissions(request)
         problems = query_problems(request.query_params, self.query_parameter_names(request.method))

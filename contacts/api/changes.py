@@ -170,6 +170,8 @@ class ContactChanges(OrganizationAPIView):
     filters = ChangeFilters
 
     @extend_schema(
+        operation_id="listContactChanges",
+        tags=["changes"],
         summary="Follow every change to your contacts, deletions included",
         description=(
             "Created, updated and deleted events, oldest first. The first call may pass `since`; every "

@@ -175,7 +175,10 @@ class CustomerContactDetail(OrganizationAPIView):
         operation_id="deleteContact",
         tags=["contacts"],
         summary="Delete a contact",
-        description=f"Deletes the contact for good. {VERSIONS}",
+        description=(
+            "Deletes the contact for good (204, no body). Send the `ETag` you read in `If-Match` to "
+            "delete it only if nobody changed it since (412 otherwise)."
+        ),
         parameters=[CUSTOMER_REF, CONTACT_REF],
         request=None,
         responses={204: None, **CONTACT_WRITE_ERRORS},

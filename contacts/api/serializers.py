@@ -17,7 +17,7 @@ from contacts.normalization import (
     shown,
 )
 from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID
-from contacts.services.values import parse_main_contact
+from contacts.services.values import FALSE_WORDS, TRUE_WORDS, parse_main_contact
 from customers.models import Customer
 
 # Model and bulk-rule field names → the API's names (for bodies, error keys and bulk items): the
@@ -69,7 +69,11 @@ class ContactSerializer(serializers.ModelSerializer):
     lastName = serializers.CharField(source="last_name")
     phone = serializers.SerializerMethodField()
     position = serializers.SerializerMethodField()
-    isMain = serializers.BooleanField(source="is_main")
+    isMain = serializers.BooleanField(
+        source="is_main",
+        help_text="true when this is its customer's main contact (a customer has at most one); false "
+        "otherwise.",
+    )
     createdAt = _timestamp("created_at")
     updatedAt = _timestamp("updated_at")
 
@@ -130,7 +134,22 @@ class PositionField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"oneOf": [{"type": "boolean"}, {"type": "string", "example": "oui"}], "nullable": True})
+MAIN_CONTACT_WORDS = sorted(TRUE_WORDS | FALSE_WORDS)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["", *MAIN_CONTACT_WORDS]}],
+        "nullable": True,
+        "description": (
+            "Whether the contact is its customer's main contact. true makes it the main contact (the "
+            "customer's previous main contact stops being main in the same write); false makes it an "
+            'ordinary contact; null, "" or leaving it out keeps it as it is. The spreadsheet\'s words '
+            'are accepted too, in any case: "yes", "oui", "x" or "1" for true, "no", "non" or "0" for '
+            "false."
+        ),
+    }
+)
 class MainContactField(serializers.Field):
     """true or false, or the spreadsheet's words (1, yes, oui, x / 0, no, non); null or "" leaves it."""
 
@@ -194,11 +213,7 @@ class ContactWriteSerializer(StrictSerializer):
     lastName = _text()
     phone = _text(help_text="Any usual form; stored as E.164. Without a country code, read in your country.")
     position = PositionField(required=False)
-    isMain = MainContactField(
-        required=False,
-        allow_null=True,
-        help_text="true makes it the customer's main contact (the previous one is demoted).",
-    )
+    isMain = MainContactField(required=False, allow_null=True)
 
     # Control characters are never stored (the model's rule, said here with the field's name): an
     # identifier code holding one is refused, a name loses them.

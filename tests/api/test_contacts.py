@@ -649,3 +649,10 @@ def test_an_address_with_every_character_the_provider_accepts_is_taken(api, org)
 
     assert response.status_code == 201
     assert response.json()["email"] == "o'neil.a_b+c-d@example.com"
+
+
+def test_a_method_not_taken_is_a_405_whatever_its_query(api):
+    response = api.generic("TRACE", "/api/v1/contacts?email=x&nonsense=1")
+
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
