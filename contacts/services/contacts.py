@@ -10,6 +10,8 @@ A write that makes a contact main demotes the customer's current main contact; t
 lists the contacts it demoted in `contact.demoted`, for the admin to say so.
 """
 
+import contextlib
+import copy
 import hashlib
 from collections.abc import Collection
 
@@ -233,6 +235,8 @@ def _update_locked(
     _check_version(fresh, expected_versions)
     fresh.demoted = []
     stored = changelog.values_of(fresh)
+    if not fresh.organization.contacts_are_managed:
+        changes = _without_values_sent_back(fresh, changes)
     if not fresh.organization.contacts_are_managed and set(changes) <= EDITABLE_WHILE_SYNCED:
         changed = _changed_while_synced(fresh, changes)
     else:
@@ -251,6 +255,22 @@ def _update_locked(
         before, after = changelog.difference(stored, changelog.values_of(fresh))
         _record(fresh, [*demoted, changelog.updated(fresh, before, after)], actor)
     return fresh
+
+
+def _without_values_sent_back(fresh: Contact, changes: dict) -> dict:
+    """`changes` without the fields a writer sent back as they are stored: a client that reads a synced
+    contact and puts it back with another occupation changes only that. The invoicing sync stores
+    values in its own forms (`06 12 34 56 78`, `Anne.Roux@Example.com`) while a writer's come in the
+    rules' forms, so a value also counts as sent back when it is the stored one in the rules' form."""
+    normalized = copy.copy(fresh)
+    # clean() normalizes in place each field it can, even when another is invalid.
+    with contextlib.suppress(ValidationError):
+        normalized.clean()
+    return {
+        name: value
+        for name, value in changes.items()
+        if name in EDITABLE_WHILE_SYNCED or value not in (getattr(fresh, name), getattr(normalized, name))
+    }
 
 
 def _changed_while_synced(fresh: Contact, changes: dict) -> list[str]:
