@@ -105,9 +105,10 @@ class OrganizationAPIView(GenericAPIView):
     def organization(self):
         return request_organization(self.request)
 
-    def parsed(self, serializer_class, *, partial: bool = False):
-        """The request's body checked by `serializer_class` (400 with every problem at once)."""
-        context = {"organization": self.organization}
+    def parsed(self, serializer_class, *, partial: bool = False, stored=None):
+        """The request's body checked by `serializer_class` (400 with every problem at once); `stored`:
+        the contact it writes to, whose values sent back as read are not checked again."""
+        context = {"organization": self.organization, "stored": stored}
         body = serializer_class(data=self.request.data, partial=partial, context=context)
         body.is_valid(raise_exception=True)
         return body

@@ -228,12 +228,22 @@ class ContactWriteSerializer(StrictSerializer):
         return one_line_text(value) if value else value
 
     def validate_email(self, value: str) -> str:
+        if self._sent_back("email", value):
+            return value
         # Refused, not stored with the import's warning: this answer has no place for a warning.
         return _django_checked(normalize_provider_email, value)
 
     def validate_phone(self, value: str | None) -> str | None:
+        if self._sent_back("phone", value):
+            return value
         region = self.context["organization"].default_phone_region
         return _django_checked(lambda raw: normalize_phone(raw or "", region), value)
+
+    def _sent_back(self, field: str, value) -> bool:
+        """The value is the contact's stored one, sent back as read: not checked again (the invoicing
+        sync or an older rule stored it; the services see that it does not change)."""
+        stored = self.context.get("stored")
+        return stored is not None and value == getattr(stored, field)
 
     def service_values(self) -> dict[str, object]:
         """The validated data under the services' names, null as blank; a blank isMain is left out."""

@@ -167,3 +167,28 @@ def test_a_synced_contact_put_with_another_name_is_still_a_409(synced_api, synce
 
     assert response.status_code == 409
     assert Contact.objects.get(pk=contact.pk).first_name == "Anne"
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_values_the_rules_refuse_are_not_refused_when_sent_back_as_stored(synced_api, synced_org, method):
+    # Stored by the invoicing sync: a phone the rules cannot read, an address the mail provider refuses.
+    contact = ContactFactory(customer=CustomerFactory(organization=synced_org), occupation="SALES")
+    Contact.objects.filter(pk=contact.pk).update(phone="n/a", email="a!b@example.com")
+    read = synced_api.get(url(contact)).json()
+
+    body = {name: read[name] for name in WRITABLE} | {"position": "PAYER"}
+    response = getattr(synced_api, method)(url(contact), body, format="json")
+
+    assert response.status_code == 200, response.json()
+    stored = Contact.objects.get(pk=contact.pk)
+    assert (stored.occupation, stored.phone, stored.email) == ("PAYER", "n/a", "a!b@example.com")
+
+
+def test_a_value_the_rules_refuse_is_still_refused_when_it_is_not_the_stored_one(api, org):
+    contact = ContactFactory(customer=CustomerFactory(organization=org))
+    Contact.objects.filter(pk=contact.pk).update(email="a!b@example.com")
+
+    response = api.patch(url(contact), {"email": "c!d@example.com"}, format="json")
+
+    assert response.status_code == 400
+    assert Contact.objects.get(pk=contact.pk).email == "a!b@example.com"
