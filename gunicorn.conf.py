@@ -9,6 +9,11 @@ import json
 
 from gunicorn import util
 
+# Each worker is replaced after 500 to 550 requests (the jitter keeps the workers from restarting
+# together), so the memory a big page or a large synchronous import made it hold is given back.
+max_requests = 500
+max_requests_jitter = 50
+
 # The defaults, stated: a URL of at most 4,094 bytes (414 beyond), a header of at most 8,190 (431).
 limit_request_line = 4094
 limit_request_fields = 100

@@ -192,6 +192,19 @@ def provider_refused_character(email: str) -> str:
     return found.group() if found else ""
 
 
+def normalize_provider_email(value: str) -> str:
+    """normalize_email, refusing too an address with a character the mail provider refuses.
+
+    The same rule as email_of_cell's warning, as an error where no warning can be shown: an API write
+    of one contact answers with the contact or a 400, so it cannot store the address and warn.
+    """
+    email = normalize_email(value)
+    if refused := provider_refused_character(email):
+        message = EMAIL_REFUSED_BY_PROVIDER.format(email=email, character=refused)
+        raise ValidationError(message, code="provider_refused")
+    return email
+
+
 def normalize_phone(value: str, region: str) -> str:
     """E.164 (`+33612345678`) or blank; raises ValidationError when it cannot be a phone number.
 

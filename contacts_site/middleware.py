@@ -4,11 +4,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 
-from contacts.api.errors import API_PREFIX, body_too_large
+from contacts.api.errors import API_PREFIX, body_too_large, length_required
 
 
 class ResponseHeadersMiddleware:
@@ -70,9 +71,10 @@ class RequestBodyLimitMiddleware:
     Django reads a body only when asked, but CsrfViewMiddleware asks for every POST's form data, and a
     multipart body is spooled to a temporary file as it is parsed: an anonymous 300 MB POST used to be read
     to the end before its 403. A declared Content-Length over the limit is refused at once; a body without
-    one (chunked: WSGI servers then give Django nothing to read, ASGI gives all of it) is cut off as soon as
-    reading it passes the limit. The limit is DATA_UPLOAD_MAX_MEMORY_SIZE except for staff on the routes
-    listed in REQUEST_BODY_LIMITS (the import upload). Placed after AuthenticationMiddleware: every
+    one (chunked) is a 411 under WSGI, which gives Django nothing of it to read; under ASGI, which gives
+    all of it, it is cut off as soon as reading it passes the limit. The limit is
+    DATA_UPLOAD_MAX_MEMORY_SIZE except for staff on the routes listed in REQUEST_BODY_LIMITS (the import
+    upload). Placed after AuthenticationMiddleware: every
     process_view (CsrfViewMiddleware's reads the form) and every view runs after it.
     """
 
@@ -81,6 +83,10 @@ class RequestBodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         declared = _declared_length(request)
+        if declared is None and isinstance(request, WSGIRequest) and "HTTP_TRANSFER_ENCODING" in request.META:
+            # WSGI gives Django a body of Content-Length bytes, so none of a chunked one: it would be
+            # read as empty (an empty bulk call, a login without its form) instead of refused.
+            return length_required(request)
         if declared is None:
             request._stream = _CappedStream(request._stream, request)
         else:

@@ -271,9 +271,17 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Contacts API",
     "DESCRIPTION": (
         "Create and update your customers' contacts from your own systems. Authenticate with the "
-        "`X-Api-Key: KEY` header (or `Authorization: Api-Key KEY`)."
+        "`X-Api-Key: KEY` header (or `Authorization: Api-Key KEY`).\n\n"
+        "The API is for server-to-server use: it sends no CORS headers, so a web page on another site "
+        "cannot call it from a browser (the page would hand your API key to every visitor). "
+        "`OPTIONS` answers on every URL without a key: 204 and the methods it takes in `Allow`."
     ),
     "VERSION": "1.0.0",
+    "TAGS": [
+        {"name": "customers", "description": "Your customers, as the invoicing system has them (read-only)."},
+        {"name": "contacts", "description": "Your customers' contacts: read, create, change, delete."},
+        {"name": "changes", "description": "Every change to your contacts, to keep a copy of them exact."},
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_AUTHENTICATION": [],

@@ -428,7 +428,7 @@ def follow_feed(client, mirror: dict, cursor: str | None = None, **first_call) -
                 mirror.pop(event["contactId"], None)
             else:
                 stored = mirror.setdefault(event["contactId"], {"customerId": event["customerId"]})
-                stored.update(event["values"])
+                stored.update({name: v for name, v in event["values"].items() if name in MIRRORED})
         cursor = page["cursor"]
         if not page["hasMore"]:
             return cursor

@@ -2,6 +2,9 @@
 
 import http.client
 import json
+import re
+import runpy
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +48,25 @@ def test_a_url_within_the_limit_reaches_the_api(server):
 
     assert (status, content_type) == (401, "application/json")
     assert set(body) == {"message", "errors"}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings_of_gunicorn_conf() -> dict:
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_workers_are_recycled_after_500_to_550_requests():
+    conf = _settings_of_gunicorn_conf()
+
+    assert (conf["max_requests"], conf["max_requests_jitter"]) == (500, 50)
+
+
+def test_env_example_documents_every_s3_setting_the_settings_read():
+    read = set(re.findall(r'"(DJANGO_S3_[A-Z_]+)"', (ROOT / "contacts_site" / "settings.py").read_text()))
+    example = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#? ?(DJANGO_S3_[A-Z_]+)=", example, re.MULTILINE))
+
+    assert read == {"DJANGO_S3_BUCKET", "DJANGO_S3_ENDPOINT_URL", "DJANGO_S3_REGION", "DJANGO_S3_PREFIX"}
+    assert read <= documented

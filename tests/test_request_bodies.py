@@ -2,6 +2,7 @@
 
 import asyncio
 import io
+import json
 import os
 import socket
 import subprocess
@@ -19,7 +20,7 @@ from django.template.defaultfilters import filesizeformat
 from django.test import Client
 from django.urls import reverse
 
-from contacts.api.errors import PAGE_BODY_TOO_LARGE
+from contacts.api.errors import LENGTH_REQUIRED, PAGE_BODY_TOO_LARGE, PAGE_LENGTH_REQUIRED
 from contacts.api.parsers import BODY_TOO_LARGE
 from contacts.models import Contact
 from tests.factories import UserFactory
@@ -248,3 +249,62 @@ def test_gunicorn_answers_an_anonymous_300_mb_post_with_413_before_the_body_is_s
         answer = connection.recv(4096)
 
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+# --- Chunked bodies: a WSGI server gives Django no length, so nothing to read ----------------------------
+
+
+def post_chunked(client: Client, path: str, body: bytes, content_type: str) -> object:
+    """A POST as Django sees a chunked one under WSGI: Transfer-Encoding, and no Content-Length."""
+    return client.generic(
+        "POST",
+        path,
+        CONTENT_LENGTH="",
+        CONTENT_TYPE=content_type,
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": io.BytesIO(body)},
+    )
+
+
+def test_a_chunked_api_body_is_a_json_411_and_nothing_is_saved(org):
+    from tests.factories import CustomerFactory
+    from tests.helpers import api_key_for
+
+    customer = CustomerFactory(organization=org)
+    items = (
+        f'[{{"customerExternalId": "{customer.external_id}", "externalId": "K-1", "email": "a@b.example"}}]'
+    )
+    client = Client(HTTP_X_API_KEY=api_key_for(org))
+
+    response = post_chunked(client, BULK, items.encode(), "application/json")
+
+    assert response.status_code == 411
+    assert response.json() == {"message": str(LENGTH_REQUIRED), "errors": {}}
+    assert Contact.objects.count() == 0
+
+
+def test_a_chunked_body_outside_the_api_is_a_411_page():
+    response = post_chunked(Client(), LOGIN, b"username=a&password=b", "application/x-www-form-urlencoded")
+
+    assert response.status_code == 411
+    assert response["Content-Type"].startswith("text/html")
+    assert str(PAGE_LENGTH_REQUIRED) in response.content.decode()
+
+
+def test_gunicorn_answers_a_chunked_api_post_with_a_json_411(gunicorn):
+    body = b'[{"externalId": "K-1"}]'
+    head = (
+        f"POST {BULK} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", gunicorn), timeout=10) as connection:
+        connection.sendall(head.encode() + chunked)
+        answer = b""
+        while chunk := connection.recv(4096):
+            answer += chunk
+
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 411"), answer[:300]
+    assert b"Content-Type: application/json" in head
+    assert json.loads(payload) == {"message": str(LENGTH_REQUIRED), "errors": {}}

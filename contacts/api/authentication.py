@@ -1,9 +1,14 @@
 """API keys: `X-Api-Key: KEY` or `Authorization: Api-Key KEY`; a key acts for its organization only.
 
-Wrong keys are counted per client address (`API_AUTH_FAILURE_RATE`): past the rate, every request
-from that address that carries a key is a 429 until the window ends, so keys cannot be guessed at
-the server's speed. The count is reserved before the key is looked up and given back when the key
-is right, so that concurrent guesses cannot slip past the limit between a check and a count.
+Wrong keys are counted per client address (`API_AUTH_FAILURE_RATE`): past the rate, every wrong key
+from that address is a 429 until the window ends. Only a key found wrong is counted and refused, so
+a right key is never refused for the failures of its address (a misconfigured client behind the
+same NAT, or someone guessing at an organization's key, must not lock its integrations out). The
+key is looked up first (one indexed query and a SHA-512): answering 429 without the look-up would
+mean refusing right keys too. Guessing stays hopeless at any speed (32 random characters, 190 bits
+after a prefix); the count keeps a flood of wrong keys noisy and its cost bounded. Each failure is
+counted by one atomic increment whose result decides the answer, so concurrent wrong keys cannot
+slip past the limit.
 """
 
 from django.http import HttpRequest
@@ -14,7 +19,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework_api_key.permissions import KeyParser
 
-from contacts.api.ratelimits import configured, digest, give_back, hit, peek
+from contacts.api.ratelimits import configured, digest, hit, peek
 from contacts.api.throttling import RateLimited, remember_window
 from contacts_site.logins import client_ip
 from customers.models import Organization, OrganizationAPIKey
@@ -67,21 +72,23 @@ class OrganizationAPIKeyAuthentication(BaseAuthentication):
         key = key_from_request(request)
         if key is None:
             return None
-        rate = configured("API_AUTH_FAILURE_RATE")
-        address = digest(client_address(request))
-        window = hit(rate, FAILURE_SCOPE, address)
-        remember_window(request, window)
-        if window.exceeded:
-            raise RateLimited(window.reset, TOO_MANY_FAILURES.format(wait=window.reset))
         try:
             api_key = OrganizationAPIKey.objects.get_from_key(key)
         except OrganizationAPIKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed(INVALID_KEY) from None
-        if api_key.has_expired:
-            raise exceptions.AuthenticationFailed(INVALID_KEY)
-        give_back(rate, FAILURE_SCOPE, address)
+            api_key = None
+        if api_key is None or api_key.has_expired:
+            self.refuse_wrong_key(request)
         api_key.record_use()
         return APIKeyUser(api_key), api_key
+
+    @staticmethod
+    def refuse_wrong_key(request) -> None:
+        """401, or 429 once the client's address sent more wrong keys than its rate allows."""
+        window = hit(configured("API_AUTH_FAILURE_RATE"), FAILURE_SCOPE, digest(client_address(request)))
+        remember_window(request, window)
+        if window.exceeded:
+            raise RateLimited(window.reset, TOO_MANY_FAILURES.format(wait=window.reset))
+        raise exceptions.AuthenticationFailed(INVALID_KEY)
 
     def authenticate_header(self, request) -> str:
         # Its presence turns "not authenticated" into a 401 rather than a 403.

@@ -3,12 +3,12 @@ versions (ETag / If-Match) and OPTIONS."""
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from contacts.api.authentication import MISSING_KEY, failure_window_headers, request_organization
+from contacts.api.docs import allowed
 from contacts.api.lookups import customer_for
 from contacts.api.names import query_problems
 from contacts.api.pagination import OffsetLimitPagination, PageParameters
@@ -51,8 +51,18 @@ class OrganizationAPIView(GenericAPIView):
         # for the query) counts and carries the rate-limit headers.
         self.format_kwarg = self.get_format_suffix(**kwargs)
         request.version, request.versioning_scheme = self.determine_version(request, *args, **kwargs)
+        if request.method == "OPTIONS":
+            # What a URL allows needs no key and no parameter: a CORS preflight sends neither, and
+            # a wrong key or a query is no reason not to say it.
+            request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+                request, force=True
+            )
+            return
         self.perform_authentication(request)
         self.check_throttles(request)
+        if getattr(self, request.method.lower(), None) is None:
+            # 405 before anything about the body or the query: they mean nothing to a method not taken.
+            self.http_method_not_allowed(request)
         request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(request)
         self.check_permissions(request)
         problems = query_problems(request.query_params, self.query_parameter_names(request.method))
@@ -76,7 +86,7 @@ class OrganizationAPIView(GenericAPIView):
 
     def options(self, request, *args, **kwargs):
         """What the URL allows, in `Allow`; the schema at /api/schema/ describes the rest."""
-        return Response(status=status.HTTP_204_NO_CONTENT, headers={"Allow": ", ".join(self.allowed_methods)})
+        return allowed(self)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
@@ -95,9 +105,10 @@ class OrganizationAPIView(GenericAPIView):
     def organization(self):
         return request_organization(self.request)
 
-    def parsed(self, serializer_class, *, partial: bool = False):
-        """The request's body checked by `serializer_class` (400 with every problem at once)."""
-        context = {"organization": self.organization}
+    def parsed(self, serializer_class, *, partial: bool = False, stored=None):
+        """The request's body checked by `serializer_class` (400 with every problem at once); `stored`:
+        the contact it writes to, whose values sent back as read are not checked again."""
+        context = {"organization": self.organization, "stored": stored}
         body = serializer_class(data=self.request.data, partial=partial, context=context)
         body.is_valid(raise_exception=True)
         return body

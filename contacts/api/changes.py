@@ -33,8 +33,9 @@ from rest_framework.response import Response
 from contacts.api.base import OrganizationAPIView, query_filters
 from contacts.api.filters import UpdatedSinceField
 from contacts.api.schema import READ_ERRORS
-from contacts.api.serializers import API_NAMES
-from contacts.models import ContactChange
+from contacts.api.serializers import API_NAMES, ContactSerializer
+from contacts.models import Contact, ContactChange
+from customers.models import Customer
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -86,6 +87,13 @@ class ChangeFilters(serializers.Serializer):
 class ContactValuesSerializer(serializers.Serializer):
     """The contact's fields an event carries, by their API names (a deleted contact's are not sent)."""
 
+    id = serializers.IntegerField(required=False, help_text="created only.")
+    customerId = serializers.IntegerField(required=False, help_text="created only.")
+    customerExternalId = serializers.CharField(required=False, allow_null=True, help_text="created only.")
+    createdAt = serializers.DateTimeField(required=False, help_text="created only.")
+    updatedAt = serializers.DateTimeField(
+        required=False, help_text="created only: the creation time (a later change is an event of its own)."
+    )
     externalId = serializers.CharField(required=False)
     email = serializers.CharField(required=False, allow_null=True)
     firstName = serializers.CharField(required=False, allow_null=True)
@@ -104,8 +112,9 @@ class ChangeEventSerializer(serializers.Serializer):
     at = serializers.DateTimeField(help_text="When it was recorded (UTC).")
     channel = serializers.ChoiceField(choices=ContactChange.Channel.values)
     values = ContactValuesSerializer(
-        help_text="created: every field; updated: the changed fields, as they are now; deleted: empty. "
-        "A person's erased email, names and phone are null."
+        help_text="created: every field of the contact, as GET of the contact shows it (updatedAt: its "
+        "creation time); updated: the changed fields, as they are now; deleted: empty. A person's erased "
+        "email, names and phone are null."
     )
 
 
@@ -152,17 +161,60 @@ def _values(entry: dict) -> dict:
     return values
 
 
-def _event(entry: dict) -> dict:
+def _utc(moment: datetime.datetime) -> str:
+    """As the contacts endpoints write times: ISO 8601 in UTC, with Z."""
+    return moment.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _as_created(entries: list[dict]) -> dict[int, dict]:
+    """The fields a created event adds to the logged values so that it reads like GET of the contact:
+    its id, customer, customer code and times, by contact id (two queries per page, not per event).
+
+    The change log keeps the writable fields only; a contact's creation time never changes, so it is
+    read from the contact (the event's time when it was deleted since). updatedAt is the creation
+    time too: the contact as it was created; each later change is an event of its own.
+    """
+    created = [e for e in entries if EVENTS[e["action"]] == "created"]
+    if not created:
+        return {}
+    customer_codes = dict(
+        Customer.objects.filter(pk__in={e["customer_id"] for e in created}).values_list("pk", "external_id")
+    )
+    created_at = dict(
+        Contact.objects.filter(pk__in=[e["contact_id"] for e in created]).values_list("pk", "created_at")
+    )
+    added = {}
+    for entry in created:
+        at = _utc(created_at.get(entry["contact_id"], entry["at"]))
+        added[entry["contact_id"]] = {
+            "id": entry["contact_id"],
+            "customerId": entry["customer_id"],
+            "customerExternalId": customer_codes.get(entry["customer_id"]),
+            "createdAt": at,
+            "updatedAt": at,
+        }
+    return added
+
+
+def _event(entry: dict, as_created: dict[int, dict]) -> dict:
     event = EVENTS[entry["action"]]
+    values = {} if event == "deleted" else _values(entry)
+    if event == "created":
+        values = _in_get_order(values | as_created[entry["contact_id"]])
     return {
         "event": event,
         "contactId": entry["contact_id"],
         "externalId": entry["external_id"],
         "customerId": entry["customer_id"],
-        "at": entry["at"].astimezone(datetime.UTC).isoformat().replace("+00:00", "Z"),
+        "at": _utc(entry["at"]),
         "channel": entry["channel"],
-        "values": {} if event == "deleted" else _values(entry),
+        "values": values,
     }
+
+
+def _in_get_order(values: dict) -> dict:
+    order = {name: index for index, name in enumerate(ContactSerializer.Meta.fields)}
+    return dict(sorted(values.items(), key=lambda item: order.get(item[0], len(order))))
 
 
 class ContactChanges(OrganizationAPIView):
@@ -170,6 +222,8 @@ class ContactChanges(OrganizationAPIView):
     filters = ChangeFilters
 
     @extend_schema(
+        operation_id="listContactChanges",
+        tags=["changes"],
         summary="Follow every change to your contacts, deletions included",
         description=(
             "Created, updated and deleted events, oldest first. The first call may pass `since`; every "
@@ -220,9 +274,10 @@ class ContactChanges(OrganizationAPIView):
         )
         page = entries[:limit]
         last = page[-1]["seq"] if page else after
+        as_created = _as_created(page)
         return Response(
             {
-                "events": [_event(entry) for entry in page],
+                "events": [_event(entry, as_created) for entry in page],
                 "cursor": encode_cursor(organization_id, last),
                 "hasMore": len(entries) > limit,
             }

@@ -126,7 +126,7 @@ class CustomerContactDetail(OrganizationAPIView):
     )
     def patch(self, request, id, contactId):
         contact = self.contact()
-        body = self.parsed(ContactUpdateSerializer, partial=True)
+        body = self.parsed(ContactUpdateSerializer, partial=True, stored=contact)
         changed = contact_update(
             contact=contact,
             actor=Actor.api_key(request.auth),
@@ -154,8 +154,13 @@ class CustomerContactDetail(OrganizationAPIView):
         customer = self.customer()
         lookup = ref_filter(contactId)
         by_pk = lookup is None or "pk" in lookup
-        external_id = self.contact(customer).external_id if by_pk else lookup["external_id"]
-        values = self.parsed(ContactUpsertSerializer, partial=True).service_values()
+        if by_pk:
+            stored = self.contact(customer)
+            external_id = stored.external_id
+        else:
+            external_id = lookup["external_id"]
+            stored = contacts_of(self.organization).filter(customer=customer, external_id=external_id).first()
+        values = self.parsed(ContactUpsertSerializer, partial=True, stored=stored).service_values()
         body_id = values.pop("external_id", external_id)
         if body_id != external_id:
             raise ValidationError(
@@ -175,7 +180,10 @@ class CustomerContactDetail(OrganizationAPIView):
         operation_id="deleteContact",
         tags=["contacts"],
         summary="Delete a contact",
-        description=f"Deletes the contact for good. {VERSIONS}",
+        description=(
+            "Deletes the contact for good (204, no body). Send the `ETag` you read in `If-Match` to "
+            "delete it only if nobody changed it since (412 otherwise)."
+        ),
         parameters=[CUSTOMER_REF, CONTACT_REF],
         request=None,
         responses={204: None, **CONTACT_WRITE_ERRORS},

@@ -26,6 +26,14 @@ PAGE_BODY_TOO_LARGE = _(
     "The request is larger than %(limit)s, the most this page accepts. Go back and send a smaller file "
     "or less data."
 )
+LENGTH_REQUIRED = _(
+    "Send the request body with a Content-Length header: this server does not read chunked bodies "
+    "(Transfer-Encoding: chunked)."
+)
+PAGE_LENGTH_REQUIRED = _(
+    "Your browser or tool sent the request without saying its length; send it again with a "
+    "Content-Length header."
+)
 # Codes of the services' ValidationErrors that are conflicts with the data's state, not bad input
 # (services.integrity_validation_error): a value taken by a concurrent request is a 400, as when the
 # check before the write finds it.
@@ -146,3 +154,11 @@ def body_too_large(request: HttpRequest, *, limit: int) -> HttpResponse:
         return JsonResponse(error_body(BODY_TOO_LARGE.format(limit=limit)), status=413)
     message = PAGE_BODY_TOO_LARGE % {"limit": filesizeformat(limit)}
     return HttpResponse(loader.render_to_string("413.html", {"message": message}), status=413)
+
+
+def length_required(request: HttpRequest) -> HttpResponse:
+    """411 for a body sent without Content-Length (chunked), which a WSGI server gives Django none of."""
+    if _is_api(request):
+        return JsonResponse(error_body(LENGTH_REQUIRED), status=411)
+    page = loader.render_to_string("411.html", {"message": PAGE_LENGTH_REQUIRED})
+    return HttpResponse(page, status=411)

@@ -3,18 +3,20 @@
 A client whose connection dropped cannot know whether its POST was applied; retrying it used to
 answer 400 "already has this identifier code" (issue 15). With the header, the first request's
 response is stored for `IDEMPOTENCY_KEY_HOURS` under (API key, Idempotency-Key) and replayed to any
-request with the same key, method, path and body; the same key with another request is a 422.
+request with the same key, method, path and body (the same JSON, whatever its key order or spacing);
+the same key with another request is a 422.
 
 The record is inserted (unique per API key) before the request is answered, in its own transaction:
-of two concurrent requests with one key, the second finds it and answers 409 instead of running the
-write a second time. Server errors, conflicts (409) and throttling are not stored, so that a retry
-runs again; a record left behind by a process that died while answering is taken over after
-`ABANDONED_AFTER`.
+of two concurrent requests with one key, the second finds it and answers 409 (with `Retry-After`)
+instead of running the write a second time. Server errors, conflicts (409) and throttling are not
+stored, so that a retry runs again; a record left behind by a process that died while answering is
+taken over after `ABANDONED_AFTER`.
 """
 
 import datetime
 import functools
 import hashlib
+import json
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,6 +31,8 @@ from customers.models import IdempotentRequest
 HEADER = "Idempotency-Key"
 MAX_LENGTH = IdempotentRequest._meta.get_field("key").max_length
 ABANDONED_AFTER = datetime.timedelta(minutes=5)
+# What a request that finds its key in use is told to wait: most writes take well under a second.
+IN_USE_RETRY_AFTER = 2
 # Responses a retry should not get again: the next try may well succeed.
 NOT_STORED = {status.HTTP_409_CONFLICT, status.HTTP_429_TOO_MANY_REQUESTS}
 REPLAYED_HEADERS = ("Location", "ETag")
@@ -53,11 +57,18 @@ class IdempotencyKeyReused(APIException):
 class IdempotencyKeyInUse(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "idempotency_key_in_use"
+    wait = IN_USE_RETRY_AFTER  # DRF's exception handler sends it as Retry-After
+
+
+def _canonical_body(request) -> bytes:
+    """The body as canonical JSON (sorted keys, no spaces): the same JSON however it was laid out is the
+    same request. A body that is not JSON is refused by the parser before this is reached."""
+    return json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _fingerprint(request) -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.get_full_path().encode(), request.body):
+    for part in (request.method.encode(), request.get_full_path().encode(), _canonical_body(request)):
         digest.update(len(part).to_bytes(8, "big") + part)
     return digest.hexdigest()
 

@@ -121,12 +121,6 @@ def hit(rate: Rate, scope: str, ident: str) -> Window:
     return Window(rate=rate, count=_add(name, 1, rate.period + 1), reset=reset)
 
 
-def give_back(rate: Rate, scope: str, ident: str) -> None:
-    """Take back a request counted by `hit` in this window (one that turned out not to count)."""
-    name, _ = _current(rate, scope, ident)
-    _add(name, -1, rate.period + 1)
-
-
 def peek(rate: Rate, scope: str, ident: str) -> Window:
     """Where `ident`'s window stands, without counting anything."""
     name, reset = _current(rate, scope, ident)

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from contacts.api.lookups import REF_DESCRIPTION, REF_PATTERN
+from contacts.api.middleware import VALID_ID
 from contacts.api.serializers import ErrorSerializer
 
 ERROR_DESCRIPTIONS = {
@@ -20,6 +21,7 @@ ERROR_DESCRIPTIONS = {
         "Contacts are still synced from invoicing (only `position` may change), a concurrent request "
         "changed the customer's main contact, or a request with the same Idempotency-Key is running."
     ),
+    411: "The body came without Content-Length (chunked): send its length.",
     412: "`If-Match` names a version the contact no longer has: read it again.",
     413: "The request body is too large.",
     414: "The URL is too long.",
@@ -29,7 +31,7 @@ ERROR_DESCRIPTIONS = {
     431: "The request's headers are too large.",
     500: "Something went wrong on our side; it was logged. Retrying is safe with an Idempotency-Key.",
 }
-ALWAYS = (401, 405, 406, 414, 429, 431, 500)
+ALWAYS = (401, 405, 406, 411, 414, 429, 431, 500)
 
 
 def errors(*codes: int) -> dict[int, OpenApiResponse]:
@@ -51,6 +53,9 @@ CONTACT_REF = OpenApiParameter(
 )
 
 
+REQUEST_ID_PATTERN = f"^{VALID_ID.pattern}$"
+
+
 def _header(description: str, schema_type: str = "integer") -> dict:
     return {"description": description, "schema": {"type": schema_type}}
 
@@ -63,10 +68,11 @@ RESPONSE_HEADERS = {
     "RateLimit-Remaining": _header("Requests left in the current window."),
     "RateLimit-Reset": _header("Seconds until the window ends and the count starts again."),
     "RateLimit-Policy": _header("The limit and its window in seconds, e.g. `600;w=60`.", "string"),
-    "X-Request-Id": _header(
-        "The request's id (yours when you sent a valid X-Request-Id); quote it when you contact us.",
-        "string",
-    ),
+    "X-Request-Id": {
+        "description": "The request's id (yours when you sent a valid X-Request-Id); quote it when you "
+        "contact us.",
+        "schema": {"type": "string", "maxLength": 128, "pattern": REQUEST_ID_PATTERN},
+    },
 }
 RETRY_AFTER = _header("Seconds to wait before sending the request again.")
 LOCATION = _header("The URL of the created contact.", "string")
@@ -82,9 +88,11 @@ REQUEST_ID_PARAMETER = {
     "name": "X-Request-Id",
     "in": "header",
     "required": False,
-    "description": "Your id for the request (1 to 128 letters, digits, `-`, `_`, `.`, `:`), echoed in the "
-    "response and written in our logs; one is made up when absent.",
-    "schema": {"type": "string", "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+    "description": "Your id for the request, echoed in the response and written in our logs when it "
+    "is 1 to 128 letters, digits, `-`, `_`, `.` or `:` (the response's X-Request-Id pattern); any "
+    "other value, or none, is replaced by an id of ours, never refused.",
+    # No pattern here: an id that does not fit is replaced, not refused (a pattern would say a 400).
+    "schema": {"type": "string"},
 }
 IDEMPOTENCY_PARAMETER = {
     "name": "Idempotency-Key",
@@ -165,8 +173,8 @@ def _add_headers(operation: dict, method: str) -> None:
         operation["parameters"].append(IF_MATCH_PARAMETER)
     for code, response in operation["responses"].items():
         names = list(RESPONSE_HEADERS)
-        if code == "429":
-            names.append("Retry-After")
+        if code == "429" or (code == "409" and method == "post"):
+            names.append("Retry-After")  # a 409 to a POST: its Idempotency-Key is still in use
         if code == "201":
             names.append("Location")
         if _returns_a_contact(response):

@@ -9,9 +9,15 @@ from rest_framework import serializers
 from contacts.api.names import UNKNOWN_FIELD, unknown_names
 from contacts.fields import API_NAMES as FIELD_API_NAMES
 from contacts.models import Contact
-from contacts.normalization import check_identifier, normalize_email, normalize_phone, one_line_text, shown
+from contacts.normalization import (
+    check_identifier,
+    normalize_phone,
+    normalize_provider_email,
+    one_line_text,
+    shown,
+)
 from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID
-from contacts.services.values import parse_main_contact
+from contacts.services.values import FALSE_WORDS, TRUE_WORDS, parse_main_contact
 from customers.models import Customer
 
 # Model and bulk-rule field names → the API's names (for bodies, error keys and bulk items): the
@@ -63,7 +69,11 @@ class ContactSerializer(serializers.ModelSerializer):
     lastName = serializers.CharField(source="last_name")
     phone = serializers.SerializerMethodField()
     position = serializers.SerializerMethodField()
-    isMain = serializers.BooleanField(source="is_main")
+    isMain = serializers.BooleanField(
+        source="is_main",
+        help_text="true when this is its customer's main contact (a customer has at most one); false "
+        "otherwise.",
+    )
     createdAt = _timestamp("created_at")
     updatedAt = _timestamp("updated_at")
 
@@ -124,7 +134,22 @@ class PositionField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"oneOf": [{"type": "boolean"}, {"type": "string", "example": "oui"}], "nullable": True})
+MAIN_CONTACT_WORDS = sorted(TRUE_WORDS | FALSE_WORDS)
+
+
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["", *MAIN_CONTACT_WORDS]}],
+        "nullable": True,
+        "description": (
+            "Whether the contact is its customer's main contact. true makes it the main contact (the "
+            "customer's previous main contact stops being main in the same write); false makes it an "
+            'ordinary contact; null, "" or leaving it out keeps it as it is. The spreadsheet\'s words '
+            'are accepted too, in any case: "yes", "oui", "x" or "1" for true, "no", "non" or "0" for '
+            "false."
+        ),
+    }
+)
 class MainContactField(serializers.Field):
     """true or false, or the spreadsheet's words (1, yes, oui, x / 0, no, non); null or "" leaves it."""
 
@@ -188,11 +213,7 @@ class ContactWriteSerializer(StrictSerializer):
     lastName = _text()
     phone = _text(help_text="Any usual form; stored as E.164. Without a country code, read in your country.")
     position = PositionField(required=False)
-    isMain = MainContactField(
-        required=False,
-        allow_null=True,
-        help_text="true makes it the customer's main contact (the previous one is demoted).",
-    )
+    isMain = MainContactField(required=False, allow_null=True)
 
     # Control characters are never stored (the model's rule, said here with the field's name): an
     # identifier code holding one is refused, a name loses them.
@@ -207,11 +228,22 @@ class ContactWriteSerializer(StrictSerializer):
         return one_line_text(value) if value else value
 
     def validate_email(self, value: str) -> str:
-        return _django_checked(normalize_email, value)
+        if self._sent_back("email", value):
+            return value
+        # Refused, not stored with the import's warning: this answer has no place for a warning.
+        return _django_checked(normalize_provider_email, value)
 
     def validate_phone(self, value: str | None) -> str | None:
+        if self._sent_back("phone", value):
+            return value
         region = self.context["organization"].default_phone_region
         return _django_checked(lambda raw: normalize_phone(raw or "", region), value)
+
+    def _sent_back(self, field: str, value) -> bool:
+        """The value is the contact's stored one, sent back as read: not checked again (the invoicing
+        sync or an older rule stored it; the services see that it does not change)."""
+        stored = self.context.get("stored")
+        return stored is not None and value == getattr(stored, field)
 
     def service_values(self) -> dict[str, object]:
         """The validated data under the services' names, null as blank; a blank isMain is left out."""

@@ -10,6 +10,8 @@ A write that makes a contact main demotes the customer's current main contact; t
 lists the contacts it demoted in `contact.demoted`, for the admin to say so.
 """
 
+import contextlib
+import copy
 import hashlib
 from collections.abc import Collection
 
@@ -159,18 +161,15 @@ def contact_create(
         raise ValidationError({"customer": CUSTOMER_OF_ANOTHER_ORGANIZATION}, code="wrong_organization")
     ensure_contacts_managed(organization)
     lock_customer(customer.pk)
-    contact = Contact(
-        organization=organization,
-        customer=customer,
-        external_id=external_id,
-        email=email,
-        first_name=first_name,
-        last_name=last_name,
-        phone=phone,
-        occupation=occupation,
-        is_main=is_main,
-        source=actor.source,
-    )
+    values = {"first_name": first_name, "last_name": last_name, "phone": phone, "occupation": occupation}
+    values |= {"external_id": external_id, "email": email, "is_main": is_main}
+    return _create_locked(organization=organization, customer=customer, values=values, actor=actor)
+
+
+def _create_locked(*, organization: Organization, customer: Customer, values: dict, actor: Actor) -> Contact:
+    """contact_create's work, once the guard is checked and the customer locked (contacts.locks'
+    order: the customer, then its contacts) by the one caller that owns the transaction."""
+    contact = Contact(organization=organization, customer=customer, source=actor.source, **values)
     contact.full_clean()
     demoted = _write(contact, promoted=contact.is_main, actor=actor)
     return _record(contact, [*demoted, changelog.created(contact)], actor)
@@ -236,6 +235,8 @@ def _update_locked(
     _check_version(fresh, expected_versions)
     fresh.demoted = []
     stored = changelog.values_of(fresh)
+    if not fresh.organization.contacts_are_managed:
+        changes = _without_values_sent_back(fresh, changes)
     if not fresh.organization.contacts_are_managed and set(changes) <= EDITABLE_WHILE_SYNCED:
         changed = _changed_while_synced(fresh, changes)
     else:
@@ -254,6 +255,22 @@ def _update_locked(
         before, after = changelog.difference(stored, changelog.values_of(fresh))
         _record(fresh, [*demoted, changelog.updated(fresh, before, after)], actor)
     return fresh
+
+
+def _without_values_sent_back(fresh: Contact, changes: dict) -> dict:
+    """`changes` without the fields a writer sent back as they are stored: a client that reads a synced
+    contact and puts it back with another occupation changes only that. The invoicing sync stores
+    values in its own forms (`06 12 34 56 78`, `Anne.Roux@Example.com`) while a writer's come in the
+    rules' forms, so a value also counts as sent back when it is the stored one in the rules' form."""
+    normalized = copy.copy(fresh)
+    # clean() normalizes in place each field it can, even when another is invalid.
+    with contextlib.suppress(ValidationError):
+        normalized.clean()
+    return {
+        name: value
+        for name, value in changes.items()
+        if name in EDITABLE_WHILE_SYNCED or value not in (getattr(fresh, name), getattr(normalized, name))
+    }
 
 
 def _changed_while_synced(fresh: Contact, changes: dict) -> list[str]:
@@ -324,8 +341,12 @@ def contact_upsert(
     ensure_contacts_managed(organization)
     if "email" not in values:
         raise ValidationError({"email": EMAIL_REQUIRED_TO_CREATE}, code="required")
+    unknown = set(values) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {', '.join(sorted(unknown))}")
     values = {"external_id": external_id, **values}
-    return contact_create(organization=organization, customer=customer, actor=actor, **values), True
+    # Under the lock taken above: contact_create would take it (and check the guard) a second time.
+    return _create_locked(organization=organization, customer=customer, values=values, actor=actor), True
 
 
 @transaction.atomic

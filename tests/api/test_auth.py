@@ -162,20 +162,38 @@ def test_every_answer_to_a_key_carries_its_rate_limit_headers(client, settings, 
         assert 0 < int(response.headers["RateLimit-Reset"]) <= 60
 
 
-def test_wrong_keys_from_one_address_are_throttled_then_even_a_right_key_waits(client, settings, org):
+def test_wrong_keys_from_one_address_are_throttled_but_a_right_key_from_it_is_not(client, settings, org):
     settings.API_AUTH_FAILURE_RATE = "3/min"
     key = api_key_for(org)
 
     wrong = [client.get(CUSTOMERS, HTTP_X_API_KEY=f"nope.{n}").status_code for n in range(4)]
     right = client.get(CUSTOMERS, HTTP_X_API_KEY=key)
-    elsewhere = client.get(CUSTOMERS, HTTP_X_API_KEY=key, REMOTE_ADDR="192.0.2.7")
+    wrong_again = client.get(CUSTOMERS, HTTP_X_API_KEY="nope.0")
 
     assert wrong == [401, 401, 401, 429]
-    assert right.status_code == 429
-    wait = int(right.headers["Retry-After"])
+    assert right.status_code == 200
+    assert wrong_again.status_code == 429
+    wait = int(wrong_again.headers["Retry-After"])
     assert 0 < wait <= 60
-    assert right.json()["message"] == TOO_MANY_FAILURES.format(wait=wait)
-    assert elsewhere.status_code == 200
+    assert wrong_again.json()["message"] == TOO_MANY_FAILURES.format(wait=wait)
+
+
+def test_a_flood_of_wrong_keys_never_locks_out_the_organizations_right_key(client, settings, org):
+    settings.API_AUTH_FAILURE_RATE = "2/min"
+    key = api_key_for(org)
+    stored = OrganizationAPIKey.objects.get(organization=org)
+    # The right prefix with wrong secrets: the guesses name the organization's own key.
+    for n in range(10):
+        client.get(CUSTOMERS, HTTP_X_API_KEY=f"{stored.prefix}.wrong-{n}")
+        client.get(CUSTOMERS, HTTP_X_API_KEY=f"{stored.prefix}.wrong-{n}", REMOTE_ADDR="192.0.2.7")
+
+    statuses = {
+        client.get(CUSTOMERS, HTTP_X_API_KEY=key).status_code,
+        client.get(CUSTOMERS, HTTP_X_API_KEY=key, REMOTE_ADDR="192.0.2.7").status_code,
+        client.get(CUSTOMERS, HTTP_AUTHORIZATION=f"Api-Key {key}").status_code,
+    }
+
+    assert statuses == {200}
 
 
 def test_right_keys_do_not_count_against_the_address(client, settings, org):

@@ -43,7 +43,10 @@ def test_events_come_oldest_first_with_the_values_each_change_set(api, org):
         ("deleted", contact_id, "K-1", "api"),
     ]
     assert page["events"][0]["values"] == {
+        "id": contact_id,
         "externalId": "K-1",
+        "customerId": customer.pk,
+        "customerExternalId": "CUST-1",
         "email": "a@b.example",
         "firstName": "",
         "lastName": "",
@@ -51,6 +54,9 @@ def test_events_come_oldest_first_with_the_values_each_change_set(api, org):
         "position": None,
         "isMain": False,
         "source": "api",
+        # Deleted since: its creation time is the event's.
+        "createdAt": page["events"][0]["at"],
+        "updatedAt": page["events"][0]["at"],
     }
     assert page["events"][1]["values"] == {"firstName": "Ann"}
     assert page["events"][2]["values"] == {}
@@ -199,3 +205,50 @@ def test_a_mirror_built_from_the_feed_equals_the_database_after_admin_import_api
     assert first.pk != second.pk
     assert sorted(c["externalId"] for c in mirror.values()) == ["ADM-1", "API-1", "IMP-1", "IMP-2"]
     assert {"admin", "import", "api", "undo"} <= set(ContactChange.objects.values_list("channel", flat=True))
+
+
+def test_a_created_event_carries_every_field_of_the_contact_as_get_shows_it(api, org):
+    customer = CustomerFactory(organization=org, external_id="CUST-1")
+    created = api.put(
+        f"/api/v1/customers/{customer.pk}/contacts/external:K-1",
+        {
+            "email": "a@b.example",
+            "firstName": "Ann",
+            "phone": "06 12 34 56 78",
+            "position": "SALES",
+            "isMain": True,
+        },
+        format="json",
+    ).json()
+    bulk = api.post(
+        "/api/v1/contacts/bulk",
+        [{"customerExternalId": "CUST-1", "externalId": "K-2", "email": "b@b.example"}],
+        format="json",
+    ).json()["results"][0]["contact"]
+
+    events = [e for e in api.get(CHANGES_FEED).json()["events"] if e["event"] == "created"]
+
+    for event, contact in zip(events, (created, bulk), strict=True):
+        read = api.get(f"/api/v1/customers/{customer.pk}/contacts/{contact['id']}").json()
+        assert set(event["values"]) == set(read)
+        # updatedAt: as the contact was created (a later change is an event of its own).
+        assert event["values"] == read | {"updatedAt": read["createdAt"]}
+    assert {"id", "customerExternalId", "createdAt", "updatedAt"} <= set(events[0]["values"])
+
+
+def test_a_created_event_of_a_contact_deleted_since_keeps_the_shape(api, org):
+    customer = CustomerFactory(organization=org, external_id="CUST-1")
+    created = api.post(
+        f"/api/v1/customers/{customer.pk}/contacts",
+        {"externalId": "K-1", "email": "a@b.example"},
+        format="json",
+    ).json()
+    api.delete(f"/api/v1/customers/{customer.pk}/contacts/{created['id']}")
+
+    event = api.get(CHANGES_FEED).json()["events"][0]
+
+    assert event["event"] == "created"
+    assert set(event["values"]) == set(created)
+    assert {k: v for k, v in event["values"].items() if k not in ("createdAt", "updatedAt")} == {
+        k: v for k, v in created.items() if k not in ("createdAt", "updatedAt")
+    }

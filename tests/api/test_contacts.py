@@ -9,7 +9,13 @@ from contacts.api.errors import INVALID_VALUES, NO_SUCH_ENDPOINT
 from contacts.api.lookups import CONTACT_NOT_FOUND
 from contacts.api.parsers import BODY_TOO_LARGE
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
-from contacts.normalization import IDENTIFIER_UNPRINTABLE, INVALID_EMAIL, INVALID_PHONE, shown
+from contacts.normalization import (
+    EMAIL_REFUSED_BY_PROVIDER,
+    IDENTIFIER_UNPRINTABLE,
+    INVALID_EMAIL,
+    INVALID_PHONE,
+    shown,
+)
 from contacts.services.checks import MAIN_CONTACT_INVALID, OCCUPATION_INVALID
 from contacts.services.contacts import (
     CONTACT_OF_ANOTHER_CUSTOMER,
@@ -574,3 +580,79 @@ def test_a_method_the_url_does_not_take_is_a_405_in_json_with_allow(api, org):
     assert response.status_code == 405
     assert set(response.json()) == {"message", "errors"}
     assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+
+
+@pytest.mark.parametrize(
+    "route",
+    ["/api/v1/customers", "/api/v1/customers/1/contacts/2", "/api/v1/contacts", "/api/schema/", "/api/docs/"],
+)
+def test_options_answers_on_every_url_even_with_a_wrong_key_or_a_query(client, route):
+    plain = client.options(route)
+    wrong_key = client.options(route, HTTP_X_API_KEY="nope.wrong")
+    with_query = client.options(f"{route}?email=a@b.example")
+
+    for response in (plain, wrong_key, with_query):
+        assert response.status_code == 204, (route, response.content[:200])
+        assert "OPTIONS" in response.headers["Allow"].split(", ")
+        assert response.content == b""
+
+
+def test_a_cors_preflight_is_answered_without_a_key_and_allows_no_other_site(client):
+    response = client.options(
+        "/api/v1/customers/1/contacts/2",
+        HTTP_ORIGIN="https://erp.example",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-api-key, content-type",
+    )
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    assert response.status_code == 204
+    assert not any(name.lower().startswith("access-control-") for name in response.headers)
+    assert "CORS" in schema["info"]["description"]
+
+
+@pytest.mark.parametrize("route", ["/api/schema/", "/api/docs/"])
+def test_a_method_the_schema_or_docs_do_not_take_is_a_405_in_json_with_allow(client, route):
+    response = client.generic("TRACE", route)
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"message", "errors"}
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+
+
+@pytest.mark.parametrize(("email", "character"), [("a!b@example.com", "!"), ("anne#roux@example.com", "#")])
+def test_an_address_the_mail_provider_refuses_is_a_400_naming_the_character(api, org, email, character):
+    customer = CustomerFactory(organization=org)
+    existing = ContactFactory(customer=customer, email="kept@example.com")
+    base = f"/api/v1/customers/{customer.pk}/contacts"
+
+    created = api.post(base, {"externalId": "K-NEW", "email": email}, format="json")
+    upserted = api.put(f"{base}/external:K-PUT", {"email": email}, format="json")
+    patched = api.patch(f"{base}/{existing.pk}", {"email": email}, format="json")
+
+    message = str(EMAIL_REFUSED_BY_PROVIDER.format(email=email, character=character))
+    for response in (created, upserted, patched):
+        assert response.status_code == 400
+        assert response.json()["errors"] == {"email": [message]}
+    assert list(Contact.objects.values_list("email", flat=True)) == ["kept@example.com"]
+
+
+def test_an_address_with_every_character_the_provider_accepts_is_taken(api, org):
+    customer = CustomerFactory(organization=org)
+
+    response = api.post(
+        f"/api/v1/customers/{customer.pk}/contacts",
+        {"externalId": "K-1", "email": "o'neil.a_b+c-d@example.com"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["email"] == "o'neil.a_b+c-d@example.com"
+
+
+def test_a_method_not_taken_is_a_405_whatever_its_query(api):
+    response = api.generic("TRACE", "/api/v1/contacts?email=x&nonsense=1")
+
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}

@@ -6,7 +6,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from contacts.api.idempotency import KEY_IN_USE, KEY_INVALID, KEY_REUSED, MAX_LENGTH
+from contacts.api.idempotency import IN_USE_RETRY_AFTER, KEY_IN_USE, KEY_INVALID, KEY_REUSED, MAX_LENGTH
 from contacts.models import Contact
 from customers.models import IdempotentRequest
 from tests.factories import CustomerFactory
@@ -86,7 +86,7 @@ def test_a_key_older_than_the_retention_is_forgotten(api, contacts_url, settings
     assert IdempotentRequest.objects.count() == 1
 
 
-def test_a_key_still_being_answered_is_a_409(api, contacts_url):
+def test_a_key_still_being_answered_is_a_409_with_retry_after(api, contacts_url):
     post(api, contacts_url, BODY, "key-1")
     IdempotentRequest.objects.update(status=None, body=None)  # as if the first were still running
 
@@ -94,6 +94,42 @@ def test_a_key_still_being_answered_is_a_409(api, contacts_url):
 
     assert response.status_code == 409
     assert response.json()["message"] == KEY_IN_USE
+    assert response.headers["Retry-After"] == str(IN_USE_RETRY_AFTER)
+    assert Contact.objects.count() == 1
+
+
+def test_the_same_json_in_another_key_order_and_spacing_is_the_same_request(api, contacts_url):
+    first = api.post(
+        contacts_url,
+        '{"externalId": "K-1", "email": "ann@client.example"}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="key-1",
+    )
+    retry = api.post(
+        contacts_url,
+        '{\n  "email":"ann@client.example",\t"externalId" : "K-1"\n}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="key-1",
+    )
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    assert Contact.objects.count() == 1
+
+
+def test_the_same_keys_with_another_value_are_another_request(api, contacts_url):
+    post(api, contacts_url, BODY, "key-1")
+
+    response = api.post(
+        contacts_url,
+        '{"email": "ann@client.example", "externalId": "K-1", "firstName": "Ann"}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="key-1",
+    )
+
+    assert response.status_code == 422
+    assert Contact.objects.get().first_name == ""
 
 
 @pytest.mark.parametrize("key", ["", "x" * (MAX_LENGTH + 1), "clé"])

@@ -11,7 +11,7 @@ import redis
 from django.core.cache import caches
 from django.db import connection
 
-from contacts.api.ratelimits import INVALID_RATE, Rate, digest, give_back, hit, peek
+from contacts.api.ratelimits import INVALID_RATE, Rate, digest, hit, peek
 from tests.conftest import postgresql_only
 from tests.factories import OrganizationFactory
 from tests.helpers import api_key_for, gunicorn_server
@@ -52,15 +52,14 @@ def test_a_rate_that_cannot_be_read_says_how_to_write_it(text):
     assert str(raised.value) == INVALID_RATE.format(value=text)
 
 
-def test_hits_count_up_and_a_give_back_takes_one_off():
+def test_hits_count_up_and_a_peek_counts_nothing():
     rate, ident = Rate(2, 60), uuid.uuid4().hex
 
     first, second, third = (hit(rate, "t", ident) for _ in range(3))
-    give_back(rate, "t", ident)
 
     assert [w.count for w in (first, second, third)] == [1, 2, 3]
     assert [w.exceeded for w in (first, second, third)] == [False, False, True]
-    assert (third.remaining, peek(rate, "t", ident).count) == (0, 2)
+    assert (third.remaining, peek(rate, "t", ident).count, peek(rate, "t", ident).count) == (0, 3, 3)
     assert 0 < third.reset <= 60
 
 

@@ -123,3 +123,72 @@ def test_the_position_of_a_synced_contact_can_change_and_nothing_else(synced_api
     assert refused.status_code == 409
     contact.refresh_from_db()
     assert (contact.occupation, contact.first_name) == ("SALES", "Camille")
+
+
+WRITABLE = ("externalId", "email", "firstName", "lastName", "phone", "position", "isMain")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {},
+        # As the invoicing sync may have stored them: not in the forms the API's rules would make.
+        {"phone": "06 12 34 56 78", "email": "Anne.Roux@Example.com", "first_name": "  Anne  "},
+    ],
+)
+def test_a_synced_contact_read_then_put_back_with_another_position_is_saved(synced_api, synced_org, stored):
+    contact = ContactFactory(customer=CustomerFactory(organization=synced_org), occupation="SALES", **stored)
+    Contact.objects.filter(pk=contact.pk).update(**stored)  # stored as is, not through the model's rules
+    before = Contact.objects.values().get(pk=contact.pk)
+    read = synced_api.get(url(contact)).json()
+
+    body = {name: read[name] for name in WRITABLE} | {"position": "PAYER"}
+    by_id = synced_api.put(url(contact), body, format="json")
+    by_code = synced_api.put(
+        f"/api/v1/customers/{contact.customer_id}/contacts/external:{contact.external_id}",
+        body | {"position": "ACCOUNTING"},
+        format="json",
+    )
+
+    assert (by_id.status_code, by_code.status_code) == (200, 200), (by_id.json(), by_code.json())
+    after = Contact.objects.values().get(pk=contact.pk)
+    assert after["occupation"] == "ACCOUNTING"
+    changed = {name for name in after if after[name] != before[name]}
+    assert changed == {"occupation", "updated_at"}
+
+
+def test_a_synced_contact_put_with_another_name_is_still_a_409(synced_api, synced_org):
+    contact = ContactFactory(customer=CustomerFactory(organization=synced_org), first_name="Anne")
+    read = synced_api.get(url(contact)).json()
+
+    response = synced_api.put(
+        url(contact), {name: read[name] for name in WRITABLE} | {"firstName": "Bo"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert Contact.objects.get(pk=contact.pk).first_name == "Anne"
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_values_the_rules_refuse_are_not_refused_when_sent_back_as_stored(synced_api, synced_org, method):
+    # Stored by the invoicing sync: a phone the rules cannot read, an address the mail provider refuses.
+    contact = ContactFactory(customer=CustomerFactory(organization=synced_org), occupation="SALES")
+    Contact.objects.filter(pk=contact.pk).update(phone="n/a", email="a!b@example.com")
+    read = synced_api.get(url(contact)).json()
+
+    body = {name: read[name] for name in WRITABLE} | {"position": "PAYER"}
+    response = getattr(synced_api, method)(url(contact), body, format="json")
+
+    assert response.status_code == 200, response.json()
+    stored = Contact.objects.get(pk=contact.pk)
+    assert (stored.occupation, stored.phone, stored.email) == ("PAYER", "n/a", "a!b@example.com")
+
+
+def test_a_value_the_rules_refuse_is_still_refused_when_it_is_not_the_stored_one(api, org):
+    contact = ContactFactory(customer=CustomerFactory(organization=org))
+    Contact.objects.filter(pk=contact.pk).update(email="a!b@example.com")
+
+    response = api.patch(url(contact), {"email": "c!d@example.com"}, format="json")
+
+    assert response.status_code == 400
+    assert Contact.objects.get(pk=contact.pk).email == "a!b@example.com"

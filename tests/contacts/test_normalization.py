@@ -23,6 +23,7 @@ from contacts.normalization import (
     email_of_cell,
     normalize_email,
     normalize_phone,
+    normalize_provider_email,
     one_line_text,
     shown,
 )
@@ -300,3 +301,22 @@ def test_an_email_with_a_control_character_is_refused_even_in_a_quoted_local_par
 def test_names_lose_control_characters_and_line_breaks_become_spaces(name, stored):
     assert one_line_text(name) == stored
     assert not CONTROL_CHARACTERS.search(one_line_text(name))
+
+
+@given(st.emails())
+@hypothesis_settings(max_examples=200)
+def test_the_api_refuses_exactly_the_addresses_the_import_warns_about(address):
+    """One rule, two outcomes: the import stores with a warning what an API write refuses."""
+    try:
+        stored, warnings = email_of_cell(address)
+    except ValidationError:
+        return  # refused by both: normalize_email's own rule
+    warned = [w for w in warnings if "mail provider refuses" in w]
+
+    if not warned:
+        assert normalize_provider_email(stored) == stored
+        return
+    with pytest.raises(ValidationError) as refused:
+        normalize_provider_email(stored)
+    assert refused.value.code == "provider_refused"
+    assert refused.value.messages == warned

@@ -414,3 +414,47 @@ def test_an_update_to_a_taken_email_is_refused_before_writing(org):
         "__all__": [EMAIL_TAKEN],
         "phone": [INVALID_PHONE.format(value="12")],
     }
+
+
+def _count_guard_and_lock(monkeypatch) -> list[str]:
+    """The names of the guard and lock functions the service calls, in order, as it calls them."""
+    import contacts.services.contacts as service
+
+    calls: list[str] = []
+
+    def counting(name, real):
+        def counted(*args, **kwargs):
+            calls.append(name)
+            return real(*args, **kwargs)
+
+        return counted
+
+    for name in ("lock_customer", "ensure_contacts_managed"):
+        monkeypatch.setattr(service, name, counting(name, getattr(service, name)))
+    return calls
+
+
+def test_an_upsert_that_creates_locks_the_customer_and_checks_the_guard_once(org, monkeypatch):
+    calls = _count_guard_and_lock(monkeypatch)
+    customer = CustomerFactory(organization=org)
+
+    contact, created = contact_upsert(
+        actor=actor(),
+        organization=org,
+        customer=customer,
+        external_id="NEW",
+        values={"email": "new@client.example", "is_main": True},
+    )
+
+    assert created
+    assert calls == ["lock_customer", "ensure_contacts_managed"]
+    assert Contact.objects.get() == contact
+    assert (contact.external_id, contact.is_main) == ("NEW", True)
+
+
+def test_a_create_checks_the_guard_then_locks_the_customer_once(org, monkeypatch):
+    calls = _count_guard_and_lock(monkeypatch)
+
+    create(CustomerFactory(organization=org))
+
+    assert calls == ["ensure_contacts_managed", "lock_customer"]
