@@ -9,7 +9,9 @@ import pytest
 from django.urls import reverse
 
 from contacts.fields import FRENCH_HEADERS, SPREADSHEET_FIELDS
-from contacts.importing.pipeline import preview_import
+from contacts.importing.pipeline import NO_DATA_ROWS, preview_import
+from contacts.importing.reports import TEMPLATE_EXAMPLE
+from contacts.importing.row_marks import TEMPLATE_EXAMPLE_SKIPPED
 from tests.factories import CustomerFactory
 from tests.helpers import UPLOAD
 
@@ -27,7 +29,9 @@ def test_the_upload_page_offers_the_french_templates(importer):
         assert f"{reverse('admin:contacts_contact_import_template', args=[format])}?language=fr" in page
 
 
-def test_the_french_csv_template_has_the_french_headers_and_imports_as_is(importer, org):
+def test_the_french_csv_template_has_the_french_headers_and_reads_back_with_its_example_set_aside(
+    importer, org
+):
     CustomerFactory(organization=org, name="Boulangerie Martin", external_id="CUST-1001")
 
     response = template(importer, "csv", language="fr")
@@ -37,7 +41,14 @@ def test_the_french_csv_template_has_the_french_headers_and_imports_as_is(import
     lines = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert lines[0] == [FRENCH_HEADERS[field] for field in SPREADSHEET_FIELDS]
     report = preview_import(organization=org, data=response.content, filename="modele.csv")
-    assert (report.totals["new"], report.totals["invalid"]) == (1, 0)
+    # Every French header is read (the example row is recognised by its code and email), and the example is
+    # set aside rather than imported.
+    assert [problem.message for problem in report.warnings] == [
+        TEMPLATE_EXAMPLE_SKIPPED.format(
+            rows="row 2", code=TEMPLATE_EXAMPLE["external_id"], email=TEMPLATE_EXAMPLE["email"]
+        )
+    ]
+    assert [problem.message for problem in report.errors] == [NO_DATA_ROWS]
 
 
 def test_the_french_xlsx_template_keeps_the_drop_down_lists(importer):
