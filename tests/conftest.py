@@ -1,5 +1,4 @@
 import pytest
-from django.db import connection
 
 from tests.factories import OrganizationFactory, UserFactory
 from tests.helpers import staff_client
@@ -47,9 +46,3 @@ def importer():
 def supervisor():
     """Staff allowed to import and to override the monthly limit."""
     return staff_client("import_contacts", "view_contact", "override_import_limit")
-
-
-# The vendor comes from the configured backend; no connection is opened to read it.
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)"
-)

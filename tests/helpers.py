@@ -535,3 +535,22 @@ def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 60) -> N
         except requests.RequestException:
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+# The vendor comes from the configured backend; no connection is opened to read it.
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)"
+)
+
+
+def redis_answers(url: str = "redis://127.0.0.1:6379/0") -> bool:
+    """Whether a Redis server answers at `url` (the tests that need one skip otherwise)."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+needs_redis = pytest.mark.skipif(not redis_answers(), reason="needs Redis on 127.0.0.1:6379")

@@ -18,7 +18,7 @@ from customers.admin import OrganizationAPIKeyAdmin
 from customers.management.commands.create_api_key import NO_SUCH_ORGANIZATION
 from customers.models import Organization, OrganizationAPIKey
 from tests.factories import CustomerFactory, OrganizationFactory
-from tests.helpers import api_key_for
+from tests.helpers import api_key_for, needs_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -349,14 +349,7 @@ def test_keys_of_a_deleted_organization_are_deleted_with_it(org):
     assert OrganizationAPIKey.objects.count() == 0
 
 
-def _redis_answers() -> bool:
-    try:
-        return redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379")
+@needs_redis
 def test_with_a_redis_cache_the_counts_are_in_redis_under_names_without_key_material(client, settings, org):
     database = redis.Redis(host="127.0.0.1", port=6379, db=5)
     prefix = f"throttle-test-{uuid.uuid4().hex}"

@@ -16,9 +16,16 @@ from contacts.models import Contact, ImportBatch
 from contacts.services import bulk
 from contacts.services.contacts import contact_create
 from contacts.services.undo import import_undo
-from tests.conftest import postgresql_only
 from tests.factories import CustomerFactory, OrganizationFactory
-from tests.helpers import actor, client_for, contact_row, contacts_as_mirrored, csv_bytes, follow_feed
+from tests.helpers import (
+    actor,
+    client_for,
+    contact_row,
+    contacts_as_mirrored,
+    csv_bytes,
+    follow_feed,
+    postgresql_only,
+)
 
 pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
 

@@ -7,9 +7,8 @@ import pytest
 from django.db import connection
 
 from contacts.models import Contact
-from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
-from tests.helpers import client_for
+from tests.helpers import client_for, postgresql_only
 
 WRITERS = 12
 REQUESTS_PER_WRITER = 8

@@ -12,21 +12,10 @@ from django.core.cache import caches
 from django.db import connection
 
 from contacts.api.ratelimits import INVALID_RATE, Rate, digest, hit, peek
-from tests.conftest import postgresql_only
 from tests.factories import OrganizationFactory
-from tests.helpers import api_key_for, gunicorn_server
+from tests.helpers import api_key_for, gunicorn_server, needs_redis, postgresql_only
 
 REDIS_URL = "redis://127.0.0.1:6379/5"
-
-
-def _redis_answers() -> bool:
-    try:
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379")
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,8 @@ from django.utils import timezone
 from contacts import db_bulk
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services.bulk import contacts_bulk_upsert
-from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
-from tests.helpers import actor, bulk_row
+from tests.helpers import actor, bulk_row, postgresql_only
 
 pytestmark = pytest.mark.django_db
 

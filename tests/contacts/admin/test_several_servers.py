@@ -9,29 +9,29 @@ import re
 import time
 
 import pytest
-import redis
 import requests
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from contacts.models import Contact, ImportBatch, ImportUpload
-from tests.conftest import postgresql_only
 from tests.factories import CustomerFactory, UserFactory
-from tests.helpers import contact_row, csv_bytes, free_port, start_process, stop_process, wait_for_http
+from tests.helpers import (
+    contact_row,
+    csv_bytes,
+    free_port,
+    needs_redis,
+    postgresql_only,
+    start_process,
+    stop_process,
+    wait_for_http,
+)
 
 IMPORT = "/admin/contacts/contact/import/"
 REDIS_URL = "redis://127.0.0.1:6379/7"
 
 
-def _redis_answers() -> bool:
-    try:
-        return redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        return False
-
-
 pytestmark = [
     postgresql_only,
-    pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379"),
+    needs_redis,
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -11,9 +11,8 @@ from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.report import ImportRefused
 from contacts.models import Contact, ImportBatch
 from contacts.selectors import committed_imports_this_month, month_bounds
-from tests.conftest import postgresql_only
 from tests.factories import CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import contact_row, csv_bytes
+from tests.helpers import contact_row, csv_bytes, postgresql_only
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 MARCH = datetime.datetime(2026, 3, 10, 12, 0, tzinfo=PARIS)

@@ -13,9 +13,8 @@ from contacts.importing.progress import WORKER_STOPPED
 from contacts.importing.uploads import keep_upload
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.tasks import start_commit
-from tests.conftest import postgresql_only
 from tests.factories import CustomerFactory, UserFactory
-from tests.helpers import contact_row, csv_bytes, start_process, stop_process
+from tests.helpers import contact_row, csv_bytes, postgresql_only, start_process, stop_process
 
 pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
 

@@ -21,9 +21,8 @@ from contacts.services import bulk
 from contacts.services.bulk import contacts_bulk_upsert
 from contacts.services.contacts import contact_update
 from customers.models import Customer
-from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import actor, bulk_row, client_for, contact_row, csv_bytes
+from tests.helpers import actor, bulk_row, client_for, contact_row, csv_bytes, postgresql_only
 
 pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
 

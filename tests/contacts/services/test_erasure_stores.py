@@ -16,9 +16,8 @@ from contacts.services import changelog
 from contacts.services.contacts import contact_update
 from contacts.services.erasure import contact_erase
 from customers.models import IdempotentRequest
-from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, UserFactory
-from tests.helpers import actor, client_for, contact_row, csv_bytes, xlsx_bytes
+from tests.helpers import actor, client_for, contact_row, csv_bytes, postgresql_only, xlsx_bytes
 
 EMAIL = "anne.roux@client.example"
 

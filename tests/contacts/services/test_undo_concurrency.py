@@ -11,9 +11,8 @@ from contacts.importing.pipeline import commit_import
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services import bulk, undo
 from contacts.services.undo import UndoRefused, import_undo
-from tests.conftest import postgresql_only
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
-from tests.helpers import actor, client_for, contact_row, csv_bytes
+from tests.helpers import actor, client_for, contact_row, csv_bytes, postgresql_only
 
 pytestmark = [postgresql_only, pytest.mark.django_db(transaction=True)]
 
