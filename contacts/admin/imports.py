@@ -313,23 +313,24 @@ class ContactImportViews:
             return self._expired(request)
         key, upload = found
         filename, mapping = upload.file_name, chosen_mapping(upload)
+        asked = request.GET.get("language")
         if upload.background:
             content = self._kept_error_report(key, upload, mapping, data, format)
             if content is None:
                 return self._expired(request)
             return error_report_download(content, format=format, source=filename)
 
-        def report_in(language: str | None) -> tuple[ImportReport, bytes]:
-            with translation.override(language):  # None: the active language
+        def report_in(language: str) -> tuple[ImportReport, bytes]:
+            with translation.override(language):
                 report = self._report(key, upload, mapping)
                 return report, reports.import_error_report(report, data, format=format)
 
         # The messages are rendered as the checks find them: in the language asked for, or else in the
-        # language of the file's headers (known once it is read: read again only when it differs).
-        asked = request.GET.get("language")
-        report, content = report_in(asked if asked in reports.REPORT_LANGUAGES else None)
+        # language of the file's headers (known once it is read: read again when it is not the one tried).
+        tried = asked if asked in reports.REPORT_LANGUAGES else translation.get_language()
+        report, content = report_in(tried)
         language = reports.report_language(asked, report.table.headers if report.table else None)
-        if language != (translation.get_language() or "en").split("-")[0] and asked != language:
+        if language != tried:
             report, content = report_in(language)
         return error_report_download(content, format=format, source=filename)
 

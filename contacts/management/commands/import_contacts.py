@@ -15,6 +15,7 @@ from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_jso
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import Stage
 from contacts.importing.report import ImportRefused, ImportReport
+from contacts.management.language import TranslatedCommand
 from customers.models import Organization
 
 UNKNOWN_ORGANIZATION = 'No organization has the slug "{slug}".'
@@ -37,7 +38,7 @@ SHOWN_PROBLEMS = 50
 BAR_WIDTH = 30
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = (
         "Import contacts from a CSV or Excel file into an organization. Without --commit it is a dry run "
         "that writes nothing. Exit status: 0 valid (and written with --commit), 1 invalid or refused, "

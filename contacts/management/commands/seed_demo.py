@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from contacts.management.language import TranslatedCommand
 from contacts.models import Contact, ContactChange
 from contacts.services import changelog
 from contacts.services.changelog import Actor
@@ -112,7 +113,7 @@ OCCUPATIONS = ["ACCOUNTING", "SALES", "PURCHASER", "PAYER", ""]
 ASCII = str.maketrans("éèêëàâäîïôöûüçÉ", "eeeeaaaiioouucE")
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = "Create demo organizations, customers, contacts, the support staff group and (in DEBUG) users."
 
     @transaction.atomic

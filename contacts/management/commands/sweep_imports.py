@@ -13,6 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from contacts.importing.progress import mark_stopped_workers
 from contacts.importing.stored_files import delete_expired_files, delete_orphan_files
 from contacts.importing.uploads import delete_abandoned_uploads
+from contacts.management.language import TranslatedCommand
 
 TASK_RECORD_DAYS = 7
 
@@ -34,7 +35,7 @@ def delete_finished_tasks() -> int:
     return DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()[0]
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = (
         "Delete abandoned uploads, the stored files of imports older than CONTACT_IMPORT_FILE_RETENTION_DAYS "
         "and files no import records, and record as failed the background imports whose worker stopped."

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
+from contacts.management.language import TranslatedCommand
 from contacts.models import ContactChange, ImportBatch
 from contacts.services.changelog import Actor
 from contacts.services.undo import NO_SUCH_IMPORT, UndoPlan, import_undo, plan_undo
@@ -30,7 +31,7 @@ DELETED_SINCE = _("deleted since")
 DRY_RUN = _("Dry run: nothing was changed. Run again without --dry-run%(again)s to undo.")
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = (
         "Undo a committed import: delete the contacts it created and restore the values it replaced. "
         "Contacts changed since by someone else are left as they are unless --include-conflicts. "

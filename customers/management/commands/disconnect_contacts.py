@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from contacts.management.language import TranslatedCommand
 from customers.models import Organization
 from customers.services import organization_disconnect_contacts
 
@@ -10,7 +11,7 @@ WARNING = (
 )
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = "Disconnect an organization's contacts from the invoicing sync (irreversible)."
 
     def add_arguments(self, parser):
