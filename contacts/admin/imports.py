@@ -44,14 +44,16 @@ from contacts.tasks import start_commit, start_preview
 IMPORT_PERMISSION = "contacts.import_contacts"
 HISTORY_PERMISSIONS = ("contacts.view_importbatch", IMPORT_PERMISSION)
 
-PREVIEW_EXPIRED = (
+PREVIEW_EXPIRED = _(
     "This preview is no longer available (it expired, or the file was uploaded from another session); "
     "upload the file again."
 )
-NO_ORGANIZATION = (
+NO_ORGANIZATION = _(
     "No organization has disconnected its contacts from the invoicing sync yet; contacts can be "
     "imported only for those that have."
 )
+IMPORT_TITLE = _("Import contacts")
+PREVIEW_TITLE = _("Preview of %(file)s")
 IMPORTED = _("Imported %(file)s: %(new)d new, %(updated)d updated, %(unchanged)d unchanged%(skipped)s.")
 SKIPPED = ngettext_lazy(", %(invalid)d invalid row skipped", ", %(invalid)d invalid rows skipped", "invalid")
 LIMIT_REACHED_NOTICE = _(
@@ -143,7 +145,7 @@ class ContactImportViews:
         organizations = list(managed_organizations())
         context = self._context(
             request,
-            title="Import contacts",
+            title=IMPORT_TITLE,
             form=form,
             no_organization=NO_ORGANIZATION if not organizations else "",
             **month_uses(request, organizations),
@@ -210,7 +212,7 @@ class ContactImportViews:
         organization, filename = key["organization"], upload.file_name
         context = self._context(
             request,
-            title=f"Preview of {filename}",
+            title=PREVIEW_TITLE % {"file": filename},
             filename=filename,
             organization=organization,
             report=report,

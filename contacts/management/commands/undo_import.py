@@ -95,7 +95,8 @@ class Command(TranslatedCommand, BaseCommand):
         self.stdout.write(TOTALS % {**plan.totals, "conflicts_fate": fate})
         for target in plan.conflicts:
             changes = [
-                f"{entry.at:%Y-%m-%d %H:%M} {entry.actor or '-'} ({entry.channel}) {entry.action}"
+                f"{entry.at:%Y-%m-%d %H:%M} {entry.actor or '-'} ({entry.get_channel_display()}) "
+                f"{entry.get_action_display()}"
                 for entry in target.later
             ]
             if target.current is None and not changes:
