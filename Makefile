@@ -41,6 +41,8 @@ lint: install
 
 test: lint
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	.ci/ensure-gettext
+	$(BIN)/python manage.py check_translations
 	.ci/ensure-chromium
 	$(BIN)/pytest
 

@@ -1,12 +1,14 @@
 """Background tasks (django-tasks, database backend): a big file's preview and commit.
 
 The admin queues them (`start_preview`, `start_commit`) and `manage.py import_worker` runs them, on any
-machine that reaches the database. The work itself is in contacts.importing.background.
+machine that reaches the database. The work itself is in contacts.importing.background, in the language
+of the request that queued it (its messages are kept and shown to the person who asked).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import translation
 from django_tasks import task
 
 from contacts.importing import background
@@ -14,13 +16,16 @@ from contacts.models import ImportBatch, ImportUpload
 
 
 @task()
-def preview_upload(upload_id: int) -> None:
-    background.run_preview(upload_id)
+def preview_upload(upload_id: int, language: str | None = None) -> None:
+    # Queued without one (before languages were recorded): the worker's own (import_worker --language).
+    with translation.override(language or translation.get_language()):
+        background.run_preview(upload_id)
 
 
 @task()
-def commit_upload(batch_id: int, override_reason: str = "") -> None:
-    background.run_commit(batch_id, override_reason)
+def commit_upload(batch_id: int, override_reason: str = "", language: str | None = None) -> None:
+    with translation.override(language or translation.get_language()):
+        background.run_commit(batch_id, override_reason)
 
 
 def start_preview(upload: ImportUpload) -> None:
@@ -29,7 +34,7 @@ def start_preview(upload: ImportUpload) -> None:
         status=ImportUpload.Status.QUEUED
     ):
         return
-    result = preview_upload.enqueue(upload.pk)
+    result = preview_upload.enqueue(upload.pk, language=translation.get_language())
     ImportUpload.objects.filter(pk=upload.pk).update(task_id=str(result.id))
 
 
@@ -51,7 +56,7 @@ def start_commit(*, upload: ImportUpload, user, skip_invalid: bool, override_rea
             skip_invalid=skip_invalid,
             upload=upload,
         )
-        result = commit_upload.enqueue(batch.pk, override_reason)
+        result = commit_upload.enqueue(batch.pk, override_reason, language=translation.get_language())
         batch.task_id = str(result.id)
         batch.save(update_fields=["task_id"])
     return batch

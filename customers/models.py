@@ -19,23 +19,27 @@ class Organization(models.Model):
     """A client of the platform: the tenant that owns customers and contacts."""
 
     class ContactsSource(models.TextChoices):
-        INVOICING = "invoicing", "Synced from the invoicing system"
-        MANAGED = "managed", "Managed here"
+        INVOICING = "invoicing", _("Synced from the invoicing system")
+        MANAGED = "managed", _("Managed here")
 
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
     default_phone_region = models.CharField(
+        _("default phone region"),
         max_length=2,
         default="FR",
         validators=[validate_phone_region],
-        help_text="ISO 3166 country code used to read phone numbers written without a country prefix.",
+        help_text=_("ISO 3166 country code used to read phone numbers written without a country prefix."),
     )
     contacts_source = models.CharField(
-        max_length=20, choices=ContactsSource.choices, default=ContactsSource.INVOICING
+        _("contacts source"), max_length=20, choices=ContactsSource.choices, default=ContactsSource.INVOICING
     )
-    contacts_disconnected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    contacts_disconnected_at = models.DateTimeField(
+        _("contacts disconnected at"), null=True, blank=True, editable=False
+    )
     contacts_disconnected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("contacts disconnected by"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -44,8 +48,10 @@ class Organization(models.Model):
     )
 
     class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
         ordering = ["name"]
-        permissions = [("disconnect_contacts", "Can disconnect contacts from the invoicing sync")]
+        permissions = [("disconnect_contacts", _("Can disconnect contacts from the invoicing sync"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(contacts_source="invoicing", contacts_disconnected_at__isnull=True)
@@ -83,17 +89,21 @@ class Organization(models.Model):
 class Customer(models.Model):
     """A customer of an organization, as it comes from the invoicing system."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="customers")
-    name = models.CharField(max_length=200)
-    external_id = models.CharField(
-        "external identification code",
-        max_length=100,
-        help_text="The customer's code in the invoicing system.",
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="customers", verbose_name=_("organization")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(_("name"), max_length=200)
+    external_id = models.CharField(
+        _("external identification code"),
+        max_length=100,
+        help_text=_("The customer's code in the invoicing system."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -121,19 +131,44 @@ class OrganizationAPIKey(AbstractAPIKey):
     # Writing on every request would make each read a write; a minute's precision is enough.
     LAST_USED_PRECISION_SECONDS = 60
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
-    read_only = models.BooleanField(
-        "read-only",
-        default=False,
-        help_text="A read-only key can list and read customers and contacts, not write them.",
+    # The library's fields as it declares them, with labels the admin can show in French (it has no
+    # French catalogue and leaves some unlabelled): the columns do not change.
+    prefix = models.CharField(_("prefix"), max_length=8, unique=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    name = models.CharField(
+        _("name"),
+        max_length=50,
+        blank=False,
+        default=None,
+        help_text=_("A free-form name for the API key. Need not be unique. 50 characters max."),
     )
-    last_used_at = models.DateTimeField("last used", null=True, blank=True, editable=False)
+    revoked = models.BooleanField(
+        _("revoked"),
+        blank=True,
+        default=False,
+        help_text=_("If the API key is revoked, clients cannot use it anymore. (This cannot be undone.)"),
+    )
+    expiry_date = models.DateTimeField(
+        _("expires"),
+        blank=True,
+        null=True,
+        help_text=_("Once API key expires, clients cannot use it anymore."),
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys", verbose_name=_("organization")
+    )
+    read_only = models.BooleanField(
+        _("read-only"),
+        default=False,
+        help_text=_("A read-only key can list and read customers and contacts, not write them."),
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
 
     objects = OrganizationAPIKeyManager()
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = "API key"
-        verbose_name_plural = "API keys"
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
 
     def record_use(self) -> None:
         now = timezone.now()

@@ -11,6 +11,12 @@ def fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def english_command_line(monkeypatch):
+    """Commands speak the LANGUAGE of the shell running the tests otherwise; the tests read English."""
+    monkeypatch.delenv("LANGUAGE", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     """Uploaded and stored files go to the test's own folder, never the project's media/."""
     settings.MEDIA_ROOT = tmp_path / "media"

@@ -118,9 +118,11 @@ def managed_organizations() -> QuerySet[Organization]:
 class UploadForm(forms.Form):
     organization = forms.ModelChoiceField(
         queryset=managed_organizations(),
+        label=_("Organization"),
         help_text=_("Only organizations whose contacts are disconnected from the invoicing sync are listed."),
     )
     file = forms.FileField(
+        label=_("File"),
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPTED_EXTENSIONS}),
         error_messages={"empty": EMPTY},
         help_text=_("CSV (UTF-8 or Windows-1252; comma, semicolon or tab), Excel .xlsx or .xls, or .ods."),
@@ -157,15 +159,15 @@ class PreviewKeyForm(forms.Form):
 class ConfirmForm(PreviewKeyForm):
     skip_invalid = forms.BooleanField(
         required=False,
-        label="Skip invalid rows",
-        help_text="Import the valid rows and leave the invalid ones out (the error report lists them).",
+        label=_("Skip invalid rows"),
+        help_text=_("Import the valid rows and leave the invalid ones out (the error report lists them)."),
     )
     override_reason = forms.CharField(
         required=False,
         max_length=1000,
-        label="Override the monthly limit — reason",
+        label=_("Override the monthly limit — reason"),
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="Only needed when the organization has used its imports for this month; it is recorded.",
+        help_text=_("Only needed when the organization has used its imports for this month; it is recorded."),
     )
 
 

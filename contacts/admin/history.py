@@ -29,6 +29,14 @@ SEE_PROGRESS = _("see its progress")
 
 Action = ContactChange.Action
 
+# `Updated C-OLD: was last name "Martin", main contact: no` on the batch page.
+REPLACED = _(": was %(values)s")
+WAS_VALUE = _('%(field)s "%(value)s"')
+WAS_BLANK = _("%(field)s (blank)")
+WAS_YES_NO = _("%(field)s: %(value)s")
+MORE_LINES = _("… and %(count)s more.")
+MORE_PROBLEMS = _("… and %(count)s more (see the error report).")
+
 UNDONE_SUMMARY = _(
     "Undone on %(when)s by %(who)s: %(deleted)s contact(s) deleted, %(restored)s restored, "
     "%(left)s left as they were (changed since by someone else)."
@@ -80,15 +88,17 @@ def _replaced(previous: dict | None) -> str:
     names = [name for name in CONTACT_FIELDS if name in (previous or {})]
     if not names:
         return ""
-    return ": was " + ", ".join(_was(name, previous[name]) for name in names)
+    return REPLACED % {"values": ", ".join(_was(name, previous[name]) for name in names)}
 
 
 def _was(name: str, value) -> str:
     """`last name "Martin"`: a replaced value as the batch page shows it."""
     label = Contact._meta.get_field(name).verbose_name
     if isinstance(value, bool):
-        return f"{label}: {yes_no(value)}"
-    return f'{label} "{value}"' if value not in ("", None) else f"{label} (blank)"
+        return WAS_YES_NO % {"field": label, "value": yes_no(value)}
+    if value in ("", None):
+        return WAS_BLANK % {"field": label}
+    return WAS_VALUE % {"field": label, "value": value}
 
 
 def _entry_line(entry: ContactChange) -> tuple:
@@ -101,12 +111,10 @@ def _entry_line(entry: ContactChange) -> tuple:
     return entry.get_action_display(), code, replaced
 
 
-def _bullet_list(lines: str, more: int, where_the_rest_is: str = ""):
+def _bullet_list(lines: str, more: int, more_text=MORE_LINES):
     """The batch page's lists: the shown lines, then how many more there are."""
     if more > 0:
-        return format_html(
-            '<ul class="import-problems">{}</ul><p>… and {} more{}.</p>', lines, more, where_the_rest_is
-        )
+        return format_html('<ul class="import-problems">{}</ul><p>{}</p>', lines, more_text % {"count": more})
     return format_html('<ul class="import-problems">{}</ul>', lines)
 
 
@@ -262,15 +270,15 @@ class ImportBatchAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, {**top, **(extra_context or {})})
 
-    @admin.display(description="warnings")
+    @admin.display(description=_("warnings"))
     def warning_list(self, batch: ImportBatch):
         return self._problem_list(batch.warnings)
 
-    @admin.display(description="errors")
+    @admin.display(description=_("errors"))
     def error_list(self, batch: ImportBatch):
         return self._problem_list(batch.errors)
 
-    @admin.display(description="contacts changed")
+    @admin.display(description=_("contacts changed"))
     def change_list(self, batch: ImportBatch):
         """What the import did to each contact and the values it replaced (what an undo restores), from
         the change log; each identifier code links to the contact's history."""
@@ -307,7 +315,7 @@ class ImportBatchAdmin(admin.ModelAdmin):
         shown = format_html_join(
             "", "<li>{}</li>", ((stored_problem_label(p),) for p in problems[: self.SHOWN_PROBLEMS])
         )
-        return _bullet_list(shown, len(problems) - self.SHOWN_PROBLEMS, " (see the error report)")
+        return _bullet_list(shown, len(problems) - self.SHOWN_PROBLEMS, MORE_PROBLEMS)
 
     def _batch(self, request, pk: int) -> ImportBatch:
         if not self.has_view_permission(request):

@@ -114,9 +114,13 @@ def _shown(name: str, value) -> str:
     return "" if value is None else str(value)
 
 
+YES = _("yes")
+NO = _("no")
+
+
 def yes_no(value) -> str:
     """A true-or-false value as the admin's import pages show it."""
-    return "yes" if value else "no"
+    return str(YES if value else NO)
 
 
 def _displayed(values: dict) -> dict:

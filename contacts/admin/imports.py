@@ -44,14 +44,16 @@ from contacts.tasks import start_commit, start_preview
 IMPORT_PERMISSION = "contacts.import_contacts"
 HISTORY_PERMISSIONS = ("contacts.view_importbatch", IMPORT_PERMISSION)
 
-PREVIEW_EXPIRED = (
+PREVIEW_EXPIRED = _(
     "This preview is no longer available (it expired, or the file was uploaded from another session); "
     "upload the file again."
 )
-NO_ORGANIZATION = (
+NO_ORGANIZATION = _(
     "No organization has disconnected its contacts from the invoicing sync yet; contacts can be "
     "imported only for those that have."
 )
+IMPORT_TITLE = _("Import contacts")
+PREVIEW_TITLE = _("Preview of %(file)s")
 IMPORTED = _("Imported %(file)s: %(new)d new, %(updated)d updated, %(unchanged)d unchanged%(skipped)s.")
 SKIPPED = ngettext_lazy(", %(invalid)d invalid row skipped", ", %(invalid)d invalid rows skipped", "invalid")
 LIMIT_REACHED_NOTICE = _(
@@ -143,7 +145,7 @@ class ContactImportViews:
         organizations = list(managed_organizations())
         context = self._context(
             request,
-            title="Import contacts",
+            title=IMPORT_TITLE,
             form=form,
             no_organization=NO_ORGANIZATION if not organizations else "",
             **month_uses(request, organizations),
@@ -210,7 +212,7 @@ class ContactImportViews:
         organization, filename = key["organization"], upload.file_name
         context = self._context(
             request,
-            title=f"Preview of {filename}",
+            title=PREVIEW_TITLE % {"file": filename},
             filename=filename,
             organization=organization,
             report=report,
@@ -313,23 +315,24 @@ class ContactImportViews:
             return self._expired(request)
         key, upload = found
         filename, mapping = upload.file_name, chosen_mapping(upload)
+        asked = request.GET.get("language")
         if upload.background:
             content = self._kept_error_report(key, upload, mapping, data, format)
             if content is None:
                 return self._expired(request)
             return error_report_download(content, format=format, source=filename)
 
-        def report_in(language: str | None) -> tuple[ImportReport, bytes]:
-            with translation.override(language):  # None: the active language
+        def report_in(language: str) -> tuple[ImportReport, bytes]:
+            with translation.override(language):
                 report = self._report(key, upload, mapping)
                 return report, reports.import_error_report(report, data, format=format)
 
         # The messages are rendered as the checks find them: in the language asked for, or else in the
-        # language of the file's headers (known once it is read: read again only when it differs).
-        asked = request.GET.get("language")
-        report, content = report_in(asked if asked in reports.REPORT_LANGUAGES else None)
+        # language of the file's headers (known once it is read: read again when it is not the one tried).
+        tried = asked if asked in reports.REPORT_LANGUAGES else translation.get_language()
+        report, content = report_in(tried)
         language = reports.report_language(asked, report.table.headers if report.table else None)
-        if language != (translation.get_language() or "en").split("-")[0] and asked != language:
+        if language != tried:
             report, content = report_in(language)
         return error_report_download(content, format=format, source=filename)
 

@@ -17,8 +17,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from contacts.admin.imports import ContactImportViews, can_import, can_see_history, preview_url
-from contacts.importing.progress import Stage, estimate, mark_stopped_workers
+from contacts.admin.imports import PREVIEW_TITLE, ContactImportViews, can_import, can_see_history, preview_url
+from contacts.importing.progress import ROWS_DONE, Stage, estimate, mark_stopped_workers
 from contacts.models import ImportBatch, ImportUpload
 
 WAITING = gettext_lazy(
@@ -68,7 +68,7 @@ def _state(work: ImportBatch | ImportUpload, kind: str) -> dict:
     stage = Stage(work.stage).label if work.stage in Stage.values else str(work.Status.RUNNING.label)
     rows = ""
     if work.rows_total:
-        rows = _("%(done)s of %(total)s rows") % {
+        rows = ROWS_DONE % {
             "done": f"{work.rows_done:,}",
             "total": f"{work.rows_total:,}",
         }
@@ -116,7 +116,7 @@ class ProgressViews:
             return HttpResponseRedirect(state["next"])
         return self._page(
             request,
-            title=_("Preview of %(file)s") % {"file": upload.file_name},
+            title=PREVIEW_TITLE % {"file": upload.file_name},
             state=state,
             organization=upload.organization,
             file_name=upload.file_name,

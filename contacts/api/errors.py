@@ -42,8 +42,9 @@ CONFLICT_CODES = {"contacts_synced", "conflict"}
 GONE_CODES = {"gone"}
 # If-Match named a version the contact no longer has (or a contact that does not exist).
 STALE_CODES = {"stale"}
-# Messages without a field in the model that belong to one in the API.
-MESSAGE_FIELDS = {EMAIL_TAKEN: "email", EXTERNAL_ID_TAKEN: "externalId"}
+# Messages without a field in the model that belong to one in the API. Matched as rendered, in the
+# request's language (a dict keyed by the lazy messages would hash them once, in the language of the import).
+MESSAGE_FIELDS = ((EMAIL_TAKEN, "email"), (EXTERNAL_ID_TAKEN, "externalId"))
 
 
 def error_body(message: str, errors: dict[str, list[str]] | None = None) -> dict:
@@ -73,9 +74,10 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 
 def _split_non_field(errors: dict[str, list[str]], default: str) -> tuple[str, dict[str, list[str]]]:
     general = errors.pop(NON_FIELD_ERRORS, []) + errors.pop("non_field_errors", [])
+    fields = {str(message): field for message, field in MESSAGE_FIELDS}
     for text in list(general):
-        if text in MESSAGE_FIELDS:
-            errors.setdefault(MESSAGE_FIELDS[text], []).append(text)
+        if text in fields:
+            errors.setdefault(fields[text], []).append(text)
             general.remove(text)
     return (" ".join(general) or (default if errors else BAD_REQUEST)), errors
 

@@ -56,6 +56,10 @@ class Stage(models.TextChoices):
     WRITING = "writing", _("Writing the contacts and their history")
 
 
+# How far a stage is, as the progress page and the command line's progress bar say it.
+ROWS_DONE = _("%(done)s of %(total)s rows")
+
+
 # Where each stage starts and ends in a run's time (measured on 50,000 rows with SQLite: a preview reads
 # for a quarter of its time; a commit reads for a tenth, checks for a fifth and writes for the rest), to
 # estimate the time left.

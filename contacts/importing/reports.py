@@ -42,7 +42,7 @@ FORMATS = {"csv": CSV_CONTENT_TYPE, "xlsx": XLSX_CONTENT_TYPE}
 
 ERROR_COLUMN = _("Error")
 TEMPLATE_SHEET = "Contacts"
-REPORT_SHEET = "Errors"
+REPORT_SHEET = _("Errors")
 # One row a client can overwrite: every column filled, values that pass the rules for a French
 # organization.
 TEMPLATE_EXAMPLE = {
@@ -59,8 +59,9 @@ TEMPLATE_EXAMPLE = {
 MAIN_CONTACT_CHOICES = ("1", "0")
 # Drop-down lists cover this many rows under the header; Excel keeps them when rows are inserted.
 VALIDATED_ROWS = 10_000
-OCCUPATION_PROMPT = "Leave blank, or choose " + ", ".join(OCCUPATIONS) + "."
-MAIN_CONTACT_PROMPT = "1 for the customer's main contact, 0 (or blank) otherwise."
+# The drop-down lists' help in the XLSX template and export, in the active language.
+OCCUPATION_PROMPT = _("Leave blank, or choose {choices}.")
+MAIN_CONTACT_PROMPT = _("1 for the customer's main contact, 0 (or blank) otherwise.")
 
 # A cell starting with one of these is read as a formula (or as the start of one) by spreadsheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -203,8 +204,8 @@ def contacts_xlsx(columns: list[tuple[str, str]], rows: Iterable[list[str]]) -> 
         written += 1
     validated = max(VALIDATED_ROWS, 2 * written)
     for name, choices, prompt in (
-        ("occupation", OCCUPATIONS, OCCUPATION_PROMPT),
-        ("is_main", MAIN_CONTACT_CHOICES, MAIN_CONTACT_PROMPT),
+        ("occupation", OCCUPATIONS, OCCUPATION_PROMPT.format(choices=", ".join(OCCUPATIONS))),
+        ("is_main", MAIN_CONTACT_CHOICES, str(MAIN_CONTACT_PROMPT)),
     ):
         letter = get_column_letter(fields.index(name) + 1)
         header = headers[fields.index(name)]
@@ -304,7 +305,7 @@ def _csv(lines: Iterable[list[str]], shape: CsvShape | None = None) -> bytes:
 def _report_xlsx(headers: list[str], lines: list[ReportLine]) -> bytes:
     # Write-only: a report of 100,000 invalid rows streams instead of holding every cell object.
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(REPORT_SHEET)
+    sheet = workbook.create_sheet(str(REPORT_SHEET))
     sheet.freeze_panes = "A2"
     sheet.append([_text_cell(sheet, header, bold=True) for header in headers])
     commented = 0
@@ -338,7 +339,7 @@ def _text_cell(sheet, value: object, *, bold: bool = False) -> WriteOnlyCell:
 
 # Excel refuses to open a workbook with a longer cell ("We found a problem with some content").
 EXCEL_CELL_LIMIT = 32_767
-CUT_MARK = "… [cut: {length:,} characters]"
+CUT_MARK = _("… [cut: {length:,} characters]")
 
 
 def _excel_text(text: str) -> str:

@@ -45,13 +45,18 @@ class ContactChange(models.Model):
         COMMAND = "command", _("Command line")
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="contact_changes", db_index=False
+        Organization,
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="contact_changes",
+        db_index=False,
     )
     # The organization's change number, allocated in commit order (contacts.services.changelog): the
     # changes feed's order. Null for the import history's rows from before the log existed.
     seq = models.BigIntegerField(_("change number"), null=True, blank=True, editable=False)
     contact = models.ForeignKey(
         Contact,
+        verbose_name=_("contact"),
         null=True,
         blank=True,
         on_delete=models.DO_NOTHING,
@@ -61,6 +66,7 @@ class ContactChange(models.Model):
     external_id = models.CharField(_("identifier code"), max_length=100)
     customer = models.ForeignKey(
         Customer,
+        verbose_name=_("customer"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -89,8 +95,8 @@ class ContactChange(models.Model):
         related_name="changes",
     )
     at = models.DateTimeField(_("when"), default=timezone.now)
-    before = LoggedValuesField(null=True, blank=True)
-    after = LoggedValuesField(null=True, blank=True)
+    before = LoggedValuesField(_("before"), null=True, blank=True)
+    after = LoggedValuesField(_("after"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("contact change")

@@ -19,39 +19,49 @@ class Contact(models.Model):
     """A person who receives a customer's invoices and reminders."""
 
     class Occupation(models.TextChoices):
-        ACCOUNTING = "ACCOUNTING", "Accounting"
-        SALES = "SALES", "Sales"
-        PURCHASER = "PURCHASER", "Purchaser"
-        PAYER = "PAYER", "Payer"
+        ACCOUNTING = "ACCOUNTING", _("Accounting")
+        SALES = "SALES", _("Sales")
+        PURCHASER = "PURCHASER", _("Purchaser")
+        PAYER = "PAYER", _("Payer")
 
     class Source(models.TextChoices):
-        MANUAL = "manual", "Manual"
-        IMPORT = "import", "Import"
-        API = "api", "API"
-        INVOICING = "invoicing", "Invoicing sync"
+        MANUAL = "manual", _("Manual")
+        IMPORT = "import", _("Import")
+        API = "api", _("API")
+        INVOICING = "invoicing", _("Invoicing sync")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="contacts")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
-    external_id = models.CharField(
-        "identifier code",
-        max_length=100,
-        help_text="The contact's reference in the client's own system; unique within the organization.",
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("organization")
     )
-    email = models.EmailField(max_length=254)
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
-    phone = models.CharField(max_length=20, blank=True, help_text="Stored in E.164 form, e.g. +33612345678.")
-    occupation = models.CharField(max_length=20, choices=Occupation.choices, blank=True)
-    is_main = models.BooleanField("main contact", default=False)
-    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
+    )
+    external_id = models.CharField(
+        _("identifier code"),
+        max_length=100,
+        help_text=_("The contact's reference in the client's own system; unique within the organization."),
+    )
+    email = models.EmailField(_("email"), max_length=254)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    phone = models.CharField(
+        _("phone"), max_length=20, blank=True, help_text=_("Stored in E.164 form, e.g. +33612345678.")
+    )
+    occupation = models.CharField(_("occupation"), max_length=20, choices=Occupation.choices, blank=True)
+    is_main = models.BooleanField(_("main contact"), default=False)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.MANUAL, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         ordering = ["customer__name", "-is_main", "last_name", "first_name"]
         permissions = [
-            ("import_contacts", "Can import contacts from a spreadsheet"),
-            ("override_import_limit", "Can override the monthly contact import limit"),
+            ("import_contacts", _("Can import contacts from a spreadsheet")),
+            ("override_import_limit", _("Can override the monthly contact import limit")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -69,7 +79,7 @@ class Contact(models.Model):
                 fields=["customer"],
                 condition=Q(is_main=True),
                 name=MAIN_CONTACT_CONSTRAINT,
-                violation_error_message="This customer already has a main contact.",
+                violation_error_message=_("This customer already has a main contact."),
             ),
         ]
         indexes = [models.Index(fields=["organization", "updated_at"], name="contact_org_updated_idx")]

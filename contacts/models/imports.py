@@ -69,36 +69,43 @@ class ImportBatch(BackgroundWork):
         # Undone imports no longer count against the monthly limit: only "committed" ones do.
         UNDONE = "undone", _("Undone")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_batches")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="import_batches", verbose_name=_("organization")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     # Stored in the default storage and never served publicly: the admin streams it to permitted staff.
     # Written once the commit succeeded; deleted after CONTACT_IMPORT_FILE_RETENTION_DAYS.
-    file = models.FileField(upload_to="contact-imports/%Y/%m/", max_length=300, blank=True)
-    file_name = models.CharField(max_length=255)  # the name the client gave it, for display
-    file_deleted_at = models.DateTimeField(null=True, blank=True)
-    sha256 = models.CharField(max_length=64)
-    format = models.CharField(max_length=10)
-    status = models.CharField(max_length=20, choices=Status.choices)
-    rows = models.PositiveIntegerField(default=0)
-    new = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
-    invalid = models.PositiveIntegerField(default=0)
-    warnings = models.JSONField(default=list, blank=True)  # [{"row", "column", "message"}]
-    errors = models.JSONField(default=list, blank=True)  # [{"row", "column", "message"}]
-    failure_reason = models.TextField(blank=True)
-    override_reason = models.TextField(blank=True)
-    skip_invalid = models.BooleanField(default=False)
+    file = models.FileField(_("file"), upload_to="contact-imports/%Y/%m/", max_length=300, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)  # the name the client gave it, for display
+    file_deleted_at = models.DateTimeField(_("file deleted at"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    format = models.CharField(_("format"), max_length=10)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    new = models.PositiveIntegerField(_("new"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    invalid = models.PositiveIntegerField(_("invalid"), default=0)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)  # [{"row", "column", "message"}]
+    errors = models.JSONField(_("errors"), default=list, blank=True)  # [{"row", "column", "message"}]
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    override_reason = models.TextField(_("override reason"), blank=True)
+    skip_invalid = models.BooleanField(_("skip invalid"), default=False)
     # A background commit reads its file from the upload; the commit deletes the upload.
     upload = models.ForeignKey(
         ImportUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # The upload's choice for an existing contact's blank cells: False keeps the stored value.
-    blank_cells_clear = models.BooleanField("blank cells clear the stored value", default=False)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    blank_cells_clear = models.BooleanField(_("blank cells clear the stored value"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # Set by contacts.services.undo when the import is undone (status "undone").
     undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
     undone_by = models.ForeignKey(
@@ -134,35 +141,55 @@ class ImportProfile(models.Model):
     the organization's next files; a file that no longer fits it goes back to the mapping step.
     """
 
-    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="import_profile")
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="import_profile", verbose_name=_("organization")
+    )
     sheet = models.CharField(
-        max_length=255, blank=True, help_text="The sheet holding the contacts; blank for a CSV or any sheet."
+        _("sheet"),
+        max_length=255,
+        blank=True,
+        help_text=_("The sheet holding the contacts; blank for a CSV or any sheet."),
     )
     header_row = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="The row of the column headers (1 to 20); blank to find it."
+        _("header row"),
+        null=True,
+        blank=True,
+        help_text=_("The row of the column headers (1 to 20); blank to find it."),
     )
     columns = models.JSONField(
+        _("columns"),
         default=dict,
         blank=True,
-        help_text='Headers of the file and the import\'s columns they give, e.g. {"Mail": "email", '
-        '"SIRET": null}; null ignores a column.',
+        help_text=_(
+            'Headers of the file and the import\'s columns they give, e.g. {"Mail": "email", '
+            '"SIRET": null}; null ignores a column.'
+        ),
     )
     values = models.JSONField(
+        _("values"),
         default=dict,
         blank=True,
-        help_text='Values of the file and what they mean, e.g. {"occupation": {"Direction financière": '
-        '"ACCOUNTING"}, "is_main": {"Principal": true}}.',
+        help_text=_(
+            'Values of the file and what they mean, e.g. {"occupation": {"Direction financière": '
+            '"ACCOUNTING"}, "is_main": {"Principal": true}}.'
+        ),
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
-        verbose_name = "import profile"
+        verbose_name = _("import profile")
+        verbose_name_plural = _("import profiles")
 
     def __str__(self) -> str:
-        return f"Import profile of {self.organization}"
+        return _("Import profile of %(organization)s") % {"organization": self.organization}
 
     def clean(self) -> None:
         # Imported here: the mapping's rules import the checks, which import this module.

@@ -189,7 +189,7 @@ def _ensure_changes_allowed(organization: Organization, changed: list[str]) -> N
     refused = [name for name in changed if name not in EDITABLE_WHILE_SYNCED]
     if organization.contacts_are_managed or not refused:
         return
-    fields = ", ".join(Contact._meta.get_field(name).verbose_name for name in refused)
+    fields = ", ".join(str(Contact._meta.get_field(name).verbose_name) for name in refused)
     message = ONLY_OCCUPATION_WHILE_SYNCED.format(organization=organization.name, fields=fields)
     raise ValidationError(message, code="contacts_synced")
 

@@ -45,7 +45,18 @@ LAPTOP = {"width": 1366, "height": 768}
 @pytest.fixture
 def page(browser):
     """A fresh laptop-sized page; the test fails if any page it loads breaks the Content-Security-Policy."""
-    context = browser.new_context(viewport=LAPTOP, accept_downloads=True)
+    yield from _page(browser)
+
+
+@pytest.fixture
+def french_page(browser):
+    """The same page in a browser set to French (it sends Accept-Language: fr-FR)."""
+    yield from _page(browser, locale="fr-FR")
+
+
+def _page(browser, **options):
+    """A page in a new context (`options`: Playwright's, e.g. locale); its CSP complaints checked."""
+    context = browser.new_context(viewport=LAPTOP, accept_downloads=True, **options)
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.policy_complaints = []

@@ -26,6 +26,7 @@ OpenDocument, in the child process) and `table` (what both readers share). Calle
 """
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.reading.detect import (
     ABNORMAL_COMPRESSION,
@@ -112,7 +113,10 @@ def read_table(
     return table
 
 
+UNNAMED_FILE = _("The file")
+
+
 def _display_name(filename: str) -> str:
     """The file's base name, quoted, on one line, for messages; "The file" when there is none."""
     name = one_line(filename.replace("\\", "/").rsplit("/", 1)[-1])
-    return f'"{name}"' if name else "The file"
+    return f'"{name}"' if name else str(UNNAMED_FILE)

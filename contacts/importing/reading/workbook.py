@@ -49,6 +49,8 @@ except ImportError:  # not on Windows; the child then runs without a memory cap
     resource = None
 
 NO_SUCH_SHEET = _('The file has no sheet named "{sheet}"; its sheets are {sheets}.')
+NUL_IN_HEADER_ROW = _("The header row")
+NUL_IN_ROW = _("Row {row}")
 NUL_IN_CELLS = _(
     '{where} of sheet "{sheet}" holds a NUL character (invisible in Excel), which cannot be stored; '
     "type that row's cells again and send the file again."
@@ -123,10 +125,10 @@ def _where_nul(headers: list[str], rows: list[tuple[int, list[str]]]) -> str:
     Excel writes it as the escape _x0000_, which calamine decodes (a CSV with NUL bytes is refused whole).
     """
     if "\x00" in "".join(headers):
-        return "The header row"
+        return str(NUL_IN_HEADER_ROW)
     if "\x00" not in "".join(itertools.chain.from_iterable(cells for _number, cells in rows)):
         return ""
-    return next(f"Row {number}" for number, cells in rows if "\x00" in "".join(cells))
+    return next(NUL_IN_ROW.format(row=number) for number, cells in rows if "\x00" in "".join(cells))
 
 
 def _parse_workbook(data: bytes, format: str, request: Request) -> tuple:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
+from contacts.management.language import TranslatedCommand
 from contacts.services.changelog import Actor
 from contacts.services.erasure import contact_erase
 from customers.models import Organization
@@ -33,7 +34,7 @@ CONTACT_DELETED = _("contact deleted")
 ALREADY_DELETED = _("the contact was already deleted")
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = "Delete a contact and scrub its personal data from the logs (irreversible)."
 
     def add_arguments(self, parser):

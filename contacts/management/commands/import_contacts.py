@@ -14,17 +14,18 @@ from contacts.importing import reimport, reports
 from contacts.importing.interpretation import column_read
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
 from contacts.importing.pipeline import commit_import, preview_import
-from contacts.importing.progress import Stage
+from contacts.importing.progress import ROWS_DONE, Stage
 from contacts.importing.report import ImportRefused, ImportReport
+from contacts.management.language import TranslatedCommand
 from contacts.models import ContactChange
 from contacts.services.changelog import Actor
 from customers.models import Organization
 
-UNKNOWN_ORGANIZATION = 'No organization has the slug "{slug}".'
-UNKNOWN_USER = 'No user is named "{username}".'
-FILE_NOT_FOUND = "Cannot read {path}: no such file."
-FILE_UNREADABLE = "Cannot read {path}: {reason}."
-INVALID_FILE = "The file is invalid; nothing was written."
+UNKNOWN_ORGANIZATION = _('No organization has the slug "{slug}".')
+UNKNOWN_USER = _('No user is named "{username}".')
+FILE_NOT_FOUND = _("Cannot read {path}: no such file.")
+FILE_UNREADABLE = _("Cannot read {path}: {reason}.")
+INVALID_FILE = _("The file is invalid; nothing was written.")
 MAPPING_UNREADABLE = _("Cannot read the mapping {path}: {reason}.")
 MAPPING_NOT_JSON = _("The mapping {path} is not JSON: {reason}.")
 MAPPING_INVALID = _("The mapping {path} cannot be used: {reason}")
@@ -40,12 +41,22 @@ REPORT_FORMAT = _("--error-report must name a .csv or .xlsx file (the report's f
 REPORT_WRITTEN = _("Error report written to {path}.")
 NO_REPORT = _("No error: no error report written.")
 REPORT_UNWRITABLE = _("Cannot write the error report to {path}: {reason}.")
+# The summary of a run.
+IMPORT_HEADING = _("Import ({what})")
+DRY_RUN_HEADING = _("Dry run ({what})")
+EARLIER_BATCH = _("{sentence} (import batch #{batch})")
+TOTALS = _("{rows} rows: {new} new, {updated} updated, {unchanged} unchanged, {invalid} invalid")
+WARNINGS_HEADING = _("Warnings ({count}):")
+ERRORS_HEADING = _("Errors ({count}):")
+MORE_PROBLEMS = _("… and {count} more (--json lists them all)")
+COMMITTED = _("Committed as import batch #{batch}.")
+NOTHING_WRITTEN = _("Dry run: nothing was written. Run again with {options} to write these changes.")
 # A readable summary lists this many problems; --json lists them all.
 SHOWN_PROBLEMS = 50
 BAR_WIDTH = 30
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = (
         "Import contacts from a CSV or Excel file into an organization. Without --commit it is a dry run "
         "that writes nothing. Exit status: 0 valid (and written with --commit), 1 invalid or refused, "
@@ -243,7 +254,8 @@ class Command(BaseCommand):
             line = f"[{time.monotonic() - started:6.1f}s] {Stage(stage).label}"
             if total:
                 filled = round(BAR_WIDTH * done / total)
-                line += f" [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done:,} of {total:,} rows"
+                rows = ROWS_DONE % {"done": f"{done:,}", "total": f"{total:,}"}
+                line += f" [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {rows}"
             self.stderr.write(f"\r{line}", ending="")
             self.stderr.flush()
 
@@ -266,7 +278,7 @@ class Command(BaseCommand):
         what = f"{report.organization.slug}, {report.filename}" + (
             f", {report.format}" if report.format else ""
         )
-        write(f"{'Import' if commit else 'Dry run'} ({what})")
+        write((IMPORT_HEADING if commit else DRY_RUN_HEADING).format(what=what))
         if report.reading is not None and report.reading.summary:
             write(f"  {report.reading.summary}")
         readings = report.reading.column_readings() if report.reading is not None else []
@@ -276,20 +288,17 @@ class Command(BaseCommand):
                 write(f"    {column_read(reading)}")
         if report.earlier_import is not None:
             earlier = report.earlier_import
-            write(f"  {reimport.already_imported(earlier)} (import batch #{earlier.pk})")
-        write(
-            f"  {totals['rows']:,} rows: {totals['new']:,} new, {totals['updated']:,} updated, "
-            f"{totals['unchanged']:,} unchanged, {totals['invalid']:,} invalid"
-        )
-        for title, problems in (("Warnings", report.warnings), ("Errors", report.errors)):
+            write("  " + EARLIER_BATCH.format(sentence=reimport.already_imported(earlier), batch=earlier.pk))
+        write("  " + TOTALS.format(**{name: f"{count:,}" for name, count in totals.items()}))
+        for heading, problems in ((WARNINGS_HEADING, report.warnings), (ERRORS_HEADING, report.errors)):
             if problems:
-                write(f"{title} ({len(problems):,}):")
+                write(heading.format(count=f"{len(problems):,}"))
                 for problem in problems[:SHOWN_PROBLEMS]:
                     write(f"  {report.label(problem)}")
                 if len(problems) > SHOWN_PROBLEMS:
-                    write(f"  … and {len(problems) - SHOWN_PROBLEMS:,} more (--json lists them all)")
+                    write("  " + MORE_PROBLEMS.format(count=f"{len(problems) - SHOWN_PROBLEMS:,}"))
         if report.committed:
-            write(self.style.SUCCESS(f"Committed as import batch #{report.batch.pk}."))
+            write(self.style.SUCCESS(COMMITTED.format(batch=report.batch.pk)))
             if save_profile:
                 write(str(PROFILE_SAVED.format(organization=report.organization.name)))
         elif save_profile and not commit:
@@ -298,4 +307,4 @@ class Command(BaseCommand):
             again = "--commit --skip-invalid" if skip else "--commit"
             if report.reading is not None and report.reading.guessed and not guesses_accepted:
                 again += " --accept-guesses"
-            write(f"Dry run: nothing was written. Run again with {again} to write these changes.")
+            write(NOTHING_WRITTEN.format(options=again))

@@ -25,6 +25,7 @@ from django_tasks.signals import task_finished
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 
 from contacts.management.commands.sweep_imports import sweep
+from contacts.management.language import TranslatedCommand
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def sweep_forever(every: float, stop: threading.Event) -> None:
             connections.close_all()
 
 
-class Command(DbWorkerCommand):
+class Command(TranslatedCommand, DbWorkerCommand):
     help = "Run the background imports (django-tasks-db's db_worker) and sweep their leftovers periodically."
 
     def add_arguments(self, parser) -> None:

@@ -7,7 +7,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
+from contacts.management.language import TranslatedCommand
 from contacts.models import Contact, ContactChange
 from contacts.services import changelog
 from contacts.services.changelog import Actor
@@ -109,10 +111,17 @@ LAST_NAMES = [
     "Girard",
 ]
 OCCUPATIONS = ["ACCOUNTING", "SALES", "PURCHASER", "PAYER", ""]
+SEEDED = gettext_lazy("Demo data: {organizations} organizations, {customers} customers, {contacts} contacts.")
+DEMO_LOGINS = gettext_lazy("Demo logins (DJANGO_DEBUG is on):")
+SUPERUSER = gettext_lazy("superuser")
+MEMBER_OF = gettext_lazy("member of {group}")
+DEMO_API_KEY = gettext_lazy(
+    "Demo API key for {organization} (a new one each run; the previous demo key stops working):"
+)
 ASCII = str.maketrans("éèêëàâäîïôöûüçÉ", "eeeeaaaiioouucE")
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = "Create demo organizations, customers, contacts, the support staff group and (in DEBUG) users."
 
     @transaction.atomic
@@ -125,8 +134,11 @@ class Command(BaseCommand):
                 organization = organization_disconnect_contacts(organization=organization)
             self._customers_and_contacts(organization, prefix=slug[:2].upper(), rng=rng, offset=index)
         self.stdout.write(
-            f"Demo data: {Organization.objects.count()} organizations, {Customer.objects.count()} customers, "
-            f"{Contact.objects.count()} contacts."
+            SEEDED.format(
+                organizations=Organization.objects.count(),
+                customers=Customer.objects.count(),
+                contacts=Contact.objects.count(),
+            )
         )
         if settings.DEBUG:
             self._demo_users(group)
@@ -186,7 +198,7 @@ class Command(BaseCommand):
 
     def _demo_users(self, group: Group) -> None:
         User = get_user_model()
-        self.stdout.write("Demo logins (DJANGO_DEBUG is on):")
+        self.stdout.write(DEMO_LOGINS)
         for username, password, superuser in DEMO_USERS:
             user, created = User.objects.get_or_create(
                 username=username, defaults={"is_staff": True, "is_superuser": superuser}
@@ -196,7 +208,7 @@ class Command(BaseCommand):
                 user.save()
             if not superuser:
                 user.groups.add(group)
-            role = "superuser" if superuser else f"member of {SUPPORT_GROUP}"
+            role = SUPERUSER if superuser else MEMBER_OF.format(group=SUPPORT_GROUP)
             self.stdout.write(f"  {username} / {password}  ({role})")
 
     def _demo_api_key(self) -> None:
@@ -206,7 +218,5 @@ class Command(BaseCommand):
         _api_key, key = OrganizationAPIKey.objects.create_key(
             organization=organization, name=DEMO_API_KEY_NAME
         )
-        self.stdout.write(
-            f"Demo API key for {organization.name} (a new one each run; the previous demo key stops working):"
-        )
+        self.stdout.write(DEMO_API_KEY.format(organization=organization.name))
         self.stdout.write(f"  export API_KEY={key}")

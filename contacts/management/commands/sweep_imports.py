@@ -8,13 +8,25 @@ import datetime
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django_tasks_db.models import DBTaskResult
 
 from contacts.importing.progress import mark_stopped_workers
 from contacts.importing.stored_files import delete_expired_files, delete_orphan_files
 from contacts.importing.uploads import delete_abandoned_uploads
+from contacts.management.language import TranslatedCommand
 
 TASK_RECORD_DAYS = 7
+
+
+# What each clean-up did, as `sweep_imports` prints it (the worker's log keys stay in English).
+SWEPT = {
+    "stopped imports recorded as failed": _("stopped imports recorded as failed: {count}"),
+    "abandoned uploads deleted": _("abandoned uploads deleted: {count}"),
+    "files past the retention period deleted": _("files past the retention period deleted: {count}"),
+    "orphan files deleted": _("orphan files deleted: {count}"),
+    "finished task records deleted": _("finished task records deleted: {count}"),
+}
 
 
 def sweep() -> dict[str, int]:
@@ -34,7 +46,7 @@ def delete_finished_tasks() -> int:
     return DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()[0]
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = (
         "Delete abandoned uploads, the stored files of imports older than CONTACT_IMPORT_FILE_RETENTION_DAYS "
         "and files no import records, and record as failed the background imports whose worker stopped."
@@ -42,4 +54,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for what, count in sweep().items():
-            self.stdout.write(f"{what}: {count}")
+            self.stdout.write(SWEPT[what].format(count=count))

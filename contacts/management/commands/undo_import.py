@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
+from contacts.management.language import TranslatedCommand
 from contacts.models import ContactChange, ImportBatch
 from contacts.services.changelog import Actor
 from contacts.services.undo import NO_SUCH_IMPORT, UndoPlan, import_undo, plan_undo
@@ -33,7 +34,7 @@ KEEPS_MAIN = _(
 DRY_RUN = _("Dry run: nothing was changed. Run again without --dry-run%(again)s to undo.")
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = (
         "Undo a committed import: delete the contacts it created and restore the values it replaced. "
         "Contacts changed since by someone else are left as they are unless --include-conflicts. "
@@ -97,7 +98,8 @@ class Command(BaseCommand):
         self.stdout.write(TOTALS % {**plan.totals, "conflicts_fate": fate})
         for target in plan.conflicts:
             changes = [
-                f"{entry.at:%Y-%m-%d %H:%M} {entry.actor or '-'} ({entry.channel}) {entry.action}"
+                f"{entry.at:%Y-%m-%d %H:%M} {entry.actor or '-'} ({entry.get_channel_display()}) "
+                f"{entry.get_action_display()}"
                 for entry in target.later
             ]
             if target.current is None and not changes:

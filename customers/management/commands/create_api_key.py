@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
+from contacts.management.language import TranslatedCommand
 from customers.models import Organization, OrganizationAPIKey
 
 NO_SUCH_ORGANIZATION = _('No organization has the slug "{slug}".')
@@ -12,7 +13,7 @@ READ_ONLY_NOTE = _(", read-only")
 NAME_REQUIRED = _("The key needs a name of 1 to {limit} characters (--name).")
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand, BaseCommand):
     help = "Create an API key for an organization and print it once, on its own line."
 
     def add_arguments(self, parser):

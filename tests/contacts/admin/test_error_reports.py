@@ -66,7 +66,7 @@ def test_a_cp1252_semicolon_upload_gets_cp1252_semicolon_reports_from_the_previe
 
     for content in (from_preview, from_history):
         header, line = content.decode("cp1252").split("\r\n")[:2]
-        assert header == ";".join([*FRENCH, "Error"])
+        assert header == ";".join([*FRENCH, "Erreur"])  # French headers: a French report
         assert line.startswith("Boulangerie Française;")
         # The phone as the client wrote it: no apostrophe before the +.
         assert ";+33 6 18 00 00 00;" in line
@@ -75,7 +75,9 @@ def test_a_cp1252_semicolon_upload_gets_cp1252_semicolon_reports_from_the_previe
 def test_the_xlsx_report_of_the_preview_and_the_history_paints_the_invalid_cell(importer, org, french_file):
     key = uploaded(importer, org, french_file)
     from_preview = preview_report(importer, key, "xlsx")
-    importer.post(CONFIRM, {**key, "skip_invalid": "on"})
+    # The history's report frames the messages recorded at the commit, in the language it ran in: a French
+    # agent's.
+    importer.post(CONFIRM, {**key, "skip_invalid": "on"}, HTTP_ACCEPT_LANGUAGE="fr")
     from_history = history_report(importer, "xlsx")
 
     for content in (from_preview, from_history):
@@ -84,9 +86,9 @@ def test_the_xlsx_report_of_the_preview_and_the_history_paints_the_invalid_cell(
         email = row[FRENCH.index("Email du contact")]
         assert email.value == "hélène@"
         assert email.fill.fgColor.rgb == "00FFC7CE"
-        assert '"hélène@" is not a valid email address.' in email.comment.text
+        assert '"hélène@" n\'est pas une adresse e-mail valide.' in email.comment.text
         assert row[FRENCH.index("Téléphone du contact")].value == "+33 6 18 00 00 00"
-        assert row[-1].value.startswith('Row 3, "Email du contact": ')
+        assert row[-1].value.startswith('Ligne 3, "Email du contact"\xa0: ')
 
 
 def test_the_history_report_frames_the_stored_messages_in_the_language_asked(importer, org, monkeypatch):

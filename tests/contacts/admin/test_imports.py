@@ -94,7 +94,7 @@ def test_upload_form_says_so_when_no_organization_is_disconnected(importer):
 
     response = importer.get(UPLOAD)
 
-    assert NO_ORGANIZATION in response.content.decode()
+    assert str(NO_ORGANIZATION) in response.content.decode()
 
 
 def test_posting_an_organization_still_synced_is_refused_and_nothing_is_kept(

@@ -55,11 +55,12 @@ def test_a_customer_code_excel_typed_as_a_date_is_an_error_that_says_so(org):
 def test_the_message_shows_the_date_as_the_language_writes_it_and_what_to_do():
     with translation.override("fr"):
         french = excel_date_problem("2026-12-03")
+        assert french == EXCEL_DATE.format(date="03/12/2026")
     with translation.override("en"):
         english = excel_date_problem("2026-12-03")
+        assert english == EXCEL_DATE.format(date="12/03/2026")
 
-    assert french == EXCEL_DATE.format(date="03/12/2026")
-    assert english == EXCEL_DATE.format(date="12/03/2026")
+    assert french.startswith("Excel a transformé cette cellule en date (03/12/2026)")
     assert english.endswith("format the column as Text and type it again.")
 
 
