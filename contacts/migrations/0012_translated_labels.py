@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0010_support_staff_change_log_permissions'),
+        ('contacts', '0011_clean_control_characters'),
         ('customers', '0004_translated_labels'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
