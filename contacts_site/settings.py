@@ -278,7 +278,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Contacts API",
     "DESCRIPTION": (
         "Create and update your customers' contacts from your own systems. Authenticate with the "
-        "`X-Api-Key: KEY` header (or `Authorization: Api-Key KEY`)."
+        "`X-Api-Key: KEY` header (or `Authorization: Api-Key KEY`). Error messages are in English, or in "
+        "French with `Accept-Language: fr` (`Content-Language` says which)."
     ),
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
