@@ -278,7 +278,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Contacts API",
     "DESCRIPTION": (
         "Create and update your customers' contacts from your own systems. Authenticate with the "
-        "`X-Api-Key: KEY` header (or `Authorization: Api-Key KEY`).\n\n"
+        "`X-Api-Key: KEY` header (or `Authorization: Api-Key KEY`). Error messages are in English, or in "
+        "French with `Accept-Language: fr` (`Content-Language` says which).\n\n"
         "The API is for server-to-server use: it sends no CORS headers, so a web page on another site "
         "cannot call it from a browser (the page would hand your API key to every visitor). "
         "`OPTIONS` answers on every URL without a key: 204 and the methods it takes in `Allow`."

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from tests.factories import OrganizationFactory, UserFactory
 from tests.helpers import staff_client
@@ -11,9 +12,12 @@ def fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def english_command_line(monkeypatch):
-    """Commands speak the LANGUAGE of the shell running the tests otherwise; the tests read English."""
+def english(monkeypatch):
+    """Each test starts in English: commands would speak the LANGUAGE of the shell running the tests, and a
+    request in French leaves French active in the thread (LocaleMiddleware activates, never deactivates)."""
     monkeypatch.delenv("LANGUAGE", raising=False)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

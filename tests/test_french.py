@@ -84,7 +84,7 @@ def test_the_import_page_stays_english_without_a_language(importer, org):
     assert INVALID_EMAIL_EN in text_of(preview)  # the page is the agent's, whatever the file's headers
 
 
-def test_the_contacts_list_labels_its_columns_and_filters_in_nbsp(superuser_client, org):
+def test_the_contacts_list_labels_its_columns_and_filters_in_french(superuser_client, org):
     ContactFactory(customer=CustomerFactory(organization=org), occupation="ACCOUNTING")
 
     page = text_of(
@@ -129,7 +129,7 @@ def test_an_api_error_is_in_french_with_accept_language_fr_and_in_english_withou
     assert "Accept-Language" in french["Vary"]
 
 
-def test_a_taken_email_stays_on_its_field_in_nbsp(org):
+def test_a_taken_email_stays_on_its_field_in_french(org):
     customer, api = CustomerFactory(organization=org), client_for(org)
     ContactFactory(customer=customer, email="ann@client.example")
 
