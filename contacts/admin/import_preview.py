@@ -11,8 +11,8 @@ from django.utils.translation import ngettext_lazy
 
 from contacts.fields import ENGLISH_HEADERS
 from contacts.importing import reimport, reports
+from contacts.importing.findings import ImportReport
 from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
-from contacts.importing.report import ImportReport
 from customers.models import Customer
 
 PAGE_SIZE = 50  # rows of each kind shown per page of the preview

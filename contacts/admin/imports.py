@@ -26,10 +26,10 @@ from contacts.admin.import_preview import earlier_import, month_uses, preview_se
 from contacts.admin.mapping import chosen_mapping, mapping_url
 from contacts.importing import reports
 from contacts.importing.commit import NOTHING_TO_WRITE
+from contacts.importing.findings import ImportRefused, ImportReport
 from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
 from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import commit_import, preview_import, read_import
-from contacts.importing.report import ImportRefused, ImportReport
 from contacts.importing.uploads import (
     find_upload,
     forget_upload,

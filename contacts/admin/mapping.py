@@ -22,12 +22,12 @@ from django.utils.translation import gettext_lazy as _
 from contacts.admin.forms import PreviewKeyForm
 from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS, SPREADSHEET_FIELDS
 from contacts.importing.columns import column_key, column_list
+from contacts.importing.findings import ImportReport
 from contacts.importing.interpretation import MAX_MAPPED_LENGTH, describe
 from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import read_import
 from contacts.importing.profiles import profile_mapping
 from contacts.importing.reading import Table
-from contacts.importing.report import ImportReport
 from contacts.importing.uploads import upload_data, upload_mapping
 from contacts.models import ImportProfile, ImportUpload
 from contacts.services.values import OCCUPATIONS

@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.commit import WorkerStopped
+from contacts.importing.findings import ImportFailed, ImportRefused
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import ProgressRecorder, Stage
-from contacts.importing.report import ImportFailed, ImportRefused
 from contacts.importing.uploads import pack_report, upload_data, upload_mapping
 from contacts.models import ImportBatch, ImportUpload
 

@@ -14,10 +14,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from contacts.importing.limits import check_monthly_limit
-from contacts.importing.profiles import save_profile
-from contacts.importing.progress import WORKER_STOPPED, Progress, Stage
-from contacts.importing.report import (
+from contacts.importing.findings import (
     ImportFailed,
     ImportRefused,
     ImportReport,
@@ -25,6 +22,9 @@ from contacts.importing.report import (
     refused,
     take_plan,
 )
+from contacts.importing.limits import check_monthly_limit
+from contacts.importing.profiles import save_profile
+from contacts.importing.progress import WORKER_STOPPED, Progress, Stage
 from contacts.importing.stored_files import store_import_file
 from contacts.models import ContactChange, ImportBatch, ImportUpload
 from contacts.services.bulk import BulkHooks, InvalidRows, Written, contacts_bulk_upsert

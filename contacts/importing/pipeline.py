@@ -24,11 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.importing import interpretation
 from contacts.importing.commit import ImportCommit
-from contacts.importing.mapping import Mapping
-from contacts.importing.profiles import mapping_to_read_with
-from contacts.importing.progress import Progress, Stage
-from contacts.importing.reading import FileRejected, collector_paused, read_table
-from contacts.importing.report import (
+from contacts.importing.findings import (
     ImportRefused,
     ImportReport,
     file_problem,
@@ -36,6 +32,10 @@ from contacts.importing.report import (
     refused,
     take_plan,
 )
+from contacts.importing.mapping import Mapping
+from contacts.importing.profiles import mapping_to_read_with
+from contacts.importing.progress import Progress, Stage
+from contacts.importing.reading import FileRejected, collector_paused, read_table
 from contacts.importing.row_marks import without_template_example
 from contacts.importing.stored_files import store_import_file
 from contacts.models import ImportBatch

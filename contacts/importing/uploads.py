@@ -27,10 +27,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from contacts.fields import CONTACT_FIELDS
+from contacts.importing.findings import ImportReport
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
 from contacts.importing.reading import FileRejected
 from contacts.importing.reading.detect import detect_format
-from contacts.importing.report import ImportReport
 from contacts.models import ImportUpload
 from contacts.services.rows import Plan, Problem, RowOutcome
 from customers.models import Organization

@@ -11,11 +11,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext_lazy as _
 
 from contacts.importing import reimport, reports
+from contacts.importing.findings import ImportRefused, ImportReport
 from contacts.importing.interpretation import column_read
 from contacts.importing.mapping import Mapping, MappingInvalid, mapping_from_json
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.progress import ROWS_DONE, Stage
-from contacts.importing.report import ImportRefused, ImportReport
 from contacts.management.language import TranslatedCommand
 from contacts.models import ContactChange
 from contacts.services.changelog import Actor

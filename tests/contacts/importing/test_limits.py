@@ -7,8 +7,8 @@ from django.contrib.auth.models import Permission
 from django.db import connection
 
 from contacts.importing import limits
+from contacts.importing.findings import ImportRefused
 from contacts.importing.pipeline import commit_import, preview_import
-from contacts.importing.report import ImportRefused
 from contacts.models import Contact, ImportBatch
 from contacts.selectors import committed_imports_this_month, month_bounds
 from tests.factories import CustomerFactory, OrganizationFactory, UserFactory

@@ -6,9 +6,9 @@ from django.db import DatabaseError
 
 from contacts import db_bulk
 from contacts.importing import commit, interpretation, pipeline, reading
+from contacts.importing.findings import ImportFailed, ImportRefused
 from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import commit_import, preview_import
-from contacts.importing.report import ImportFailed, ImportRefused
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.normalization import INVALID_EMAIL
 from contacts.services import bulk

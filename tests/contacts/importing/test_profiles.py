@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 
 from contacts.fields import SPREADSHEET_FIELDS
 from contacts.importing import interpretation
+from contacts.importing.findings import ImportRefused
 from contacts.importing.limits import MONTHLY_LIMIT_REACHED
 from contacts.importing.mapping import Mapping
 from contacts.importing.pipeline import commit_import, preview_import
 from contacts.importing.profiles import mapping_to_read_with, profile_mapping, save_profile
-from contacts.importing.report import ImportRefused
 from contacts.models import Contact, ImportProfile
 from tests.factories import CustomerFactory, OrganizationFactory, UserFactory
 from tests.helpers import HEADERS, contact_row, workbook_bytes
