@@ -23,8 +23,7 @@ import python_calamine
 from django.utils.translation import gettext_lazy as _
 
 from contacts.importing.reading.detect import DAMAGED, PASSWORD_PROTECTED
-from contacts.importing.reading.extent import column_beyond
-from contacts.importing.reading.sheet_xml import sheet_marks
+from contacts.importing.reading.sheet_xml import column_beyond, sheet_marks
 from contacts.importing.reading.table import (
     EMPTY,
     HEADER_SEARCH_ROWS,

@@ -22,7 +22,7 @@ from contacts.importing.reading import (
     Layout,
     read_table,
 )
-from contacts.importing.reading.extent import column_beyond, column_number
+from contacts.importing.reading.sheet_xml import column_beyond, column_number
 from tests.helpers import (
     FIXTURES,
     MANDATORY_HEADERS,
