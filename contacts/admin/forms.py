@@ -11,6 +11,7 @@ from contacts.fields import CONTACT_FIELDS
 from contacts.importing.reading import EMPTY, TOO_BIG
 from contacts.importing.uploads import PREVIEW_NAME, SHA256
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact
+from contacts.normalization import normalize_provider_email
 from contacts.services.contacts import EDITABLE_WHILE_SYNCED, ensure_contacts_managed
 from customers.models import Organization
 
@@ -26,6 +27,19 @@ class ContactForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = ("customer", *CONTACT_FIELDS)
+
+    def _post_clean(self) -> None:
+        """After the model's checks (which normalize the address): an address the mail provider refuses is
+        a form error here, as in the API's single writes (a form has no place for the import's warning).
+        An address kept as stored is not checked again."""
+        super()._post_clean()
+        email = self.instance.email
+        if "email" in self.errors or not email or email == self.initial.get("email"):
+            return
+        try:
+            normalize_provider_email(email)
+        except ValidationError as error:
+            self.add_error("email", error)
 
     def clean(self):
         cleaned = super().clean()

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from contacts.admin.contacts import DEMOTED_NOTICE, OCCUPATION_STILL_EDITABLE
 from contacts.models import EMAIL_TAKEN, EXTERNAL_ID_TAKEN, Contact, ContactChange
+from contacts.normalization import EMAIL_REFUSED_BY_PROVIDER
 from contacts.services.contacts import CONTACTS_SYNCED
 from tests.factories import ContactFactory, CustomerFactory, UserFactory
 from tests.helpers import messages_of
@@ -81,6 +82,29 @@ def test_adding_a_contact_normalizes_it_and_marks_it_manual(superuser_client, or
     contact = Contact.objects.get()
     assert (contact.email, contact.phone, contact.source) == ("jane@client.example", "+33612345678", "manual")
     assert contact.organization == org
+
+
+def test_an_address_the_mail_provider_refuses_is_a_form_error_naming_the_character(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+
+    response = superuser_client.post(ADD, form_data(customer, email="a!b@client.example"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["email"] == [
+        EMAIL_REFUSED_BY_PROVIDER.format(email="a!b@client.example", character="!")
+    ]
+    assert not Contact.objects.exists()
+
+
+def test_a_stored_address_the_provider_refuses_does_not_block_saving_other_changes(superuser_client, org):
+    contact = ContactFactory(customer=CustomerFactory(organization=org), email="a!b@client.example")
+
+    data = form_data(contact.customer, external_id=contact.external_id, email=contact.email, first_name="Zoé")
+    response = superuser_client.post(change_url(contact), data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    contact.refresh_from_db()
+    assert (contact.email, contact.first_name) == ("a!b@client.example", "Zoé")
 
 
 def test_ticking_main_contact_demotes_the_previous_main(superuser_client, org):
