@@ -141,3 +141,13 @@ def test_no_page_of_this_app_shows_its_english_to_a_french_browser(superuser_cli
     assert "(anglais)" in pages["preview"]
     assert "français\xa0:" in pages["preview"]
     assert "Créé C-1" in pages["change"]
+
+
+def test_the_preview_names_the_columns_a_french_file_lacks_by_their_french_headers(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    data = csv_bytes([[customer.name, customer.external_id, "C-1", "lea@b.example"]], FRENCH_HEADERS)
+
+    preview = text_of(superuser_client.get(PREVIEW, uploaded(superuser_client, org, data)))
+
+    assert "Prénom du contact" in preview
+    assert "Contact's First Name" not in preview
