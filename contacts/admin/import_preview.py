@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from contacts.fields import ENGLISH_HEADERS, FRENCH_HEADERS
+from contacts.fields import ENGLISH_HEADERS, headers_in
 from contacts.importing import reimport, reports
 from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
 from contacts.importing.report import ImportReport
@@ -54,7 +54,7 @@ def preview_sections(request, report: ImportReport) -> dict:
     sections["warnings"]["rows"] = [report.label(p) for p in sections["warnings"]["page"].object_list]
     # A column the file lacks is named by the template's header in the file's language.
     file_headers = report.table.headers if report.table else None
-    template = FRENCH_HEADERS if reports.header_language(file_headers) == "fr" else ENGLISH_HEADERS
+    template = headers_in(reports.header_language(file_headers))
     labels = {name: report.column_labels.get(name) or template[name] for name in ENGLISH_HEADERS}
     sections["new"]["rows"] = [
         {"row": o.row, "customer": customers.get(o.customer_id), **_displayed(o.values)}

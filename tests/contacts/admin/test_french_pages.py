@@ -151,3 +151,18 @@ def test_the_preview_names_the_columns_a_french_file_lacks_by_their_french_heade
 
     assert "Prénom du contact" in preview
     assert "Contact's First Name" not in preview
+
+
+def test_the_mapping_step_names_the_fields_by_their_french_headers_for_a_french_agent(superuser_client, org):
+    customer = CustomerFactory(organization=org)
+    guessed = csv_bytes(
+        [[customer.name, customer.external_id, "C-1", "lea@b.example", "0612345678"]],
+        [*FRENCH_HEADERS, "Telephonne"],
+    )
+    client = superuser_client
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+
+    page = client.get(PREVIEW, uploaded(client, org, guessed), follow=True).content.decode()
+
+    assert re.search(r'<option value="phone"[^>]*>Téléphone du contact</option>', page)
+    assert "Contact&#x27;s Telephone Number" not in page
