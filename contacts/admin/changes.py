@@ -18,6 +18,7 @@ from contacts.services.changelog import LOGGED_FIELDS
 ERASED = _("(erased)")
 BLANK = _("(blank)")
 YES, NO = _("yes"), _("no")
+BATCH_NAME = _("import #%(batch)s")  # an import, as the change log and the import's page name it
 # One changed field, as a line of the change log (French puts a no-break space before the colon).
 FIELD_CHANGED = _("{field}: {before} → {after}")
 FIELD_SET = _("{field}: {value}")
@@ -82,7 +83,7 @@ def batch_link(entry: ContactChange):
     if entry.batch_id is None:
         return "—"
     url = reverse("admin:contacts_importbatch_change", args=[entry.batch_id])
-    return format_html('<a href="{}">{}</a>', url, _("import #%(batch)s") % {"batch": entry.batch_id})
+    return format_html('<a href="{}">{}</a>', url, BATCH_NAME % {"batch": entry.batch_id})
 
 
 class StaffUserFilter(admin.RelatedFieldListFilter):

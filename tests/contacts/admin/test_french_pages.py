@@ -53,6 +53,7 @@ ENGLISH = [
     "Updated C-",
     "created C-",
     "updated C-",
+    "Affichage de import",  # the admin's "View import", without the elision French needs
 ]
 
 
