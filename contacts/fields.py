@@ -51,4 +51,11 @@ CONTACT_FIELDS: tuple[str, ...] = tuple(field.name for field in FIELDS if field.
 
 ENGLISH_HEADERS: dict[str, str] = {field.name: field.english for field in FIELDS}
 FRENCH_HEADERS: dict[str, str] = {field.name: field.french for field in FIELDS}
+
+
+def headers_in(language: str | None) -> dict[str, str]:
+    """The template's headers in `language` ("fr" or a French variant), else in English."""
+    return FRENCH_HEADERS if (language or "").startswith("fr") else ENGLISH_HEADERS
+
+
 API_NAMES: dict[str, str] = {field.name: field.api for field in FIELDS}

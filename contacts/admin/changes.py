@@ -18,6 +18,10 @@ from contacts.services.changelog import LOGGED_FIELDS
 ERASED = _("(erased)")
 BLANK = _("(blank)")
 YES, NO = _("yes"), _("no")
+BATCH_NAME = _("import #%(batch)s")  # an import, as the change log and the import's page name it
+# One changed field, as a line of the change log (French puts a no-break space before the colon).
+FIELD_CHANGED = _("{field}: {before} → {after}")
+FIELD_SET = _("{field}: {value}")
 SHOWN_FIELDS = tuple(name for name in LOGGED_FIELDS if name != "source")  # the channel says it
 CHOICES = {"occupation": dict(Contact.Occupation.choices), "source": dict(Contact.Source.choices)}
 
@@ -43,13 +47,13 @@ def change_lines(before: dict | None, after: dict | None) -> list[str]:
     lines = []
     for name in SHOWN_FIELDS:
         if name in before and name in after:
-            lines.append(
-                f"{field_label(name)}: {shown_value(name, before[name])} → {shown_value(name, after[name])}"
-            )
+            old, new = shown_value(name, before[name]), shown_value(name, after[name])
+            lines.append(FIELD_CHANGED.format(field=field_label(name), before=old, after=new))
         elif name in after:
-            lines.append(f"{field_label(name)}: {shown_value(name, after[name])}")
+            lines.append(FIELD_SET.format(field=field_label(name), value=shown_value(name, after[name])))
         elif name in before:
-            lines.append(f"{field_label(name)}: {shown_value(name, before[name])} → —")
+            old = shown_value(name, before[name])
+            lines.append(FIELD_CHANGED.format(field=field_label(name), before=old, after="—"))
     return lines
 
 
@@ -79,7 +83,7 @@ def batch_link(entry: ContactChange):
     if entry.batch_id is None:
         return "—"
     url = reverse("admin:contacts_importbatch_change", args=[entry.batch_id])
-    return format_html('<a href="{}">{}</a>', url, _("import #%(batch)s") % {"batch": entry.batch_id})
+    return format_html('<a href="{}">{}</a>', url, BATCH_NAME % {"batch": entry.batch_id})
 
 
 class StaffUserFilter(admin.RelatedFieldListFilter):

@@ -8,9 +8,10 @@ from django.http import Http404
 from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from contacts.admin.changes import history_url
+from contacts.admin.changes import BATCH_NAME, history_url
 from contacts.admin.display import LIST_CSS, compact_datetime, problem_count, user_fields, user_name
 from contacts.admin.downloads import download, error_report_download
 from contacts.admin.import_preview import yes_no
@@ -265,6 +266,8 @@ class ImportBatchAdmin(admin.ModelAdmin):
         batch = self.get_object(request, object_id)
         show_undo = batch is not None and batch.status == ImportBatch.Status.COMMITTED and can_undo(request)
         top = {
+            # "Import #3" rather than the admin's "View import" ("Affichage de import" in French).
+            **({"title": capfirst(BATCH_NAME % {"batch": batch.pk})} if batch is not None else {}),
             "error_report_links": error_report_links(batch) if batch is not None else [],
             "undo_url": reverse("admin:contacts_importbatch_undo", args=[batch.pk]) if show_undo else "",
         }

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from contacts.fields import ENGLISH_HEADERS
+from contacts.fields import ENGLISH_HEADERS, headers_in
 from contacts.importing import reimport, reports
 from contacts.importing.findings import ImportReport
 from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
@@ -52,9 +52,10 @@ def preview_sections(request, report: ImportReport) -> dict:
         (p.row, report.column(p) or "", p.message) for p in sections["errors"]["page"].object_list
     ]
     sections["warnings"]["rows"] = [report.label(p) for p in sections["warnings"]["page"].object_list]
-    labels = {
-        name: report.column_labels.get(name) or ENGLISH_HEADERS.get(name, name) for name in ENGLISH_HEADERS
-    }
+    # A column the file lacks is named by the template's header in the file's language.
+    file_headers = report.table.headers if report.table else None
+    template = headers_in(reports.header_language(file_headers))
+    labels = {name: report.column_labels.get(name) or template[name] for name in ENGLISH_HEADERS}
     sections["new"]["rows"] = [
         {"row": o.row, "customer": customers.get(o.customer_id), **_displayed(o.values)}
         for o in sections["new"]["page"].object_list

@@ -17,10 +17,11 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from contacts.admin.forms import PreviewKeyForm
-from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS, SPREADSHEET_FIELDS
+from contacts.fields import MANDATORY_FIELDS, SPREADSHEET_FIELDS, headers_in
 from contacts.importing.columns import column_key, column_list
 from contacts.importing.findings import ImportReport
 from contacts.importing.interpretation import MAX_MAPPED_LENGTH, describe
@@ -43,7 +44,13 @@ NO_OCCUPATION = _("No occupation")
 MAIN, NOT_MAIN = _("Main contact"), _("Not the main contact")
 ROW_LABEL = _("Row {row}: {cells}")
 
-COLUMN_CHOICES = [("", IGNORE), *((name, ENGLISH_HEADERS[name]) for name in SPREADSHEET_FIELDS)]
+
+def column_choices() -> list[tuple[str, str]]:
+    """The fields a column may be read as, named by the template's headers in the agent's language."""
+    headers = headers_in(get_language())
+    return [("", IGNORE), *((name, headers[name]) for name in SPREADSHEET_FIELDS)]
+
+
 # "none": the value means no occupation ("" is "not chosen yet").
 VALUE_CHOICES = {
     "occupation": [("", NOT_CHOSEN), *((name, name) for name in OCCUPATIONS), ("none", NO_OCCUPATION)],
@@ -107,7 +114,7 @@ class MappingForm(forms.Form):
             if header:
                 name = f"column_{index}"
                 self.fields[name] = forms.ChoiceField(
-                    choices=COLUMN_CHOICES, required=False, initial=fields_of.get(index, ""), label=header
+                    choices=column_choices(), required=False, initial=fields_of.get(index, ""), label=header
                 )
                 self.columns.append((self[name], first_values(table, index)))
         self.values = []  # (field, column header, value as written, rows holding it, bound field)
@@ -122,7 +129,7 @@ class MappingForm(forms.Form):
                 self.fields[name] = forms.ChoiceField(
                     choices=VALUE_CHOICES[field_name], initial=_choice(field_name, meaning), label=value
                 )
-                header = reading.columns.headers.get(field_name, ENGLISH_HEADERS[field_name])
+                header = reading.columns.headers.get(field_name, headers_in(get_language())[field_name])
                 self.values.append((field_name, header, value, counts.get(value), self[name]))
 
     def moved(self) -> bool:
@@ -133,6 +140,7 @@ class MappingForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        headers = headers_in(get_language())
         chosen: dict[str, list[tuple[int, str]]] = {}
         for bound, _values in self.columns:
             if cleaned.get(bound.name):
@@ -141,9 +149,9 @@ class MappingForm(forms.Form):
             if len(columns) > 1:
                 quoted = ", ".join(f'"{header}"' for _index, header in columns)
                 letters = column_list([index for index, _header in columns])
-                message = MAPPED_TWICE.format(column=ENGLISH_HEADERS[name], columns=letters, headers=quoted)
+                message = MAPPED_TWICE.format(column=headers[name], columns=letters, headers=quoted)
                 self.add_error(None, message)
-        missing = [f'"{ENGLISH_HEADERS[name]}"' for name in MANDATORY_FIELDS if name not in chosen]
+        missing = [f'"{headers[name]}"' for name in MANDATORY_FIELDS if name not in chosen]
         if missing:
             self.add_error(None, MANDATORY_UNMAPPED.format(columns=", ".join(missing)))
         return cleaned

@@ -13,12 +13,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext_lazy
+from django.utils.translation import ngettext_lazy, pgettext_lazy
 
 from contacts.selectors import committed_imports_between, committed_imports_this_month, month_bounds
 from customers.models import Organization
 
 OVERRIDE_PERMISSION = "contacts.override_import_limit"
+# A day of the month as people read it ("2 Dec"): a Django date format, per language, since French
+# needs "j N" ("2 déc.", "3 juil."): its "j M" reads "Jui" for both June and July.
+DAY_MONTH = pgettext_lazy("a Django date format: a day and a short month", "j M")
 MONTHLY_LIMIT_REACHED = _(
     "{organization} has already committed {count} import(s) this month, the limit is {limit}; "
     "wait until next month, or have a staff member allowed to override the limit give a reason."
@@ -91,7 +94,7 @@ class MonthUse:
         values = {"used": self.used, "limit": self.limit, "next": formats.date_format(self.next_from, "j F")}
         if self.last_at is None:
             return MONTH_USE % values
-        values["date"] = formats.date_format(timezone.localtime(self.last_at), "j M")
+        values["date"] = day_month(self.last_at)
         values["user"] = self.last_by or BY_COMMAND_LINE
         return (MONTH_USED_UP if self.used_up else MONTH_USE_LAST) % values
 
@@ -120,3 +123,8 @@ def month_use(
         last_at, last_by = batches[-1] if batches else (None, "")
         uses[pk] = MonthUse(len(batches), limit, last_at, last_by, end)
     return uses
+
+
+def day_month(moment: datetime.datetime) -> str:
+    """The local day and short month of `moment`, in the active language ("2 Dec", "2 déc.")."""
+    return formats.date_format(timezone.localtime(moment), str(DAY_MONTH))

@@ -12,6 +12,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from contacts.fields import CONTACT_FIELDS
+from contacts.importing.limits import day_month
 from contacts.models import ContactChange, ImportBatch
 from contacts.selectors import last_committed_import_of_file
 from contacts.services.rows import Plan, Problem
@@ -66,7 +67,7 @@ def changes_set_back(*, batch: ImportBatch, plan: Plan) -> list[Problem]:
             change = latest.get((contact_id, name))
             if name in CONTACT_FIELDS and change is not None and change[0] == stored:
                 local = timezone.localtime(change[2])
-                date, time = formats.date_format(local, "j M"), formats.time_format(local, "H:i")
+                date, time = day_month(change[2]), formats.time_format(local, "H:i")
                 message = SETS_BACK_A_CHANGE.format(user=change[1], date=date, time=time)
                 problems.append(Problem(outcome.row, name, message))
     return problems

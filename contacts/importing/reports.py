@@ -71,7 +71,8 @@ NUMBER_OR_PHONE = re.compile(r"[+-]?[0-9][0-9 .()/-]*")
 REPORT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 # The languages a report can be written in: those of the headers the import reads.
-REPORT_LANGUAGES = {"en": "English", "fr": "Français"}
+# The values name them in the reader's language, for the preview's links.
+REPORT_LANGUAGES = {"en": _("English"), "fr": _("French")}
 _HEADER_KEYS = {
     language: {normalize_header(header) for header in headers.values()}
     for language, headers in (("en", ENGLISH_HEADERS), ("fr", FRENCH_HEADERS))

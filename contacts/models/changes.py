@@ -116,7 +116,8 @@ class ContactChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.external_id}"
+        # The title of an entry's admin page: the action as people read it, in their language.
+        return f"{self.get_action_display()} {self.external_id}"
 
 
 class ChangeSequence(models.Model):
