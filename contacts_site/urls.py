@@ -1,9 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from contacts.api.docs import DocsView, SchemaView
 from contacts.api.errors import no_such_endpoint
+
+# The admin says what it is, in the user's language ("Django administration" told support nothing).
+admin.site.site_header = _("Contacts back-office")
+admin.site.site_title = _("Contacts back-office")
+admin.site.index_title = _("Customers and their contacts")
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

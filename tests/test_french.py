@@ -279,3 +279,15 @@ def test_a_background_preview_speaks_the_language_of_the_request_that_queued_it(
     call_command("import_worker", *options, stdout=io.StringIO())
 
     assert INVALID_EMAIL_FR in text_of(importer.get(PREVIEW, key))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "title"), [("en", "Contacts back-office"), ("fr", "Back-office des contacts")]
+)
+def test_the_admin_names_the_product_in_the_users_language(client, language, title):
+    page = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    page_title = page.split("<title>")[1].split("</title>")[0]
+    assert title in page_title
+    assert "Django" not in page_title
