@@ -57,10 +57,10 @@ def _settings_of_gunicorn_conf() -> dict:
     return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
 
-def test_workers_are_recycled_after_500_to_550_requests():
+def test_workers_are_forks_of_the_preloaded_app_replaced_after_5000_to_5500_requests():
     conf = _settings_of_gunicorn_conf()
 
-    assert (conf["max_requests"], conf["max_requests_jitter"]) == (500, 50)
+    assert (conf["max_requests"], conf["max_requests_jitter"], conf["preload_app"]) == (5000, 500, True)
 
 
 def test_env_example_documents_every_s3_setting_the_settings_read():
