@@ -161,13 +161,22 @@ class ColumnMap:
     headers: dict[str, str]  # field -> the header exactly as written in the file (for error messages)
     unknown: list[str]  # headers that match no field (ignored, warned about); blank headers are not listed
     missing: list[str]  # mandatory fields absent, as their English headers
-    duplicated: list[str]  # every column after the first that gives an already-given field, as written
     how: dict[str, str] = field(default_factory=dict)  # field -> BY_MAPPING, BY_HEADER, BY_ALIAS or BY_GUESS
-    ignored: list[str] = field(default_factory=list)  # headers the mapping says to ignore, as written
     # field -> every column giving it, when more than one does (the first is read, the others ignored)
     repeats: dict[str, list[int]] = field(default_factory=dict)
-    ignored_at: list[int] = field(default_factory=list)  # the columns of `ignored`
+    ignored_at: list[int] = field(default_factory=list)  # the columns the mapping says to ignore
     row: tuple[str, ...] = ()  # the header row as written, for the keys of a mapping (column_key)
+
+    @property
+    def duplicated(self) -> list[str]:
+        """Every column after the first that gives an already-given field, as written, left to right."""
+        later = sorted(index for indexes in self.repeats.values() for index in indexes[1:])
+        return [self.row[index].strip() for index in later]
+
+    @property
+    def ignored(self) -> list[str]:
+        """The headers the mapping says to ignore, as written."""
+        return [self.row[index].strip() for index in self.ignored_at]
 
     @property
     def missing_fields(self) -> list[str]:
@@ -187,6 +196,14 @@ def column_letter(index: int) -> str:
         index, remainder = divmod(index - 1, 26)
         letters = chr(ord("A") + remainder) + letters
     return letters
+
+
+def column_number(letters: str | bytes) -> int:
+    """An Excel column's letters as a 1-based number: "A" → 1, "GR" → 200, "XFD" → 16,384."""
+    number = 0
+    for letter in letters.upper().encode() if isinstance(letters, str) else letters.upper():
+        number = number * 26 + letter - ord("A") + 1
+    return number
 
 
 COLUMN_LIST = _("{letters} and {last}")
@@ -219,12 +236,7 @@ def column_key(headers: list[str] | tuple[str, ...], index: int) -> str:
 def key_position(key: str) -> int | None:
     """The column index a mapping's key names by its position ("column:F" → 5), else None."""
     match = _POSITION_KEY.fullmatch(normalize_header(key))
-    if match is None:
-        return None
-    index = 0
-    for letter in match[1]:
-        index = index * 26 + ord(letter) - ord("a") + 1
-    return index - 1
+    return None if match is None else column_number(match[1]) - 1
 
 
 def mapping_keys(columns: dict[str, str | None] | None) -> dict[str, str | None]:
@@ -243,8 +255,6 @@ def map_columns(
     written: dict[str, str] = {}
     how: dict[str, str] = {}
     unknown: list[str] = []
-    duplicated: list[str] = []
-    ignored: list[str] = []
     ignored_at: list[int] = []
     repeats: dict[str, list[int]] = {}
     for index, header in enumerate(headers):
@@ -259,19 +269,15 @@ def map_columns(
             if name is None and guess:
                 name, found = guessed_field(header), BY_GUESS
         if chosen and name is None:
-            ignored.append(header.strip())
             ignored_at.append(index)
         elif name is None:
             unknown.append(header.strip())
         elif name in positions:
-            duplicated.append(header.strip())
             repeats.setdefault(name, [positions[name]]).append(index)
         else:
             positions[name], written[name], how[name] = index, header.strip(), found
     missing = [ENGLISH_HEADERS[name] for name in MANDATORY_FIELDS if name not in positions]
-    return ColumnMap(
-        positions, written, unknown, missing, duplicated, how, ignored, repeats, ignored_at, tuple(headers)
-    )
+    return ColumnMap(positions, written, unknown, missing, how, repeats, ignored_at, tuple(headers))
 
 
 def recognised_count(texts: list[str], mapped: dict[str, str | None]) -> int:

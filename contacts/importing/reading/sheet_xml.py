@@ -19,6 +19,8 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
+from contacts.importing.columns import column_number
+
 _SHEET = re.compile(rb"<(?:\w+:)?sheet\s[^>]*>")
 _ATTRIBUTE = re.compile(rb'([\w:]+)="([^"]*)"')
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\s[^>]*>")
@@ -127,14 +129,6 @@ def _sheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str | None:
                 return target.lstrip("/")
             return posixpath.normpath(posixpath.join("xl", target))
     return None
-
-
-def column_number(letters: str | bytes) -> int:
-    """ "A" → 1, "GR" → 200, "XFD" → 16,384."""
-    number = 0
-    for letter in letters.encode() if isinstance(letters, str) else letters:
-        number = number * 26 + letter - ord("A") + 1
-    return number
 
 
 def _column_index(letters: bytes) -> int:
