@@ -19,12 +19,25 @@ import datetime
 import functools
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TypeVar
 
 from django.db import connection
 
+T = TypeVar("T")
+
 # Off only in tests that hold the COPY path to the multi-row statements' results.
 COPY_ON_POSTGRESQL = True
+
+# Ids in one IN list (or one locking statement): within SQLite's 999 query parameters (PostgreSQL has no
+# such limit). Every module that slices ids for a statement takes this one figure.
+IDS_PER_STATEMENT = 900
+
+
+def in_slices(ids: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`ids` in slices of IDS_PER_STATEMENT, in their order: one statement each."""
+    for start in range(0, len(ids), IDS_PER_STATEMENT):
+        yield ids[start : start + IDS_PER_STATEMENT]
 
 
 def _copies() -> bool:
@@ -250,8 +263,6 @@ def _copy_update(model, names: list[str], rows: list[tuple]) -> None:
 
 # --- The change log's own statements --------------------------------------------------------------------
 
-SNAPSHOT_IDS_PER_STATEMENT = 900  # on SQLite: within its 999 parameters
-
 
 def reserve_numbers(model, *, key: int, count: int) -> int:
     """Reserve `count` numbers of the counter row `key` of `model` (its primary key and a `last` column),
@@ -296,7 +307,7 @@ def insert_snapshots(target, source, ids: list[int], *, first: int, fields, cons
         f"{quote('external_id')}, {quote('customer_id')}, {builder}({', '.join(values)}), "
         f"{', '.join(fixed['sql'])} FROM {quote(source._meta.db_table)} WHERE "
     )
-    chunk = len(ids) if postgresql else SNAPSHOT_IDS_PER_STATEMENT
+    chunk = len(ids) if postgresql else IDS_PER_STATEMENT
     with connection.cursor() as cursor:
         for start in range(0, len(ids), chunk):
             part = ids[start : start + chunk]

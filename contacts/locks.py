@@ -26,12 +26,9 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from contacts.db_bulk import in_slices
 from contacts.models import ImportBatch
 from customers.models import Customer, Organization
-
-# Ids per locking statement: within SQLite's 999 parameters; PostgreSQL takes them chunk after chunk,
-# in ascending order across chunks too.
-IDS_PER_STATEMENT = 900
 
 
 def lock_organization(organization_id: int) -> Organization:
@@ -54,8 +51,8 @@ def lock_customers(*, organization_id: int, customer_ids: Iterable[int]) -> None
         return  # SQLite: the write transaction already holds the whole database
     ids = sorted(set(customer_ids))
     customers = Customer.objects.filter(organization_id=organization_id)
-    for start in range(0, len(ids), IDS_PER_STATEMENT):
-        chunk = ids[start : start + IDS_PER_STATEMENT]
+    # Slice after slice (db_bulk.in_slices), in ascending order across slices too.
+    for chunk in in_slices(ids):
         # The rows are locked in the ORDER BY's order (PostgreSQL sorts before it locks).
         list(
             customers.filter(pk__in=chunk)

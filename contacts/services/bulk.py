@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts import db_bulk
 from contacts.fields import CONTACT_FIELDS
-from contacts.locks import IDS_PER_STATEMENT, lock_customers, lock_organization
+from contacts.locks import lock_customers, lock_organization
 from contacts.models import Contact, ImportBatch
 from contacts.services import changelog
 from contacts.services.changelog import Action, Actor
@@ -232,7 +232,7 @@ def contacts_delete(*, contact_ids: Collection[int], actor: Actor) -> int:
     lock is taken after it.
     """
     ids = sorted(set(contact_ids))
-    chunks = [ids[start : start + IDS_PER_STATEMENT] for start in range(0, len(ids), IDS_PER_STATEMENT)]
+    chunks = list(db_bulk.in_slices(ids))
     with transaction.atomic():
         organizations: dict[int, set[int]] = defaultdict(set)
         for chunk in chunks:

@@ -47,7 +47,6 @@ NOTHING_TO_ERASE = _(
     'No contact of %(organization)s has the identifier code "%(code)s", now or in the change log; '
     "nothing was erased."
 )
-CHUNK = 900
 
 
 @dataclass
@@ -134,7 +133,7 @@ def _scrub_log(logged) -> int:
     rows = []
     for pk, before, after in logged.values_list("pk", "before", "after"):
         rows.append((_scrubbed_values(before), _scrubbed_values(after), pk))
-    db_bulk.update_rows(ContactChange, ["before", "after"], rows, batch_size=CHUNK)
+    db_bulk.update_rows(ContactChange, ["before", "after"], rows, batch_size=db_bulk.IDS_PER_STATEMENT)
     return len(rows)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Collection
 from django.db.models import Q
 from django.utils.translation import ngettext_lazy
 
+from contacts import db_bulk
 from contacts.fields import CONTACT_FIELDS
 from contacts.models import Contact
 from contacts.services.checks import RowChecks, repeated_identifiers
@@ -32,7 +33,7 @@ from customers.models import Customer, Organization
 
 # Above this many lookup values, reading the whole organization is cheaper (and stays within every
 # database's limit on query parameters) than a giant IN list.
-IN_LOOKUP_LIMIT = 900
+IN_LOOKUP_LIMIT = db_bulk.IDS_PER_STATEMENT
 
 
 def row_texts(rows: list[RowInput]) -> list[dict[str, str]]:

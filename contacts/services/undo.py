@@ -60,7 +60,6 @@ NOT_COMMITTED = _(
 )
 DATABASE_REFUSED = _("The undo was refused and nothing was changed: %(reason)s")
 NOBODY = _("the command line")
-CHUNK = 900  # ids per IN list: within every database's limit on query parameters
 
 
 class UndoRefused(ValidationError):
@@ -179,12 +178,11 @@ def _plan(batch: ImportBatch, include_conflicts: bool) -> UndoPlan:
 
 
 def _current_values(organization_id: int, ids: set[int]) -> dict[int, dict]:
-    """The contacts' logged fields now, by id (one query per CHUNK ids)."""
+    """The contacts' logged fields now, by id (one query per slice of ids)."""
     columns = ("id", "customer_id", *LOGGED_FIELDS)
     ordered = sorted(ids)
     values: dict[int, dict] = {}
-    for start in range(0, len(ordered), CHUNK):
-        chunk = ordered[start : start + CHUNK]
+    for chunk in db_bulk.in_slices(ordered):
         for row in Contact.objects.filter(organization_id=organization_id, pk__in=chunk).values(*columns):
             values[row["id"]] = row
     return values
@@ -196,11 +194,11 @@ def _attach_later_changes(batch: ImportBatch, targets: dict[int, Target], last_p
     entries' contact index), after the import's last entry: never the organization's whole log."""
     ids = sorted(targets)
     later: list[ContactChange] = []
-    for start in range(0, len(ids), CHUNK):
+    for chunk in db_bulk.in_slices(ids):
         later.extend(
             ContactChange.objects.filter(
                 organization_id=batch.organization_id,
-                contact_id__in=ids[start : start + CHUNK],
+                contact_id__in=chunk,
                 pk__gt=last_pk,
             )
             .exclude(batch__status=ImportBatch.Status.UNDONE)
@@ -278,9 +276,9 @@ def _keep_main_contacts(plan: UndoPlan, targets: Iterable[Target]) -> None:
 def _contact_counts(customer_ids: set[int]) -> dict[int, int]:
     counts: dict[int, int] = {}
     ordered = sorted(customer_ids)
-    for start in range(0, len(ordered), CHUNK):
+    for chunk in db_bulk.in_slices(ordered):
         rows = (
-            Contact.objects.filter(customer_id__in=ordered[start : start + CHUNK])
+            Contact.objects.filter(customer_id__in=chunk)
             .values("customer_id")
             .annotate(count=Count("pk"))
             .values_list("customer_id", "count")
@@ -292,8 +290,8 @@ def _contact_counts(customer_ids: set[int]) -> dict[int, int]:
 def _current_mains(customer_ids: set[int]) -> dict[int, list[dict]]:
     mains: dict[int, list[dict]] = defaultdict(list)
     ordered = sorted(i for i in customer_ids if i is not None)
-    for start in range(0, len(ordered), CHUNK):
-        rows = Contact.objects.filter(customer_id__in=ordered[start : start + CHUNK], is_main=True)
+    for chunk in db_bulk.in_slices(ordered):
+        rows = Contact.objects.filter(customer_id__in=chunk, is_main=True)
         for row in rows.values("id", "external_id", "customer_id", "source"):
             mains[row["customer_id"]].append(row)
     return mains
@@ -333,16 +331,16 @@ def _apply(plan: UndoPlan, actor: Actor) -> None:
     unset = [d["id"] for d in plan.demote]
     unset += [t.contact_id for t in restore if t.current["is_main"] and t.before.get("is_main") is False]
     unset += [t.contact_id for t in delete if t.current["is_main"]]
-    for start in range(0, len(unset), CHUNK):
-        Contact.objects.filter(pk__in=unset[start : start + CHUNK]).update(is_main=False, updated_at=now)
+    for chunk in db_bulk.in_slices(unset):
+        Contact.objects.filter(pk__in=chunk).update(is_main=False, updated_at=now)
     entries.extend(
         changelog.Entry(
             d["id"], d["external_id"], d["customer_id"], Action.DEMOTED, {"is_main": True}, {"is_main": False}
         )
         for d in plan.demote
     )
-    for start in range(0, len(delete), CHUNK):
-        Contact.objects.filter(pk__in=[t.contact_id for t in delete[start : start + CHUNK]]).delete()
+    for chunk in db_bulk.in_slices(delete):
+        Contact.objects.filter(pk__in=[t.contact_id for t in chunk]).delete()
     entries.extend(
         changelog.Entry(t.contact_id, t.external_id, t.customer_id, Action.DELETED, t.logged(), None)
         for t in delete
@@ -380,6 +378,6 @@ def _restore(targets: list[Target], now) -> list[changelog.Entry]:
             Contact,
             [*names, "updated_at"],
             [(*(after[name] for name in names), now, pk) for pk, after in group],
-            batch_size=CHUNK,
+            batch_size=db_bulk.IDS_PER_STATEMENT,
         )
     return entries
