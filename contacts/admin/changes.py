@@ -14,10 +14,10 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.models import Contact, ContactChange
 from contacts.services.changelog import LOGGED_FIELDS
+from contacts.services.values import yes_no
 
 ERASED = _("(erased)")
 BLANK = _("(blank)")
-YES, NO = _("yes"), _("no")
 BATCH_NAME = _("import #%(batch)s")  # an import, as the change log and the import's page name it
 # One changed field, as a line of the change log (French puts a no-break space before the colon).
 FIELD_CHANGED = _("{field}: {before} → {after}")
@@ -35,7 +35,7 @@ def shown_value(name: str, value) -> str:
     if value is None:
         return str(ERASED)
     if isinstance(value, bool):
-        return str(YES if value else NO)
+        return yes_no(value)
     if value == "":
         return str(BLANK)
     return str(CHOICES.get(name, {}).get(value, value))

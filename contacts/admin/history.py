@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 from contacts.admin.changes import BATCH_NAME, history_url
 from contacts.admin.display import LIST_CSS, compact_datetime, problem_count, user_fields, user_name
 from contacts.admin.downloads import download, error_report_download
-from contacts.admin.import_preview import yes_no
 from contacts.admin.imports import can_see_history
 from contacts.admin.undo import ImportUndoViews, can_undo
 from contacts.fields import CONTACT_FIELDS
@@ -24,6 +23,7 @@ from contacts.importing.reading import FileRejected, Table, read_table
 from contacts.models import Contact, ContactChange, ImportBatch
 from contacts.services.rows import problem_label
 from contacts.services.undo import NOBODY
+from contacts.services.values import yes_no
 
 FILE_DELETED = _("file deleted after the retention period")
 SEE_PROGRESS = _("see its progress")

@@ -13,6 +13,7 @@ from contacts.fields import ENGLISH_HEADERS, headers_in
 from contacts.importing import reimport, reports
 from contacts.importing.findings import ImportReport
 from contacts.importing.limits import OVERRIDE_PERMISSION, month_use
+from contacts.services.values import yes_no
 from customers.models import Customer
 
 PAGE_SIZE = 50  # rows of each kind shown per page of the preview
@@ -113,15 +114,6 @@ def _shown(name: str, value) -> str:
     if name == "is_main":
         return yes_no(value)
     return "" if value is None else str(value)
-
-
-YES = _("yes")
-NO = _("no")
-
-
-def yes_no(value) -> str:
-    """A true-or-false value as the admin's import pages show it."""
-    return str(YES if value else NO)
 
 
 def _displayed(values: dict) -> dict:

@@ -35,7 +35,7 @@ from contacts.importing.mapping import VALUE_FIELDS, Mapping, meaning_text
 from contacts.importing.reading import HEADER_SEARCH_ROWS, Table, quoted_list
 from contacts.importing.row_marks import mark_beyond_headers, mark_excel_errors
 from contacts.services.rows import RowInput, comparable_name, row_list
-from contacts.services.values import EXCEL_ERRORS, occupation_value, parse_main_contact
+from contacts.services.values import EXCEL_ERRORS, occupation_value, parse_main_contact, yes_no
 
 MISSING_COLUMNS = _("The header row (row {row}) lacks the mandatory column(s) {columns}.")
 MISSING_COLUMNS_IN_SHEET = _(
@@ -70,7 +70,6 @@ HEADER_ON_ROW_OF_SHEET = _("header on row {row} of sheet {sheet}")
 ON_SHEET = _("sheet {sheet}")
 IGNORED = _("ignored")
 NO_OCCUPATION = _("no occupation")
-YES, NO = _("yes"), _("no")
 # How a column not named by the article's header was read, as the command line says it.
 READ_BY = {
     BY_ALIAS: _("a usual name of the column"),
@@ -326,7 +325,7 @@ def _header_place(row: int, sheet: str | None) -> str:
 def _meaning_shown(name: str, meaning: str | bool) -> str:
     if name == "occupation":
         return str(meaning or NO_OCCUPATION)
-    return str(YES if meaning else NO)
+    return yes_no(meaning)
 
 
 def row_inputs(table: Table, reading: Reading) -> list[RowInput]:

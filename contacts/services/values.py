@@ -53,6 +53,8 @@ SHORTENED_NUMBER = _(
     '"{value}" is a number Excel shortened to scientific notation, losing its digits; format the column '
     "as Text in Excel and type the values again."
 )
+# A true-or-false value as people read it, wherever it is shown (the admin's pages, the mapping step).
+YES, NO = _("yes"), _("no")
 _OCCUPATION_OF_WORD = {word: name for name, words in OCCUPATION_WORDS.items() for word in words}
 
 
@@ -65,6 +67,11 @@ def cell_text(value: object) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     return str(value).strip()
+
+
+def yes_no(value: object) -> str:
+    """ "yes" or "no", in the active language."""
+    return str(YES if value else NO)
 
 
 def shortened_number(text: str) -> str | None:
