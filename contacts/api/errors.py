@@ -34,6 +34,9 @@ PAGE_LENGTH_REQUIRED = _(
     "Your browser or tool sent the request without saying its length; send it again with a "
     "Content-Length header."
 )
+# The titles of the pages those requests get outside /api/ (templates/refused.html).
+REQUEST_TOO_LARGE = _("Request too large")
+LENGTH_REQUIRED_TITLE = _("Length required")
 # Codes of the services' ValidationErrors that are conflicts with the data's state, not bad input
 # (services.integrity_validation_error): a value taken by a concurrent request is a 400, as when the
 # check before the write finds it.
@@ -152,15 +155,18 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 def body_too_large(request: HttpRequest, *, limit: int) -> HttpResponse:
     """413 for a body over `limit` bytes (refused unread by contacts_site.middleware): JSON under /api/."""
-    if _is_api(request):
-        return JsonResponse(error_body(BODY_TOO_LARGE.format(limit=limit)), status=413)
-    message = PAGE_BODY_TOO_LARGE % {"limit": filesizeformat(limit)}
-    return HttpResponse(loader.render_to_string("413.html", {"message": message}), status=413)
+    page = PAGE_BODY_TOO_LARGE % {"limit": filesizeformat(limit)}
+    return _refused(request, 413, BODY_TOO_LARGE.format(limit=limit), REQUEST_TOO_LARGE, page)
 
 
 def length_required(request: HttpRequest) -> HttpResponse:
     """411 for a body sent without Content-Length (chunked), which a WSGI server gives Django none of."""
+    return _refused(request, 411, LENGTH_REQUIRED, LENGTH_REQUIRED_TITLE, PAGE_LENGTH_REQUIRED)
+
+
+def _refused(request: HttpRequest, status: int, api_message, title, page_message) -> HttpResponse:
+    """A request refused before any view: the API's JSON error under /api/, a small page elsewhere."""
     if _is_api(request):
-        return JsonResponse(error_body(LENGTH_REQUIRED), status=411)
-    page = loader.render_to_string("411.html", {"message": PAGE_LENGTH_REQUIRED})
-    return HttpResponse(page, status=411)
+        return JsonResponse(error_body(api_message), status=status)
+    page = loader.render_to_string("refused.html", {"title": title, "message": page_message})
+    return HttpResponse(page, status=status)
