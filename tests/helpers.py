@@ -26,7 +26,7 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook
 
-from contacts.fields import ENGLISH_HEADERS, MANDATORY_FIELDS
+from contacts.fields import ENGLISH_HEADERS, FRENCH_HEADERS, MANDATORY_FIELDS
 from contacts.fields import SPREADSHEET_FIELDS as FIELDS
 from contacts.importing.pipeline import commit_import
 from contacts.importing.reading import FileRejected, read_table
@@ -35,6 +35,7 @@ from tests.factories import CustomerFactory, UserFactory
 
 HEADERS = [ENGLISH_HEADERS[field] for field in FIELDS]
 MANDATORY_HEADERS = [ENGLISH_HEADERS[field] for field in MANDATORY_FIELDS]
+MANDATORY_FRENCH_HEADERS = [FRENCH_HEADERS[field] for field in MANDATORY_FIELDS]
 MANDATORY_ROW = ["Acme", "C1", "K1", "anne@acme.com"]  # under MANDATORY_HEADERS
 # Binary files no library here can write (an Excel 97 workbook, a password-protected one).
 FIXTURES = Path(__file__).resolve().parent / "contacts" / "importing" / "files"

@@ -14,22 +14,20 @@ from django.urls import reverse
 
 from contacts.management.language import TranslatedCommand, environment_language
 from tests.factories import ContactFactory, CustomerFactory, UserFactory
-from tests.helpers import PREVIEW, UPLOAD, client_for, csv_bytes, uploaded
+from tests.helpers import (
+    MANDATORY_FRENCH_HEADERS,
+    MANDATORY_HEADERS,
+    PREVIEW,
+    UPLOAD,
+    client_for,
+    csv_bytes,
+    uploaded,
+)
 
 pytestmark = pytest.mark.django_db
 
-FRENCH_HEADERS = [
-    "Nom du client",
-    "Code d'identification externe",
-    "Identifiant du contact",
-    "Email du contact",
-]
-ENGLISH_HEADERS = [
-    "Customer name",
-    "External identification code",
-    "Contact's Identifier code",
-    "Contact's Email",
-]
+# The mandatory columns, as a French and an English client write them.
+FRENCH_HEADERS, ENGLISH_HEADERS = MANDATORY_FRENCH_HEADERS, MANDATORY_HEADERS
 INVALID_EMAIL_FR = '"ann@" n\'est pas une adresse e-mail valide.'
 INVALID_EMAIL_EN = '"ann@" is not a valid email address.'
 BLANK_CELLS_FR = "Les cellules vides effacent la valeur enregistrée"

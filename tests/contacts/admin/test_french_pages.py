@@ -11,22 +11,21 @@ from django.urls import reverse
 from contacts.importing.pipeline import commit_import
 from contacts.models import ContactChange
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory
-from tests.helpers import MAPPING, PREVIEW, UPLOAD, contact_row, csv_bytes, uploaded
+from tests.helpers import (
+    MANDATORY_FRENCH_HEADERS,
+    MANDATORY_HEADERS,
+    MAPPING,
+    PREVIEW,
+    UPLOAD,
+    contact_row,
+    csv_bytes,
+    uploaded,
+)
 
 pytestmark = pytest.mark.django_db
 
-FRENCH_HEADERS = [
-    "Nom du client",
-    "Code d'identification externe",
-    "Identifiant du contact",
-    "Email du contact",
-]
-ENGLISH_HEADERS = [
-    "Customer name",
-    "External identification code",
-    "Contact's Identifier code",
-    "Contact's Email",
-]
+# The mandatory columns, as a French and an English client write them.
+FRENCH_HEADERS, ENGLISH_HEADERS = MANDATORY_FRENCH_HEADERS, MANDATORY_HEADERS
 # English phrases of this app that a French page once showed, or that would show if a string lost its
 # translation: titles, buttons, labels, the change log's entry titles, the report's language links.
 ENGLISH = [
