@@ -3,10 +3,11 @@
 import datetime
 
 import pytest
+from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
 
-from contacts.api.changes import INVALID_CURSOR, SINCE_AND_CURSOR, encode_cursor
+from contacts.api.changes import CURSOR_SALT, INVALID_CURSOR, SINCE_AND_CURSOR, encode_cursor
 from contacts.importing.pipeline import commit_import
 from contacts.models import Contact, ContactChange
 from contacts.services.contacts import contact_create, contact_update
@@ -85,6 +86,27 @@ def test_the_cursor_pages_through_the_events_and_an_empty_page_keeps_it(api, org
     assert codes == [["C-0", "C-1"], ["C-2", "C-3"], ["C-4"], [], ["C-LATE"]]
     assert [page["hasMore"] for page in (first, second, third, empty)] == [True, True, False, False]
     assert empty["cursor"] == third["cursor"]
+
+
+def test_a_cursor_is_the_same_for_the_same_position_whenever_it_is_made(org, monkeypatch):
+    first = encode_cursor(org.pk, 5)
+    monkeypatch.setattr("time.time", lambda: 4_000_000_000.0)  # a later second, in 2096
+
+    assert encode_cursor(org.pk, 5) == first
+
+
+def test_a_cursor_handed_out_with_a_timestamp_before_still_pages(api, org):
+    customer = CustomerFactory(organization=org)
+    for n in range(3):
+        contact_create(
+            organization=org, customer=customer, external_id=f"C-{n}", email=f"{n}@b.example", actor=actor()
+        )
+    seq = ContactChange.objects.get(external_id="C-0").seq
+    earlier = signing.dumps([org.pk, seq], salt=CURSOR_SALT, compress=False)
+
+    page = api.get(CHANGES_FEED, {"cursor": earlier}).json()
+
+    assert [event["externalId"] for event in page["events"]] == ["C-1", "C-2"]
 
 
 def test_since_starts_the_first_call_at_that_time(api, org):
